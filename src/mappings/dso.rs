@@ -1,0 +1,81 @@
+//! DSO identity as perf keeps it: one entry per recorded name and inode
+//! identity, with the kind that decides how addresses are symbolized.
+
+use rustc_hash::FxHashMap;
+
+/// Index into [`Dsos`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DsoIndex(pub u32);
+
+/// How a DSO's addresses get names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DsoKind {
+    /// An ELF file (or the vdso): symbols from its symbol tables.
+    Elf,
+    /// The kernel image: symbols from kallsyms.
+    Kernel,
+    /// A kernel module map.
+    Module,
+    /// Memory without a file (anon data, stack, heap, a JIT map file): no ELF.
+    NoFile,
+}
+
+/// One DSO: what perf prints for it and how to symbolize it.
+#[derive(Debug, Clone)]
+pub struct Dso {
+    /// The name perf prints between parentheses (`dso->name`).
+    pub name: Box<[u8]>,
+    pub kind: DsoKind,
+    /// Build-id from the MMAP2 record, if it carried one.
+    pub build_id: Option<Box<[u8]>>,
+}
+
+/// Identity key: perf's `machine__findnew_dso_id` matches on name and
+/// (maj, min, ino, generation) when the record has them.
+type DsoKey = (Box<[u8]>, Option<(u32, u32, u64, u64)>);
+
+/// All DSOs of a recording.
+#[derive(Default)]
+pub struct Dsos {
+    list: Vec<Dso>,
+    index: FxHashMap<DsoKey, DsoIndex>,
+}
+
+impl Dsos {
+    pub fn get(&self, i: DsoIndex) -> &Dso {
+        &self.list[i.0 as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Finds or adds the DSO for `name` with this identity.
+    pub fn findnew(
+        &mut self,
+        name: &[u8],
+        inode: Option<(u32, u32, u64, u64)>,
+        kind: DsoKind,
+        build_id: Option<&[u8]>,
+    ) -> DsoIndex {
+        let key: DsoKey = (name.into(), inode);
+        if let Some(&i) = self.index.get(&key) {
+            if let (Some(b), None) = (build_id, &self.list[i.0 as usize].build_id) {
+                self.list[i.0 as usize].build_id = Some(b.into());
+            }
+            return i;
+        }
+        let i = DsoIndex(self.list.len() as u32);
+        self.list.push(Dso {
+            name: name.into(),
+            kind,
+            build_id: build_id.map(Into::into),
+        });
+        self.index.insert(key, i);
+        i
+    }
+}

@@ -1,0 +1,255 @@
+//! Per-process state rebuilt from COMM, FORK, EXIT, MMAP and MMAP2 records in
+//! delivery order: threads and their comms, address spaces, DSOs, and the
+//! kernel's maps. Follows perf 6.1's `util/machine.c`, `util/thread.c` and
+//! `util/map.c`.
+
+pub mod dso;
+pub mod maps;
+pub mod threads;
+
+use rustc_hash::FxHashMap;
+
+use crate::reader::records::{Comm, Mmap, Task, MISC_FORK_EXEC};
+pub use dso::{Dso, DsoIndex, DsoKind, Dsos};
+pub use maps::{Map, Maps};
+pub use threads::{CommId, Comms, MapsId, Thread};
+
+/// `PERF_RECORD_MISC_KERNEL` / `_USER` cpumodes.
+pub const CPUMODE_KERNEL: u8 = 1;
+pub const CPUMODE_USER: u8 = 2;
+
+const PROT_EXEC: u32 = 4;
+const MAP_HUGETLB: u32 = 0x40000;
+
+/// Name perf gives the kernel image's DSO.
+pub const KERNEL_DSO_NAME: &[u8] = b"[kernel.kallsyms]";
+
+/// The host machine: threads, address spaces, DSOs and kernel maps.
+pub struct Machine {
+    threads: FxHashMap<i32, Thread>,
+    spaces: Vec<Maps>,
+    pub dsos: Dsos,
+    pub comms: Comms,
+    /// Kernel image and module maps.
+    pub kernel_maps: Maps,
+    pub kernel_dso: DsoIndex,
+    /// Lowest kernel address (perf's `machine->kernel_start`).
+    pub kernel_start: u64,
+    /// The kernel's ref-reloc symbol from its MMAP record (`_text` and its address).
+    pub kernel_ref_reloc: Option<(String, u64)>,
+}
+
+impl Default for Machine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Machine {
+    pub fn new() -> Self {
+        let mut dsos = Dsos::default();
+        let kernel_dso = dsos.findnew(KERNEL_DSO_NAME, None, DsoKind::Kernel, None);
+        Machine {
+            threads: FxHashMap::default(),
+            spaces: Vec::new(),
+            dsos,
+            comms: Comms::default(),
+            kernel_maps: Maps::default(),
+            kernel_dso,
+            kernel_start: 1 << 63,
+            kernel_ref_reloc: None,
+        }
+    }
+
+    pub fn maps(&self, id: MapsId) -> &Maps {
+        &self.spaces[id.0 as usize]
+    }
+
+    fn new_space(&mut self, from: Option<MapsId>) -> MapsId {
+        let maps = from
+            .map(|f| self.spaces[f.0 as usize].clone())
+            .unwrap_or_default();
+        self.spaces.push(maps);
+        MapsId(self.spaces.len() as u32 - 1)
+    }
+
+    /// perf's `machine__findnew_thread`: the thread with `tid`, created with
+    /// comm `:<tid>` if new; non-leader threads share the leader's maps.
+    pub fn findnew_thread(&mut self, pid: i32, tid: i32) -> &Thread {
+        if self.threads.contains_key(&tid) {
+            self.update_thread_pid(tid, pid);
+            return &self.threads[&tid];
+        }
+        let comm = self.comms.intern(format!(":{tid}").as_bytes());
+        let maps = if pid == tid || pid == -1 {
+            self.new_space(None)
+        } else {
+            self.findnew_thread(pid, pid).maps
+        };
+        self.threads.insert(
+            tid,
+            Thread {
+                pid,
+                tid,
+                comm,
+                comm_set: false,
+                maps,
+            },
+        );
+        &self.threads[&tid]
+    }
+
+    /// perf's `machine__update_thread_pid`: a thread first seen without its pid
+    /// joins its leader's address space once the pid is known.
+    fn update_thread_pid(&mut self, tid: i32, pid: i32) {
+        let th = &self.threads[&tid];
+        if pid == th.pid || pid == -1 || th.pid != -1 {
+            return;
+        }
+        let leader_maps = if pid == tid {
+            th.maps
+        } else {
+            self.findnew_thread(pid, pid).maps
+        };
+        let th = self.threads.get_mut(&tid).unwrap();
+        th.pid = pid;
+        th.maps = leader_maps;
+    }
+
+    pub fn comm(&mut self, c: &Comm) {
+        let id = self.comms.intern(c.comm);
+        self.findnew_thread(c.pid, c.tid);
+        let th = self.threads.get_mut(&c.tid).unwrap();
+        th.comm = id;
+        th.comm_set = true;
+    }
+
+    /// perf's `machine__process_fork_event`.
+    pub fn fork(&mut self, t: &Task) {
+        let parent = *self.findnew_thread(t.ppid, t.ptid);
+        let parent = if parent.pid != t.ppid {
+            // An existing thread that is not the parent: replace it.
+            self.threads.remove(&t.ptid);
+            *self.findnew_thread(t.ppid, t.ptid)
+        } else {
+            parent
+        };
+        self.threads.remove(&t.tid);
+        self.findnew_thread(t.pid, t.tid);
+        let do_maps_clone = t.misc & MISC_FORK_EXEC == 0;
+        let maps = if t.pid == parent.pid {
+            None
+        } else if do_maps_clone {
+            Some(self.new_space(Some(parent.maps)))
+        } else {
+            None
+        };
+        let th = self.threads.get_mut(&t.tid).unwrap();
+        if parent.comm_set {
+            th.comm = parent.comm;
+            th.comm_set = true;
+        }
+        if let Some(maps) = maps {
+            th.maps = maps;
+        }
+    }
+
+    /// perf's `machine__process_exit_event` only marks the thread dead; it stays findable.
+    pub fn exit(&mut self, _t: &Task) {}
+
+    /// perf's `machine__process_mmap{,2}_event`.
+    pub fn mmap(&mut self, m: &Mmap) {
+        if m.cpumode == CPUMODE_KERNEL || m.cpumode == 0 && m.pid == -1 {
+            self.kernel_mmap(m);
+            return;
+        }
+        let name = m.filename;
+        let anon = name == b"//anon"
+            || name.starts_with(b"/dev/zero")
+            || name.starts_with(b"/anon_hugepage")
+            || m.flags & MAP_HUGETLB != 0;
+        let no_dso = name.starts_with(b"[stack") || name.starts_with(b"/SYSV") || name == b"[heap]";
+        let th = *self.findnew_thread(m.pid, m.tid);
+        let mut pgoff = m.pgoff;
+        let dso = if (anon || no_dso) && m.prot & PROT_EXEC != 0 {
+            // perf looks for JIT symbols in /tmp/perf-<pid>.map for executable anon memory.
+            let jit = format!("/tmp/perf-{}.map", th.pid);
+            self.dsos
+                .findnew(jit.as_bytes(), None, DsoKind::NoFile, None)
+        } else if anon || no_dso {
+            self.dsos.findnew(name, None, DsoKind::NoFile, None)
+        } else if name == b"[vdso]" {
+            pgoff = 0;
+            self.dsos.findnew(name, None, DsoKind::Elf, m.build_id)
+        } else {
+            self.dsos.findnew(name, m.inode, DsoKind::Elf, m.build_id)
+        };
+        let map = Map {
+            start: m.start,
+            end: m.start.wrapping_add(m.len),
+            pgoff,
+            dso,
+            identity: anon || no_dso,
+        };
+        self.spaces[th.maps.0 as usize].insert(map);
+    }
+
+    fn kernel_mmap(&mut self, m: &Mmap) {
+        let name = m.filename;
+        let is_kernel = name.starts_with(b"[kernel.kallsyms]");
+        if name.first() == Some(&b'/') || (!is_kernel && name.first() == Some(&b'[')) {
+            let dso = self.dsos.findnew(name, None, DsoKind::Module, m.build_id);
+            self.kernel_maps.insert(Map {
+                start: m.start,
+                end: m.start.wrapping_add(m.len),
+                pgoff: 0,
+                dso,
+                identity: true,
+            });
+        } else if is_kernel {
+            let end = m.start.saturating_add(m.len);
+            self.kernel_maps.insert(Map {
+                start: m.start,
+                end,
+                pgoff: 0,
+                dso: self.kernel_dso,
+                identity: true,
+            });
+            self.kernel_start = self.kernel_start.min(m.start);
+            if m.pgoff != 0 {
+                let sym = String::from_utf8_lossy(&name[KERNEL_DSO_NAME.len()..]).into_owned();
+                self.kernel_ref_reloc = Some((sym, m.pgoff));
+            }
+        }
+    }
+
+    pub fn thread(&self, tid: i32) -> Option<&Thread> {
+        self.threads.get(&tid)
+    }
+
+    /// perf's `thread__find_map`: the map of `ip` in the space `cpumode` selects.
+    pub fn find_map(&self, th: &Thread, cpumode: u8, ip: u64) -> Option<&Map> {
+        match cpumode {
+            CPUMODE_KERNEL => self.kernel_maps.find(ip),
+            CPUMODE_USER => self.maps(th.maps).find(ip),
+            _ => None,
+        }
+    }
+
+    /// perf's `thread__find_map_fb`: as [`Self::find_map`], then retry in the
+    /// space the address itself belongs to.
+    pub fn find_map_fb(&self, th: &Thread, cpumode: u8, ip: u64) -> Option<&Map> {
+        if let Some(m) = self.find_map(th, cpumode, ip) {
+            return Some(m);
+        }
+        let addr_mode = if ip >= self.kernel_start {
+            CPUMODE_KERNEL
+        } else {
+            CPUMODE_USER
+        };
+        if addr_mode == cpumode {
+            return None;
+        }
+        self.find_map(th, addr_mode, ip)
+    }
+}

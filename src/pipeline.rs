@@ -1,0 +1,270 @@
+//! The one place that wires the stages: read → order → apply mappings →
+//! resolve frames → symbolize → write.
+
+use std::path::PathBuf;
+
+use rustc_hash::FxHashMap;
+
+use crate::error::{Error, Result};
+use crate::frames::{self, Frame, SymbolTable};
+use crate::mappings::Machine;
+use crate::ordering::OrderedQueue;
+use crate::reader::records::{Comm, Mmap, Task};
+use crate::reader::sample::{self, parse_sample};
+use crate::reader::{self, Attr, PerfData, Record};
+use crate::symbolize::{SymbolizeOptions, Symbolizer};
+use crate::writers::{Formats, Header, Names, SampleSink, SampleView};
+
+/// What a run reads and how it symbolizes; the same for every output.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The perf.data file, or `-` for standard input.
+    pub input: PathBuf,
+    /// perf's `--symfs`.
+    pub symfs: Option<PathBuf>,
+    /// perf's `--kallsyms`.
+    pub kallsyms: Option<PathBuf>,
+    /// perf's `--no-inline` (inline frames only exist on DWARF-unwound chains).
+    pub no_inline: bool,
+    /// Most callchain entries used per sample (perf script's `--max-stack`).
+    pub max_stack: usize,
+    /// The build-id cache (`$PERF_BUILDID_DIR` or `~/.debug`).
+    pub buildid_dir: PathBuf,
+}
+
+impl Options {
+    /// Options for `input` with perf's environment-derived defaults.
+    pub fn new(input: PathBuf) -> Options {
+        let buildid_dir = std::env::var_os("PERF_BUILDID_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                let home = std::env::var_os("HOME").unwrap_or_else(|| "/".into());
+                PathBuf::from(home).join(".debug")
+            });
+        Options {
+            input,
+            symfs: None,
+            kallsyms: None,
+            no_inline: false,
+            // perf script's `scripting_max_stack` default: PERF_MAX_STACK_DEPTH.
+            max_stack: 127,
+            buildid_dir,
+        }
+    }
+}
+
+/// Reads the whole input and feeds every sample, in perf's order, to `sink`.
+pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
+    let data = PerfData::open(&opts.input)?;
+    let mut symbolizer = Symbolizer::new(SymbolizeOptions {
+        symfs: opts.symfs.clone(),
+        kallsyms: opts.kallsyms.clone(),
+        buildid_dir: opts.buildid_dir.clone(),
+    });
+    symbolizer.set_header_build_ids(
+        data.build_ids
+            .iter()
+            .map(|e| (e.filename.clone(), e.build_id.clone()))
+            .collect(),
+    );
+    let mut state = State {
+        machine: Machine::new(),
+        symbols: SymbolTable::new(symbolizer),
+        formats: None,
+        by_id: FxHashMap::default(),
+        frames: Vec::new(),
+        max_stack: opts.max_stack,
+        sink,
+    };
+    let mut data = data;
+    let mut queue: OrderedQueue<Record> = OrderedQueue::new();
+    let result = read_all(&mut data, &mut queue, &mut state);
+    // Deliver what was read before any error, so the output stays valid.
+    let flushed = queue.flush_all(|r| state.deliver(&data, r));
+    result?;
+    flushed?;
+    state.sink.finish().map_err(Error::Output)
+}
+
+fn read_all(
+    data: &mut PerfData,
+    queue: &mut OrderedQueue<Record>,
+    state: &mut State,
+) -> Result<()> {
+    while let Some(rec) = data.next_record()? {
+        if rec.type_ >= reader::RECORD_HEADER_MAX {
+            return Err(Error::data(
+                rec.offset,
+                format!("unknown record type {}", rec.type_),
+            ));
+        }
+        if rec.type_ >= reader::RECORD_USER_TYPE_START {
+            match rec.type_ {
+                reader::RECORD_FINISHED_ROUND => queue.flush_round(|r| state.deliver(data, r))?,
+                reader::RECORD_COMPRESSED => {
+                    return Err(Error::data(
+                        rec.offset,
+                        "zstd-compressed records (perf record -z) are not supported yet",
+                    ))
+                }
+                _ => {}
+            }
+            continue;
+        }
+        state.prepare(data)?;
+        let time = state.timestamp(data, &rec);
+        if OrderedQueue::<Record>::is_queued_time(time) {
+            queue.push(time, rec);
+        } else {
+            state.deliver(data, rec)?;
+        }
+    }
+    Ok(())
+}
+
+struct State<'s> {
+    machine: Machine,
+    symbols: SymbolTable,
+    formats: Option<Formats>,
+    by_id: FxHashMap<u64, usize>,
+    frames: Vec<Frame>,
+    max_stack: usize,
+    sink: &'s mut dyn SampleSink,
+}
+
+impl State<'_> {
+    /// Builds the per-event tables once the attributes are known.
+    fn prepare(&mut self, data: &PerfData) -> Result<()> {
+        if self.formats.is_some() {
+            return Ok(());
+        }
+        if data.attrs.is_empty() {
+            return Err(Error::Usage("the input has no event attributes".into()));
+        }
+        if let Some(arch) = data.arch.as_deref().filter(|a| *a != "x86_64") {
+            return Err(Error::Usage(format!(
+                "recordings made on {arch} are not supported yet (x86_64 only)"
+            )));
+        }
+        if data.attrs.iter().any(|a| a.has(reader::attrs::SAMPLE_STACK_USER)) {
+            return Err(Error::Usage(
+                "DWARF call graphs (perf record --call-graph dwarf) are not supported yet".into(),
+            ));
+        }
+        self.formats = Some(Formats::new(&data.attrs)?);
+        for (i, a) in data.attrs.iter().enumerate() {
+            for &id in &a.ids {
+                self.by_id.entry(id).or_insert(i);
+            }
+        }
+        Ok(())
+    }
+
+    /// The attribute describing a record (perf's `evlist__event2evsel`).
+    fn attr_index(&self, attrs: &[Attr], rec: &Record, bytes: &[u8]) -> usize {
+        if attrs.len() == 1 {
+            return 0;
+        }
+        let id = if rec.type_ == reader::RECORD_SAMPLE {
+            sample::sample_id_of(&attrs[0], bytes)
+        } else {
+            sample::trailer_id_of(&attrs[0], bytes)
+        };
+        id.and_then(|id| self.by_id.get(&id).copied()).unwrap_or(0)
+    }
+
+    /// The record's timestamp, or 0 when it has none (delivered at once).
+    fn timestamp(&self, data: &PerfData, rec: &Record) -> u64 {
+        let bytes = data.payload(&rec.payload);
+        let attr = &data.attrs[self.attr_index(&data.attrs, rec, bytes)];
+        if rec.type_ == reader::RECORD_SAMPLE {
+            if !attr.has(reader::attrs::SAMPLE_TIME) {
+                return 0;
+            }
+            return parse_sample(attr, rec.misc, bytes, rec.offset + 8)
+                .map(|s| s.time)
+                .unwrap_or(0);
+        }
+        sample::parse_sample_id(attr, bytes)
+            .time
+            .unwrap_or(u64::MAX)
+    }
+
+    fn deliver(&mut self, data: &PerfData, rec: Record) -> Result<()> {
+        let bytes = data.payload(&rec.payload);
+        let base = rec.offset + 8;
+        match rec.type_ {
+            reader::RECORD_SAMPLE => self.sample(data, &rec, bytes)?,
+            reader::RECORD_MMAP | reader::RECORD_MMAP2 => {
+                let m = Mmap::parse(bytes, rec.misc, rec.type_ == reader::RECORD_MMAP2, base)?;
+                self.machine.mmap(&m);
+                if let Some((name, addr)) = &self.machine.kernel_ref_reloc {
+                    self.symbols.symbolizer.set_kernel_ref_reloc(name, *addr);
+                }
+            }
+            reader::RECORD_COMM => self.machine.comm(&Comm::parse(bytes, rec.misc, base)?),
+            reader::RECORD_FORK => self.machine.fork(&Task::parse(bytes, rec.misc, base)?),
+            reader::RECORD_EXIT => self.machine.exit(&Task::parse(bytes, rec.misc, base)?),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn sample(&mut self, data: &PerfData, rec: &Record, bytes: &[u8]) -> Result<()> {
+        let event = self.attr_index(&data.attrs, rec, bytes);
+        let attr = &data.attrs[event];
+        let s = parse_sample(attr, rec.misc, bytes, rec.offset + 8)?;
+        let thread = *self.machine.findnew_thread(s.pid, s.tid);
+        let formats = self
+            .formats
+            .as_ref()
+            .expect("prepared before the first record");
+        let ev = &formats.events[event];
+        let ip_frame = if ev.ip && !ev.callchain {
+            frames::resolve_ip(
+                &self.machine,
+                &mut self.symbols,
+                &thread,
+                s.cpumode(),
+                s.ip,
+                true,
+            )
+        } else {
+            Frame {
+                ip: s.ip,
+                addr: 0,
+                map_start: 0,
+                dso: None,
+                sym: None,
+            }
+        };
+        if ev.callchain {
+            frames::resolve_callchain(
+                &self.machine,
+                &mut self.symbols,
+                &thread,
+                &s,
+                self.max_stack,
+                &mut self.frames,
+            );
+        }
+        let view = SampleView {
+            event,
+            header: Header {
+                comm: self.machine.comms.get(thread.comm),
+                tid: s.tid,
+                cpu: s.cpu,
+                time: s.time,
+                period: s.period,
+            },
+            ip_frame,
+            frames: if ev.callchain { &self.frames } else { &[] },
+        };
+        let names = Names {
+            formats,
+            machine: &self.machine,
+            symbols: &self.symbols,
+        };
+        self.sink.sample(&view, &names).map_err(Error::Output)
+    }
+}

@@ -1,0 +1,460 @@
+//! The perf.data reader: header, attributes, feature sections, and a stream
+//! of records with their file offsets.
+//!
+//! A regular file is memory-mapped and records are handed out as ranges of
+//! the map (no copies); a pipe is read sequentially and each record is copied
+//! once, because it may have to wait in the ordering queue. A file that
+//! shrinks while mapped would raise SIGBUS: perfold reads the size once and
+//! treats perf.data as immutable while it runs, as perf does.
+//!
+//! Own code rather than `linux-perf-data`: perfold needs the file offset of
+//! every record and field for its error lines, perf's exact round-based
+//! ordering (which that crate's sorter does not reproduce), and records that
+//! stay borrowed from the map until the ordering queue delivers them.
+
+pub mod attrs;
+pub mod bytes;
+pub mod features;
+pub mod records;
+pub mod sample;
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use memmap2::Mmap;
+
+use crate::error::{Error, Result};
+pub use attrs::Attr;
+use bytes::{le_u64, Cursor};
+pub use features::BuildIdEntry;
+
+const MAGIC: &[u8; 8] = b"PERFILE2";
+const FILE_HEADER_SIZE: u64 = 104;
+const PIPE_HEADER_SIZE: u64 = 16;
+/// Largest record the kernel can write (the size field is 16 bits).
+const RECORD_HEADER_SIZE: usize = 8;
+
+pub const RECORD_MMAP: u32 = 1;
+pub const RECORD_LOST: u32 = 2;
+pub const RECORD_COMM: u32 = 3;
+pub const RECORD_EXIT: u32 = 4;
+pub const RECORD_FORK: u32 = 7;
+pub const RECORD_SAMPLE: u32 = 9;
+pub const RECORD_MMAP2: u32 = 10;
+pub const RECORD_USER_TYPE_START: u32 = 64;
+pub const RECORD_HEADER_ATTR: u32 = 64;
+pub const RECORD_FINISHED_ROUND: u32 = 68;
+pub const RECORD_HEADER_FEATURE: u32 = 80;
+pub const RECORD_COMPRESSED: u32 = 81;
+pub const RECORD_HEADER_MAX: u32 = 83;
+
+/// Where a record's bytes live.
+#[derive(Debug)]
+pub enum Payload {
+    /// `len` bytes at `start` of the mapped file.
+    Mapped { start: usize, len: usize },
+    /// A copy, for input read from a pipe.
+    Owned(Box<[u8]>),
+}
+
+/// One record: its header fields and where its payload (after the 8-byte header) is.
+#[derive(Debug)]
+pub struct Record {
+    pub offset: u64,
+    pub type_: u32,
+    pub misc: u16,
+    pub payload: Payload,
+}
+
+enum Input {
+    Mapped { map: Mmap, pos: usize, end: usize },
+    Stream { reader: Box<dyn Read>, pos: u64 },
+}
+
+/// An open perf.data file.
+pub struct PerfData {
+    input: Input,
+    pub attrs: Vec<Attr>,
+    pub build_ids: Vec<BuildIdEntry>,
+    pub arch: Option<String>,
+    pub pipe_mode: bool,
+}
+
+impl PerfData {
+    /// Length of the mapped file (0 for a stream).
+    fn len(&self) -> u64 {
+        match &self.input {
+            Input::Mapped { map, .. } => map.len() as u64,
+            Input::Stream { .. } => 0,
+        }
+    }
+
+    /// Opens `path`, or standard input for `-`.
+    pub fn open(path: &Path) -> Result<PerfData> {
+        if path.as_os_str() == "-" {
+            return Self::from_stdin();
+        }
+        let file = File::open(path).map_err(Error::Io)?;
+        Self::from_file(&file)
+    }
+
+    fn from_stdin() -> Result<PerfData> {
+        use std::os::fd::AsFd;
+        let stdin = io::stdin();
+        let owned = stdin.as_fd().try_clone_to_owned().map_err(Error::Io)?;
+        let file = File::from(owned);
+        let is_regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+        if is_regular {
+            return Self::from_file(&file);
+        }
+        Self::from_stream(Box::new(io::BufReader::with_capacity(1 << 17, file)))
+    }
+
+    fn from_file(file: &File) -> Result<PerfData> {
+        // SAFETY: the file is opened read-only; perf.data is not modified while
+        // perfold runs (see the module doc about SIGBUS).
+        let map = unsafe { Mmap::map(file) }.map_err(Error::Io)?;
+        if map.len() >= 16 && map[8..16] == PIPE_HEADER_SIZE.to_le_bytes() && &map[..8] == MAGIC {
+            let len = map.len();
+            return Self::from_parts(
+                Input::Mapped {
+                    map,
+                    pos: 16,
+                    end: len,
+                },
+                true,
+            );
+        }
+        check_magic(&map)?;
+        let mut c = Cursor::new(&map, 0);
+        let _magic = c.u64("magic")?;
+        let header_size = c.u64("header size")?;
+        if header_size != FILE_HEADER_SIZE {
+            return Err(Error::data(
+                8,
+                format!("header size {header_size} is not {FILE_HEADER_SIZE}"),
+            ));
+        }
+        if (map.len() as u64) < FILE_HEADER_SIZE {
+            return Err(Error::data(map.len() as u64, "file ends inside the header"));
+        }
+        let attr_size = c.u64("attr size")?;
+        let attrs_sec = section(&mut c, map.len(), "attrs")?;
+        // The data section may run past a truncated file's end: records before
+        // the cut are still read, and the cut is reported where it is met.
+        let data_sec = (c.u64("data offset")?, c.u64("data size")?);
+        let data_end = data_sec.0.saturating_add(data_sec.1);
+        let _event_types = (c.u64("event types offset")?, c.u64("event types size")?);
+        let features = c.bytes(32, "feature bits")?.to_vec();
+
+        let mut attrs = parse_attr_section(&map, attrs_sec, attr_size)?;
+        let mut data = PerfData {
+            input: Input::Mapped {
+                pos: data_sec.0 as usize,
+                end: data_end.min(usize::MAX as u64) as usize,
+                map,
+            },
+            attrs: Vec::new(),
+            build_ids: Vec::new(),
+            arch: None,
+            pipe_mode: false,
+        };
+        if data_sec.1 == 0 {
+            return Err(Error::data(
+                40,
+                "the data size field is 0 (was perf record properly terminated?)",
+            ));
+        }
+        if data_end <= data.len() {
+            data.read_features(&features, data_end, &mut attrs)?;
+        }
+        data.attrs = attrs;
+        Ok(data)
+    }
+
+    fn from_stream(mut reader: Box<dyn Read>) -> Result<PerfData> {
+        let mut head = [0u8; 16];
+        read_full(&mut reader, &mut head, 0)?;
+        check_magic(&head)?;
+        if le_u64(&head, 8) != PIPE_HEADER_SIZE {
+            return Err(Error::data(
+                8,
+                "standard input is a perf.data file, not a pipe: pass it as a path or redirect it with <",
+            ));
+        }
+        Self::from_parts(Input::Stream { reader, pos: 16 }, true)
+    }
+
+    fn from_parts(input: Input, pipe_mode: bool) -> Result<PerfData> {
+        Ok(PerfData {
+            input,
+            attrs: Vec::new(),
+            build_ids: Vec::new(),
+            arch: None,
+            pipe_mode,
+        })
+    }
+
+    fn read_features(&mut self, bits: &[u8], table_at: u64, attrs: &mut [Attr]) -> Result<()> {
+        let Input::Mapped { map, .. } = &self.input else {
+            return Ok(());
+        };
+        let len = map.len() as u64;
+        let mut slot = 0u64;
+        for feat in 1..256u32 {
+            if bits[(feat / 8) as usize] & (1 << (feat % 8)) == 0 {
+                continue;
+            }
+            let at = table_at + slot * 16;
+            slot += 1;
+            if at + 16 > len {
+                return Err(Error::data(at, "feature section table is truncated"));
+            }
+            let (off, size) = (le_u64(map, at as usize), le_u64(map, at as usize + 8));
+            if off.checked_add(size).is_none_or(|e| e > len) {
+                return Err(Error::data(
+                    at,
+                    format!("feature {feat} section is out of the file"),
+                ));
+            }
+            let bytes = &map[off as usize..(off + size) as usize];
+            match feat {
+                features::FEAT_BUILD_ID => self.build_ids = features::parse_build_ids(bytes, off)?,
+                features::FEAT_ARCH => self.arch = Some(features::parse_string(bytes, off)?),
+                features::FEAT_EVENT_DESC => {
+                    for (name, ids) in features::parse_event_desc(bytes, off)? {
+                        let found = attrs
+                            .iter_mut()
+                            .find(|a| a.name.is_none() && (ids.is_empty() || a.ids == ids));
+                        if let Some(attr) = found {
+                            attr.name = Some(name);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The bytes of a record's payload.
+    pub fn payload<'a>(&'a self, p: &'a Payload) -> &'a [u8] {
+        match (p, &self.input) {
+            (Payload::Mapped { start, len }, Input::Mapped { map, .. }) => {
+                &map[*start..*start + *len]
+            }
+            (Payload::Owned(b), _) => b,
+            (Payload::Mapped { .. }, Input::Stream { .. }) => &[],
+        }
+    }
+
+    /// The next record of the data section, or `None` at its end. Attribute
+    /// records of pipe-mode files are consumed here and update [`Self::attrs`].
+    pub fn next_record(&mut self) -> Result<Option<Record>> {
+        loop {
+            let Some(rec) = self.next_raw()? else {
+                return Ok(None);
+            };
+            if rec.type_ == RECORD_HEADER_ATTR {
+                let bytes = self.payload(&rec.payload);
+                let attr = parse_pipe_attr(bytes, rec.offset + 8)?;
+                self.attrs.push(attr);
+                continue;
+            }
+            return Ok(Some(rec));
+        }
+    }
+
+    fn next_raw(&mut self) -> Result<Option<Record>> {
+        match &mut self.input {
+            Input::Mapped { map, pos, end } => {
+                if *pos >= *end {
+                    return Ok(None);
+                }
+                let offset = *pos as u64;
+                let avail = (*end).min(map.len()) - (*pos).min(map.len());
+                if avail < RECORD_HEADER_SIZE {
+                    return Err(Error::data(
+                        offset,
+                        format!("file is truncated: record header needs 8 bytes, {avail} left"),
+                    ));
+                }
+                let (type_, misc, size) = record_header(&map[*pos..*pos + 8]);
+                if size < RECORD_HEADER_SIZE {
+                    return Err(Error::data(
+                        offset,
+                        format!("record size {size} is invalid"),
+                    ));
+                }
+                if size > avail {
+                    return Err(Error::data(
+                        offset,
+                        format!("file is truncated: record of {size} bytes, {avail} left"),
+                    ));
+                }
+                let start = *pos + RECORD_HEADER_SIZE;
+                *pos += size;
+                Ok(Some(Record {
+                    offset,
+                    type_,
+                    misc,
+                    payload: Payload::Mapped {
+                        start,
+                        len: size - RECORD_HEADER_SIZE,
+                    },
+                }))
+            }
+            Input::Stream { reader, pos } => {
+                let mut head = [0u8; 8];
+                let offset = *pos;
+                let got = read_some(reader, &mut head, offset)?;
+                if got == 0 {
+                    return Ok(None);
+                }
+                if got < 8 {
+                    return Err(Error::data(
+                        offset,
+                        "stream is truncated inside a record header",
+                    ));
+                }
+                let (type_, misc, size) = record_header(&head);
+                if size < RECORD_HEADER_SIZE {
+                    return Err(Error::data(
+                        offset,
+                        format!("record size {size} is invalid"),
+                    ));
+                }
+                let mut body = vec![0u8; size - RECORD_HEADER_SIZE].into_boxed_slice();
+                if read_some(reader, &mut body, offset + 8)? < body.len() {
+                    return Err(Error::data(
+                        offset,
+                        format!("stream is truncated: record of {size} bytes"),
+                    ));
+                }
+                *pos += size as u64;
+                Ok(Some(Record {
+                    offset,
+                    type_,
+                    misc,
+                    payload: Payload::Owned(body),
+                }))
+            }
+        }
+    }
+}
+
+fn record_header(b: &[u8]) -> (u32, u16, usize) {
+    let type_ = u32::from_le_bytes(b[0..4].try_into().unwrap());
+    let misc = u16::from_le_bytes(b[4..6].try_into().unwrap());
+    let size = u16::from_le_bytes(b[6..8].try_into().unwrap()) as usize;
+    (type_, misc, size)
+}
+
+fn check_magic(b: &[u8]) -> Result<()> {
+    if b.len() < 8 {
+        return Err(Error::data(0, "file is too short to be a perf.data file"));
+    }
+    if &b[..8] == MAGIC {
+        return Ok(());
+    }
+    let mut rev = *MAGIC;
+    rev.reverse();
+    if b[..8] == rev {
+        return Err(Error::data(
+            0,
+            "big-endian perf.data files are not supported",
+        ));
+    }
+    Err(Error::data(0, "not a perf.data file (bad magic)"))
+}
+
+fn section(c: &mut Cursor, file_len: usize, what: &str) -> Result<(u64, u64)> {
+    let at = c.offset();
+    let off = c.u64(what)?;
+    let size = c.u64(what)?;
+    if off.checked_add(size).is_none_or(|e| e > file_len as u64) {
+        return Err(Error::data(
+            at,
+            format!("{what} section ({size} bytes at {off}) extends past the end of the file ({file_len} bytes)"),
+        ));
+    }
+    Ok((off, size))
+}
+
+/// The attrs section holds `perf_file_attr` entries: an attribute followed by
+/// the file section of its ids; the header's attr size covers both.
+fn parse_attr_section(map: &[u8], (off, size): (u64, u64), entry: u64) -> Result<Vec<Attr>> {
+    if !(64 + 16..=4096).contains(&entry) {
+        return Err(Error::data(16, format!("attr size {entry} is invalid")));
+    }
+    let attr_size = entry - 16;
+    let mut attrs = Vec::new();
+    let mut at = off;
+    while at + entry <= off + size {
+        let raw = &map[at as usize..(at + attr_size) as usize];
+        let mut attr = Attr::parse(raw);
+        let ids_at = (at + attr_size) as usize;
+        let (ids_off, ids_size) = (le_u64(map, ids_at), le_u64(map, ids_at + 8));
+        if ids_off
+            .checked_add(ids_size)
+            .is_none_or(|e| e > map.len() as u64)
+        {
+            return Err(Error::data(
+                ids_at as u64,
+                "attribute ids section is out of the file",
+            ));
+        }
+        attr.ids = map[ids_off as usize..(ids_off + ids_size) as usize]
+            .chunks_exact(8)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        attrs.push(attr);
+        at += entry;
+    }
+    if attrs.is_empty() {
+        return Err(Error::data(off, "the file has no event attributes"));
+    }
+    Ok(attrs)
+}
+
+fn parse_pipe_attr(bytes: &[u8], base: u64) -> Result<Attr> {
+    let mut c = Cursor::new(bytes, base);
+    c.skip(4, "attr type")?;
+    let size = c.u32("attr size")? as usize;
+    if size < 64 || size > bytes.len() {
+        return Err(Error::data(
+            base + 4,
+            format!("attr size {size} is invalid"),
+        ));
+    }
+    let mut attr = Attr::parse(&bytes[..size]);
+    attr.ids = bytes[size..]
+        .chunks_exact(8)
+        .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    Ok(attr)
+}
+
+fn read_some(r: &mut dyn Read, buf: &mut [u8], offset: u64) -> Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::data(offset + got as u64, format!("read error: {e}"))),
+        }
+    }
+    Ok(got)
+}
+
+fn read_full(r: &mut dyn Read, buf: &mut [u8], offset: u64) -> Result<()> {
+    if read_some(r, buf, offset)? < buf.len() {
+        return Err(Error::data(
+            offset,
+            "file is too short to be a perf.data file",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! PERF_RECORD_SAMPLE payloads and the sample-id trailer of other records,
+//! parsed into borrowed views (no copies on the per-sample path).
+
+use super::attrs::*;
+use super::bytes::{le_u64, Cursor};
+use crate::error::Result;
+
+/// A parsed sample; slices borrow the record's bytes.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Sample<'a> {
+    pub misc: u16,
+    pub ip: u64,
+    pub pid: i32,
+    pub tid: i32,
+    pub time: u64,
+    pub addr: u64,
+    pub id: u64,
+    pub cpu: u32,
+    pub period: u64,
+    /// Raw callchain entries (native-endian u64s), if sampled.
+    pub callchain: Option<&'a [u8]>,
+    pub raw: Option<&'a [u8]>,
+    pub user_regs: Option<Regs<'a>>,
+    /// The user stack copy, cut to its dynamic size.
+    pub user_stack: Option<&'a [u8]>,
+}
+
+/// Sampled registers: `mask` says which perf registers `values` holds, in order.
+#[derive(Debug, Clone, Copy)]
+pub struct Regs<'a> {
+    pub abi: u64,
+    pub mask: u64,
+    pub values: &'a [u8],
+}
+
+impl<'a> Regs<'a> {
+    /// The value of perf register `reg`, if it was captured.
+    pub fn get(&self, reg: u32) -> Option<u64> {
+        if reg >= 64 || self.mask & (1 << reg) == 0 {
+            return None;
+        }
+        let index = (self.mask & ((1u64 << reg) - 1)).count_ones() as usize;
+        (index * 8 + 8 <= self.values.len()).then(|| le_u64(self.values, index * 8))
+    }
+}
+
+impl<'a> Sample<'a> {
+    /// Callchain entries, callee first, as recorded.
+    pub fn callchain_ips(&self) -> impl ExactSizeIterator<Item = u64> + 'a {
+        self.callchain
+            .unwrap_or(&[])
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+    }
+
+    /// The cpumode bits of the record header (`PERF_RECORD_MISC_CPUMODE_MASK`).
+    pub fn cpumode(&self) -> u8 {
+        (self.misc & 7) as u8
+    }
+}
+
+/// Parses a sample payload (after the 8-byte record header) laid out by `attr`.
+/// `base` is the payload's file offset, for errors.
+pub fn parse_sample<'a>(attr: &Attr, misc: u16, data: &'a [u8], base: u64) -> Result<Sample<'a>> {
+    let mut c = Cursor::new(data, base);
+    let mut s = Sample {
+        misc,
+        pid: -1,
+        tid: -1,
+        cpu: u32::MAX,
+        period: attr.sample_period,
+        ..Default::default()
+    };
+    if attr.has(SAMPLE_IDENTIFIER) {
+        s.id = c.u64("sample id")?;
+    }
+    if attr.has(SAMPLE_IP) {
+        s.ip = c.u64("sample ip")?;
+    }
+    if attr.has(SAMPLE_TID) {
+        s.pid = c.u32("sample pid")? as i32;
+        s.tid = c.u32("sample tid")? as i32;
+    }
+    if attr.has(SAMPLE_TIME) {
+        s.time = c.u64("sample time")?;
+    }
+    if attr.has(SAMPLE_ADDR) {
+        s.addr = c.u64("sample addr")?;
+    }
+    if attr.has(SAMPLE_ID) {
+        s.id = c.u64("sample id")?;
+    }
+    if attr.has(SAMPLE_STREAM_ID) {
+        c.u64("sample stream id")?;
+    }
+    if attr.has(SAMPLE_CPU) {
+        s.cpu = c.u32("sample cpu")?;
+        c.u32("sample cpu reserved")?;
+    }
+    if attr.has(SAMPLE_PERIOD) {
+        s.period = c.u64("sample period")?;
+    }
+    if attr.has(SAMPLE_READ) {
+        skip_read_values(&mut c, attr.read_format)?;
+    }
+    if attr.has(SAMPLE_CALLCHAIN) {
+        let nr = c.u64("callchain length")?;
+        s.callchain = Some(c.array(nr, 8, "callchain")?);
+    }
+    if attr.has(SAMPLE_RAW) {
+        let size = c.u32("raw data size")?;
+        s.raw = Some(c.bytes(size as usize, "raw data")?);
+    }
+    if attr.has(SAMPLE_BRANCH_STACK) {
+        let nr = c.u64("branch stack length")?;
+        if attr.branch_sample_type & BRANCH_HW_INDEX != 0 {
+            c.u64("branch stack hw index")?;
+        }
+        c.array(nr, 24, "branch stack")?;
+    }
+    if attr.has(SAMPLE_REGS_USER) {
+        let abi = c.u64("user regs abi")?;
+        if abi != 0 {
+            let mask = attr.sample_regs_user;
+            let values = c.array(mask.count_ones() as u64, 8, "user regs")?;
+            s.user_regs = Some(Regs { abi, mask, values });
+        }
+    }
+    if attr.has(SAMPLE_STACK_USER) {
+        let size = c.u64("user stack size")?;
+        if size != 0 {
+            let stack = c.array(size, 1, "user stack")?;
+            let dyn_size = c.u64("user stack dynamic size")?;
+            s.user_stack = Some(&stack[..(dyn_size.min(size)) as usize]);
+        }
+    }
+    Ok(s)
+}
+
+fn skip_read_values(c: &mut Cursor, read_format: u64) -> Result<()> {
+    let per_value = 1
+        + u64::from(read_format & READ_FORMAT_ID != 0)
+        + u64::from(read_format & READ_FORMAT_LOST != 0);
+    let times = u64::from(read_format & READ_FORMAT_TOTAL_TIME_ENABLED != 0)
+        + u64::from(read_format & READ_FORMAT_TOTAL_TIME_RUNNING != 0);
+    if read_format & READ_FORMAT_GROUP != 0 {
+        let nr = c.u64("read group size")?;
+        c.array(times, 8, "read times")?;
+        c.array(nr, 8 * per_value as usize, "read values")?;
+    } else {
+        c.array(times + per_value, 8, "read value")?;
+    }
+    Ok(())
+}
+
+/// The sample-id trailer of a non-sample record: only what perf uses from it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SampleId {
+    pub time: Option<u64>,
+    pub cpu: Option<u32>,
+}
+
+/// Reads the trailer at the end of `data` laid out by `attr` (if `sample_id_all`).
+pub fn parse_sample_id(attr: &Attr, data: &[u8]) -> SampleId {
+    let mut id = SampleId::default();
+    if !attr.sample_id_all() {
+        return id;
+    }
+    let size = attr.id_trailer_size();
+    if size > data.len() {
+        return id;
+    }
+    let mut at = data.len() - size;
+    if attr.has(SAMPLE_TID) {
+        at += 8;
+    }
+    if attr.has(SAMPLE_TIME) {
+        id.time = Some(le_u64(data, at));
+        at += 8;
+    }
+    if attr.has(SAMPLE_ID) {
+        at += 8;
+    }
+    if attr.has(SAMPLE_STREAM_ID) {
+        at += 8;
+    }
+    if attr.has(SAMPLE_CPU) {
+        id.cpu = Some(le_u64(data, at) as u32);
+    }
+    id
+}
+
+/// Sample id of a sample payload, found where `attr`'s layout puts it.
+pub fn sample_id_of(attr: &Attr, data: &[u8]) -> Option<u64> {
+    if attr.has(SAMPLE_IDENTIFIER) {
+        return (data.len() >= 8).then(|| le_u64(data, 0));
+    }
+    if !attr.has(SAMPLE_ID) {
+        return None;
+    }
+    let at = [SAMPLE_IP, SAMPLE_TID, SAMPLE_TIME, SAMPLE_ADDR]
+        .iter()
+        .filter(|&&b| attr.has(b))
+        .count()
+        * 8;
+    (data.len() >= at + 8).then(|| le_u64(data, at))
+}
+
+/// Sample id in a non-sample record's trailer (IDENTIFIER is its last word).
+pub fn trailer_id_of(attr: &Attr, data: &[u8]) -> Option<u64> {
+    if attr.sample_id_all() && attr.has(SAMPLE_IDENTIFIER) && data.len() >= 8 {
+        return Some(le_u64(data, data.len() - 8));
+    }
+    None
+}

@@ -1,0 +1,277 @@
+//! Symbol resolution as `perf script` 6.1 does it: per-DSO symbol tables
+//! loaded lazily (once, cached whether found or not) and looked up by the
+//! map-relative address perf's `dso__find_symbol()` receives, plus the
+//! kernel's kallsyms table.
+//!
+//! Files: `locate.rs` (which file perf opens), `elf.rs` (ELF reading),
+//! `symtab.rs` (ELF → symbols), `rbtree.rs` (perf's symbol tree),
+//! `perfmap.rs` (`/tmp/perf-<pid>.map`), `kernel.rs` (kallsyms),
+//! `demangle.rs` + `cxx.rs` (names as perf prints them).
+//!
+//! Methods beyond the basic interface, and what the caller must feed them:
+//! - [`Symbolizer::set_demangle`]: `perf script --no-demangle` (default on).
+//! - [`Symbolizer::set_kernel_ref_reloc`]: from the kernel MMAP record named
+//!   `[kernel.kallsyms]<sym>` — `<sym>` (e.g. `_text`) and its `pgoff`;
+//!   perf only records it when `pgoff != 0`.
+//! - [`Symbolizer::set_kernel_build_id`]: a build-id carried by the kernel's
+//!   MMAP2 record (the header table entry `[kernel.kallsyms]` is used
+//!   otherwise).
+//! - [`Symbolizer::add_kernel_module`]: short name (`[mod]`) of each module
+//!   map perf created from module MMAP records; kallsyms symbols of those
+//!   modules leave the kernel map (as do kernel symbols sorted after them).
+//! - [`Symbolizer::kernel_map_range`]: after loading kallsyms perf resets the
+//!   kernel map to `[first symbol start, last symbol end)` (`map__fixup_start`
+//!   / `map__fixup_end`); map lookups of later samples use that range.
+//!
+//! DSO names the caller passes are perf's `dso->long_name`: the MMAP path;
+//! `[vdso]` for the vdso; `/tmp/perf-<pid>.map` for executable anonymous
+//! memory (perf renames those maps in `map__new`).
+
+mod cxx;
+mod demangle;
+mod elf;
+mod kernel;
+mod locate;
+mod perfmap;
+mod rbtree;
+mod symtab;
+
+pub use demangle::{cplus_demangle, demangle_sym};
+
+use rbtree::SymTree;
+use rustc_hash::FxHashMap;
+use std::collections::HashSet;
+use std::ffi::OsStr;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+pub struct SymbolizeOptions {
+    /// perf `--symfs`: prefix for the paths perf opens.
+    pub symfs: Option<PathBuf>,
+    /// perf `--kallsyms`.
+    pub kallsyms: Option<PathBuf>,
+    /// perf's `buildid_dir`: `buildid.dir` config or `$HOME/.debug`; with
+    /// `--symfs DIR` perf uses `DIR/.debug` (symbol__config_symfs).
+    pub buildid_dir: PathBuf,
+}
+
+pub type DsoId = u32;
+
+/// A symbol as perf script prints it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Symbol {
+    pub start: u64,
+    /// End after perf's fix-ups (exclusive, except for zero-sized symbols).
+    pub end: u64,
+    pub name: Box<str>,
+}
+
+struct Dso {
+    path: Vec<u8>,
+    build_id: Option<Vec<u8>>,
+    /// `None` until loaded.
+    syms: Option<SymTree>,
+}
+
+const CACHE_SLOTS: usize = 4096;
+const NONE_NODE: u32 = u32::MAX;
+
+pub struct Symbolizer {
+    opts: SymbolizeOptions,
+    symfs: Vec<u8>,
+    demangle: bool,
+    header_ids: FxHashMap<Vec<u8>, Vec<u8>>,
+    dsos: Vec<Dso>,
+    index: FxHashMap<(Vec<u8>, Option<Vec<u8>>), DsoId>,
+    /// Direct-mapped (dso, addr) → node cache.
+    cache: Vec<(DsoId, u64, u32)>,
+    kernel_ref_reloc: Option<(String, u64)>,
+    kernel_build_id: Option<Vec<u8>>,
+    modules: HashSet<String>,
+    kernel: Option<Option<kernel::Kernel>>,
+}
+
+/// perf `build_id__is_defined`: some non-zero byte.
+fn defined(bid: Option<&[u8]>) -> Option<&[u8]> {
+    bid.filter(|b| b.iter().any(|&x| x != 0))
+}
+
+impl Symbolizer {
+    pub fn new(opts: SymbolizeOptions) -> Self {
+        // symbol__init: a symfs that resolves to "/" is the same as none.
+        let symfs = match &opts.symfs {
+            Some(p) if std::fs::canonicalize(p).map(|r| r != Path::new("/")).unwrap_or(true) => {
+                p.as_os_str().as_bytes().to_vec()
+            }
+            _ => Vec::new(),
+        };
+        Symbolizer {
+            opts,
+            symfs,
+            demangle: true,
+            header_ids: FxHashMap::default(),
+            dsos: Vec::new(),
+            index: FxHashMap::default(),
+            cache: vec![(u32::MAX, 0, NONE_NODE); CACHE_SLOTS],
+            kernel_ref_reloc: None,
+            kernel_build_id: None,
+            modules: HashSet::new(),
+            kernel: None,
+        }
+    }
+
+    /// `perf script --no-demangle` turns this off.
+    pub fn set_demangle(&mut self, on: bool) {
+        self.demangle = on;
+    }
+
+    /// Build-ids from the HEADER_BUILD_ID feature: (filename, build-id bytes
+    /// of the recorded size — `bev->size` when PERF_RECORD_MISC_BUILD_ID_SIZE
+    /// is set, else all 20 bytes).
+    pub fn set_header_build_ids(&mut self, entries: Vec<(Vec<u8>, Vec<u8>)>) {
+        for (name, bid) in entries {
+            if name == b"[kernel.kallsyms]" && self.kernel_build_id.is_none() {
+                self.kernel_build_id = Some(bid.clone());
+            }
+            self.header_ids.insert(name, bid);
+        }
+    }
+
+    /// A user-space DSO: recorded path and the MMAP2 build-id if the record
+    /// had one (an all-zero one counts as none, as in perf).
+    pub fn dso(&mut self, path: &[u8], build_id: Option<&[u8]>) -> DsoId {
+        let bid = match defined(build_id) {
+            Some(b) => Some(b.to_vec()),
+            None => self.header_ids.get(path).cloned(),
+        };
+        let key = (path.to_vec(), bid);
+        if let Some(&id) = self.index.get(&key) {
+            return id;
+        }
+        let id = self.dsos.len() as DsoId;
+        self.dsos.push(Dso {
+            path: key.0.clone(),
+            build_id: key.1.clone(),
+            syms: None,
+        });
+        self.index.insert(key, id);
+        id
+    }
+
+    /// The symbol perf's `dso__find_symbol(dso, addr)` returns.
+    pub fn lookup(&mut self, dso: DsoId, addr: u64) -> Option<&Symbol> {
+        let d = self.dsos.get(dso as usize)?;
+        if d.syms.is_none() {
+            let tree = self.load_dso(dso as usize);
+            self.dsos[dso as usize].syms = Some(tree);
+        }
+        let slot = (addr ^ (addr >> 12) ^ u64::from(dso).wrapping_mul(0x9e37_79b9)) as usize
+            % CACHE_SLOTS;
+        let (cd, ca, cn) = self.cache[slot];
+        let tree = self.dsos[dso as usize].syms.as_ref()?;
+        let node = if cd == dso && ca == addr {
+            cn
+        } else {
+            let n = tree.find(addr).unwrap_or(NONE_NODE);
+            self.cache[slot] = (dso, addr, n);
+            n
+        };
+        (node != NONE_NODE).then(|| &tree.node(node).sym)
+    }
+
+    fn load_dso(&self, i: usize) -> SymTree {
+        let d = &self.dsos[i];
+        if d.path.starts_with(b"/tmp/perf-") {
+            let p = Path::new(OsStr::from_bytes(&d.path));
+            return perfmap::load_perf_map(p).unwrap_or_default();
+        }
+        let is_vdso = d.path == b"[vdso]";
+        // Without a header entry for [vdso], perf's vdso DSO is a copy of
+        // its own process's vdso (vdso.c, machine__findnew_vdso).
+        let system_image = if is_vdso && !self.header_ids.contains_key(b"[vdso]".as_slice()) {
+            own_vdso().map(|img| (PathBuf::from("/tmp/perf-vdso.so-XXXXXX"), img))
+        } else {
+            None
+        };
+        let env = locate::Env {
+            symfs: &self.symfs,
+            buildid_dir: &self.opts.buildid_dir,
+        };
+        let spec = locate::DsoSpec {
+            long_name: &d.path,
+            build_id: d.build_id.as_deref(),
+            is_vdso,
+            system_image,
+        };
+        match locate::find_sources(&env, spec) {
+            Some(src) => symtab::load_user_symbols(&src, self.demangle),
+            None => SymTree::new(),
+        }
+    }
+
+    /// From the kernel MMAP record `[kernel.kallsyms]<name>` with `pgoff`.
+    /// perf keeps the name up to a `]` and ignores a zero address.
+    pub fn set_kernel_ref_reloc(&mut self, name: &str, addr: u64) {
+        if addr == 0 {
+            return;
+        }
+        let name = name.split(']').next().unwrap_or("");
+        self.kernel_ref_reloc = Some((name.to_string(), addr));
+    }
+
+    /// A build-id carried by the kernel's own MMAP2 record.
+    pub fn set_kernel_build_id(&mut self, bid: &[u8]) {
+        if defined(Some(bid)).is_some() {
+            self.kernel_build_id = Some(bid.to_vec());
+        }
+    }
+
+    /// A module map (`[name]`) perf created from the recording.
+    pub fn add_kernel_module(&mut self, short_name: &str) {
+        self.modules.insert(short_name.to_string());
+    }
+
+    fn kernel(&mut self) -> Option<&kernel::Kernel> {
+        if self.kernel.is_none() {
+            let path = kernel::choose_kallsyms(
+                self.opts.kallsyms.as_deref(),
+                &self.symfs,
+                &self.opts.buildid_dir,
+                self.kernel_build_id.as_deref(),
+            );
+            let ctx = kernel::KernelCtx {
+                ref_reloc: self.kernel_ref_reloc.as_ref().map(|(n, a)| (n.as_str(), *a)),
+                modules: &self.modules,
+            };
+            self.kernel = Some(path.and_then(|p| kernel::load_kernel(&p, &ctx)));
+        }
+        self.kernel.as_ref()?.as_ref()
+    }
+
+    /// Kernel symbol for a kernel ip (identity-mapped, as perf's kallsyms
+    /// kernel map).
+    pub fn lookup_kernel(&mut self, ip: u64) -> Option<&Symbol> {
+        let k = self.kernel()?;
+        k.tree.find(ip).map(|n| &k.tree.node(n).sym)
+    }
+
+    /// The kernel map's range after perf loaded kallsyms (see module doc).
+    pub fn kernel_map_range(&mut self) -> Option<(u64, u64)> {
+        self.kernel()?.range
+    }
+}
+
+/// Our own `[vdso]` image, like perf's `get_file()` copy of its vdso.
+fn own_vdso() -> Option<Vec<u8>> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    let line = maps.lines().find(|l| l.ends_with("[vdso]"))?;
+    let range = line.split_whitespace().next()?;
+    let (a, b) = range.split_once('-')?;
+    let (a, b) = (u64::from_str_radix(a, 16).ok()?, u64::from_str_radix(b, 16).ok()?);
+    let mut f = std::fs::File::open("/proc/self/mem").ok()?;
+    f.seek(SeekFrom::Start(a)).ok()?;
+    let mut buf = vec![0u8; usize::try_from(b.checked_sub(a)?).ok()?];
+    f.read_exact(&mut buf).ok()?;
+    Some(buf)
+}

@@ -1,0 +1,528 @@
+//! The symbol container: an arena red-black tree that reproduces the exact
+//! shape of perf's `rb_root_cached` of `struct symbol` (tools/lib/rbtree.c
+//! insert/erase algorithm, `__symbols__insert` ordering), plus perf's
+//! in-order passes over it (`symbols__fixup_end`, `symbols__fixup_duplicate`)
+//! and its lookup walk (`symbols__find`).
+//!
+//! Why a tree and not a sorted Vec: when symbols overlap (asm functions with
+//! sloppy sizes, PLT entries, `.cold` parts, ...) perf's answer depends on which
+//! node its descent meets first, i.e. on the tree shape. Reproducing the
+//! shape makes those answers identical; for non-overlapping tables the walk is
+//! an ordinary O(log n) search.
+
+use super::Symbol;
+
+const NIL: u32 = u32::MAX;
+
+/// ELF symbol binding values used by perf's alias choice.
+pub const STB_LOCAL: u8 = 0;
+pub const STB_GLOBAL: u8 = 1;
+pub const STB_WEAK: u8 = 2;
+
+/// One `struct symbol`: the public part plus what perf's fix-ups look at.
+pub struct Node {
+    pub sym: Symbol,
+    pub binding: u8,
+    left: u32,
+    right: u32,
+    parent: u32,
+    red: bool,
+}
+
+/// The tree. Erased nodes stay in the arena (unlinked) to keep indices stable.
+#[derive(Default)]
+pub struct SymTree {
+    nodes: Vec<Node>,
+    root: u32,
+    len: usize,
+}
+
+impl SymTree {
+    pub fn new() -> Self {
+        SymTree {
+            nodes: Vec::new(),
+            root: NIL,
+            len: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn node(&self, i: u32) -> &Node {
+        &self.nodes[i as usize]
+    }
+
+    pub fn node_mut(&mut self, i: u32) -> &mut Node {
+        &mut self.nodes[i as usize]
+    }
+
+    /// perf `symbol__new` + `__symbols__insert`: `len == 0` gives end == start;
+    /// equal starts go to the right of existing ones (insertion order kept).
+    pub fn insert(&mut self, start: u64, len: u64, binding: u8, name: Box<str>) -> u32 {
+        let idx = self.nodes.len() as u32;
+        self.nodes.push(Node {
+            sym: Symbol {
+                start,
+                end: start.wrapping_add(len),
+                name,
+            },
+            binding,
+            left: NIL,
+            right: NIL,
+            parent: NIL,
+            red: true,
+        });
+        // Descend like __symbols__insert.
+        let mut parent = NIL;
+        let mut cur = self.root;
+        let mut go_left = false;
+        while cur != NIL {
+            parent = cur;
+            if start < self.node(cur).sym.start {
+                go_left = true;
+                cur = self.node(cur).left;
+            } else {
+                go_left = false;
+                cur = self.node(cur).right;
+            }
+        }
+        self.node_mut(idx).parent = parent;
+        if parent == NIL {
+            self.root = idx;
+        } else if go_left {
+            self.node_mut(parent).left = idx;
+        } else {
+            self.node_mut(parent).right = idx;
+        }
+        self.insert_color(idx);
+        self.len += 1;
+        idx
+    }
+
+    fn is_red(&self, i: u32) -> bool {
+        i != NIL && self.node(i).red
+    }
+
+    fn set_parent_color(&mut self, i: u32, parent: u32, red: bool) {
+        let n = self.node_mut(i);
+        n.parent = parent;
+        n.red = red;
+    }
+
+    /// `__rb_change_child`: make `new` take `old`'s slot under `parent`.
+    fn change_child(&mut self, old: u32, new: u32, parent: u32) {
+        if parent == NIL {
+            self.root = new;
+        } else if self.node(parent).left == old {
+            self.node_mut(parent).left = new;
+        } else {
+            self.node_mut(parent).right = new;
+        }
+    }
+
+    /// `__rb_rotate_set_parents`: `new` inherits `old`'s parent and colour,
+    /// `old` becomes a child of `new` with colour `red`.
+    fn rotate_set_parents(&mut self, old: u32, new: u32, red: bool) {
+        let parent = self.node(old).parent;
+        let old_red = self.node(old).red;
+        self.set_parent_color(new, parent, old_red);
+        self.set_parent_color(old, new, red);
+        self.change_child(old, new, parent);
+    }
+
+    /// Same case analysis as the kernel's `__rb_insert`.
+    fn insert_color(&mut self, mut node: u32) {
+        let mut parent = self.node(node).parent;
+        loop {
+            if parent == NIL {
+                self.set_parent_color(node, NIL, false);
+                break;
+            }
+            if !self.node(parent).red {
+                break;
+            }
+            let gparent = self.node(parent).parent;
+            let left_side = self.node(gparent).right != parent;
+            let uncle = if left_side {
+                self.node(gparent).right
+            } else {
+                self.node(gparent).left
+            };
+            if self.is_red(uncle) {
+                // Case 1: colour flips, continue at the grandparent.
+                self.set_parent_color(uncle, gparent, false);
+                self.set_parent_color(parent, gparent, false);
+                node = gparent;
+                parent = self.node(node).parent;
+                self.set_parent_color(node, parent, true);
+                continue;
+            }
+            // `inner` is the child of parent on the side towards the uncle.
+            let inner = if left_side {
+                self.node(parent).right
+            } else {
+                self.node(parent).left
+            };
+            let mut tmp = inner;
+            if node == inner {
+                // Case 2: rotate at parent.
+                let t = if left_side {
+                    self.node(node).left
+                } else {
+                    self.node(node).right
+                };
+                if left_side {
+                    self.node_mut(parent).right = t;
+                    self.node_mut(node).left = parent;
+                } else {
+                    self.node_mut(parent).left = t;
+                    self.node_mut(node).right = parent;
+                }
+                if t != NIL {
+                    self.set_parent_color(t, parent, false);
+                }
+                self.set_parent_color(parent, node, true);
+                parent = node;
+                tmp = if left_side {
+                    self.node(node).right
+                } else {
+                    self.node(node).left
+                };
+            }
+            // Case 3: rotate at grandparent.
+            if left_side {
+                self.node_mut(gparent).left = tmp;
+                self.node_mut(parent).right = gparent;
+            } else {
+                self.node_mut(gparent).right = tmp;
+                self.node_mut(parent).left = gparent;
+            }
+            if tmp != NIL {
+                self.set_parent_color(tmp, gparent, false);
+            }
+            self.rotate_set_parents(gparent, parent, true);
+            break;
+        }
+    }
+
+    /// `rb_erase`: `__rb_erase_augmented` followed by `____rb_erase_color`.
+    pub fn erase(&mut self, node: u32) {
+        let child = self.node(node).right;
+        let left = self.node(node).left;
+        let rebalance;
+        if left == NIL {
+            let pc = (self.node(node).parent, self.node(node).red);
+            self.change_child(node, child, pc.0);
+            if child != NIL {
+                self.set_parent_color(child, pc.0, pc.1);
+                rebalance = NIL;
+            } else {
+                rebalance = if pc.1 { NIL } else { pc.0 };
+            }
+        } else if child == NIL {
+            let pc = (self.node(node).parent, self.node(node).red);
+            self.set_parent_color(left, pc.0, pc.1);
+            self.change_child(node, left, pc.0);
+            rebalance = NIL;
+        } else {
+            let mut successor = child;
+            let parent;
+            let child2;
+            let mut tmp = self.node(child).left;
+            if tmp == NIL {
+                parent = successor;
+                child2 = self.node(successor).right;
+            } else {
+                let mut p = successor;
+                while tmp != NIL {
+                    p = successor;
+                    successor = tmp;
+                    tmp = self.node(tmp).left;
+                }
+                parent = p;
+                child2 = self.node(successor).right;
+                self.node_mut(parent).left = child2;
+                self.node_mut(successor).right = child;
+                self.node_mut(child).parent = successor;
+            }
+            self.node_mut(successor).left = left;
+            self.node_mut(left).parent = successor;
+            let pc = (self.node(node).parent, self.node(node).red);
+            self.change_child(node, successor, pc.0);
+            if child2 != NIL {
+                self.set_parent_color(successor, pc.0, pc.1);
+                self.set_parent_color(child2, parent, false);
+                rebalance = NIL;
+            } else {
+                let succ_was_red = self.node(successor).red;
+                self.set_parent_color(successor, pc.0, pc.1);
+                rebalance = if succ_was_red { NIL } else { parent };
+            }
+        }
+        let n = self.node_mut(node);
+        n.left = NIL;
+        n.right = NIL;
+        n.parent = NIL;
+        self.len -= 1;
+        if rebalance != NIL {
+            self.erase_color(rebalance);
+        }
+    }
+
+    fn child(&self, n: u32, left: bool) -> u32 {
+        if left {
+            self.node(n).left
+        } else {
+            self.node(n).right
+        }
+    }
+
+    fn set_child(&mut self, n: u32, left: bool, c: u32) {
+        if left {
+            self.node_mut(n).left = c;
+        } else {
+            self.node_mut(n).right = c;
+        }
+    }
+
+    /// `____rb_erase_color`, written once for both mirror images: `l` is true
+    /// when the deficient node is its parent's left child.
+    fn erase_color(&mut self, mut parent: u32) {
+        let mut node = NIL;
+        loop {
+            let l = self.node(parent).right != node;
+            // Sibling is on the far side.
+            let mut sibling = self.child(parent, !l);
+            if self.is_red(sibling) {
+                // Case 1: rotate at parent towards the deficient side.
+                let tmp1 = self.child(sibling, l);
+                self.set_child(parent, !l, tmp1);
+                self.set_child(sibling, l, parent);
+                self.set_parent_color(tmp1, parent, false);
+                self.rotate_set_parents(parent, sibling, true);
+                sibling = tmp1;
+            }
+            let mut tmp1 = self.child(sibling, !l);
+            if !self.is_red(tmp1) {
+                let tmp2 = self.child(sibling, l);
+                if !self.is_red(tmp2) {
+                    // Case 2: sibling colour flip.
+                    self.set_parent_color(sibling, parent, true);
+                    if self.node(parent).red {
+                        self.node_mut(parent).red = false;
+                    } else {
+                        node = parent;
+                        parent = self.node(node).parent;
+                        if parent != NIL {
+                            continue;
+                        }
+                    }
+                    break;
+                }
+                // Case 3: rotate at sibling.
+                let t = self.child(tmp2, !l);
+                self.set_child(sibling, l, t);
+                self.set_child(tmp2, !l, sibling);
+                self.set_child(parent, !l, tmp2);
+                if t != NIL {
+                    self.set_parent_color(t, sibling, false);
+                }
+                tmp1 = sibling;
+                sibling = tmp2;
+            }
+            // Case 4: rotate at parent + colour flips.
+            let tmp2 = self.child(sibling, l);
+            self.set_child(parent, !l, tmp2);
+            self.set_child(sibling, l, parent);
+            self.set_parent_color(tmp1, sibling, false);
+            if tmp2 != NIL {
+                self.node_mut(tmp2).parent = parent;
+            }
+            self.rotate_set_parents(parent, sibling, false);
+            break;
+        }
+    }
+
+    /// `rb_first`.
+    pub fn first(&self) -> Option<u32> {
+        let mut n = self.root;
+        if n == NIL {
+            return None;
+        }
+        while self.node(n).left != NIL {
+            n = self.node(n).left;
+        }
+        Some(n)
+    }
+
+    /// `rb_last`.
+    pub fn last(&self) -> Option<u32> {
+        let mut n = self.root;
+        if n == NIL {
+            return None;
+        }
+        while self.node(n).right != NIL {
+            n = self.node(n).right;
+        }
+        Some(n)
+    }
+
+    /// `rb_next`: in-order successor.
+    pub fn next(&self, n: u32) -> Option<u32> {
+        let mut n = n;
+        if self.node(n).right != NIL {
+            n = self.node(n).right;
+            while self.node(n).left != NIL {
+                n = self.node(n).left;
+            }
+            return Some(n);
+        }
+        loop {
+            let p = self.node(n).parent;
+            if p == NIL {
+                return None;
+            }
+            if self.node(p).left == n {
+                return Some(p);
+            }
+            n = p;
+        }
+    }
+
+    /// In-order list of live node indices.
+    pub fn in_order(&self) -> Vec<u32> {
+        let mut out = Vec::with_capacity(self.len);
+        let mut cur = self.first();
+        while let Some(n) = cur {
+            out.push(n);
+            cur = self.next(n);
+        }
+        out
+    }
+
+    /// perf `symbols__find`: the walk that stops at the first node whose
+    /// `[start, end)` holds `ip` (or `ip == start == end`).
+    pub fn find(&self, ip: u64) -> Option<u32> {
+        let mut n = self.root;
+        while n != NIL {
+            let s = self.node(n);
+            if ip < s.sym.start {
+                n = s.left;
+            } else if ip > s.sym.end || (ip == s.sym.end && ip != s.sym.start) {
+                n = s.right;
+            } else {
+                return Some(n);
+            }
+        }
+        None
+    }
+
+    /// perf `symbols__fixup_end`. With `is_kallsyms`, a zero-sized symbol
+    /// followed by a symbol of the other kind (kernel vs `[module]`) ends at
+    /// the next page instead of at the next symbol.
+    pub fn fixup_end(&mut self, is_kallsyms: bool) {
+        let order = self.in_order();
+        let Some(&first) = order.first() else { return };
+        let mut curr = first;
+        for &nd in &order[1..] {
+            let prev = curr;
+            curr = nd;
+            let (pstart, pend) = (self.node(prev).sym.start, self.node(prev).sym.end);
+            if pend == pstart {
+                let new_end = if is_kallsyms
+                    && self.node(prev).sym.name.contains('[')
+                        != self.node(curr).sym.name.contains('[')
+                {
+                    roundup_4k(pend.wrapping_add(4096))
+                } else {
+                    self.node(curr).sym.start
+                };
+                self.node_mut(prev).sym.end = new_end;
+            }
+        }
+        let c = self.node(curr);
+        if c.sym.end == c.sym.start {
+            let e = roundup_4k(c.sym.start).wrapping_add(4096);
+            self.node_mut(curr).sym.end = e;
+        }
+    }
+
+    /// perf `symbols__fixup_duplicate`: of symbols sharing a start address
+    /// keep the one `choose_best_symbol` prefers, erasing the others.
+    pub fn fixup_duplicate(&mut self) {
+        let mut nd = self.first();
+        while let Some(curr) = nd {
+            // `again:` in perf — compare curr with its successor until one
+            // with a different start shows up or curr itself loses.
+            loop {
+                nd = self.next(curr);
+                let Some(next) = nd else { return };
+                if self.node(curr).sym.start != self.node(next).sym.start {
+                    break;
+                }
+                if choose_best_symbol(self.node(curr), self.node(next)) {
+                    self.erase(next);
+                    continue;
+                }
+                // `nd` already holds curr's successor; perf restarts there.
+                self.erase(curr);
+                break;
+            }
+        }
+    }
+}
+
+/// `roundup(x, 4096)` as perf's macro computes it (wrapping like C).
+fn roundup_4k(x: u64) -> u64 {
+    x.wrapping_add(4095) / 4096 * 4096
+}
+
+fn prefix_underscores(s: &str) -> usize {
+    s.bytes().take_while(|&b| b == b'_').count()
+}
+
+/// perf `choose_best_symbol` (+ the weak `arch__choose_best_symbol`):
+/// true means keep `a`.
+pub fn choose_best_symbol(a: &Node, b: &Node) -> bool {
+    let la = a.sym.end.wrapping_sub(a.sym.start) as i64;
+    let lb = b.sym.end.wrapping_sub(b.sym.start) as i64;
+    if lb == 0 && la > 0 {
+        return true;
+    } else if la == 0 && lb > 0 {
+        return false;
+    }
+    let (wa, wb) = (a.binding == STB_WEAK, b.binding == STB_WEAK);
+    if wb && !wa {
+        return true;
+    }
+    if wa && !wb {
+        return false;
+    }
+    let (ga, gb) = (a.binding == STB_GLOBAL, b.binding == STB_GLOBAL);
+    if ga && !gb {
+        return true;
+    }
+    if gb && !ga {
+        return false;
+    }
+    let (ua, ub) = (prefix_underscores(&a.sym.name), prefix_underscores(&b.sym.name));
+    if ub > ua {
+        return true;
+    } else if ua > ub {
+        return false;
+    }
+    let (na, nb) = (a.sym.name.len(), b.sym.name.len());
+    if na > nb {
+        return true;
+    } else if na < nb {
+        return false;
+    }
+    // arch__choose_best_symbol: avoid "SyS" syscall aliases.
+    !(a.sym.name.starts_with("SyS") || a.sym.name.starts_with("compat_SyS"))
+}

@@ -1,0 +1,92 @@
+//! Allocation-free number formatting for the per-sample path, matching the
+//! printf conversions perf uses (`%16lx`, `%5d`, `%10lu`, `%03d`, `%06lu`).
+
+/// Appends `v` in lowercase hex, right-aligned in `width` with spaces.
+pub fn hex_padded(out: &mut Vec<u8>, v: u64, width: usize) {
+    let mut tmp = [0u8; 16];
+    let mut i = tmp.len();
+    let mut x = v;
+    loop {
+        i -= 1;
+        tmp[i] = b"0123456789abcdef"[(x & 15) as usize];
+        x >>= 4;
+        if x == 0 {
+            break;
+        }
+    }
+    let digits = &tmp[i..];
+    pad(out, width, digits.len(), b' ');
+    out.extend_from_slice(digits);
+}
+
+/// Appends `v` in lowercase hex without padding.
+pub fn hex(out: &mut Vec<u8>, v: u64) {
+    hex_padded(out, v, 0)
+}
+
+/// Appends the unsigned decimal `v`, right-aligned in `width` with `fill`.
+pub fn dec_padded(out: &mut Vec<u8>, v: u64, width: usize, fill: u8) {
+    let mut tmp = [0u8; 20];
+    let mut i = tmp.len();
+    let mut x = v;
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (x % 10) as u8;
+        x /= 10;
+        if x == 0 {
+            break;
+        }
+    }
+    let digits = &tmp[i..];
+    pad(out, width, digits.len(), fill);
+    out.extend_from_slice(digits);
+}
+
+/// Appends the signed decimal `v` right-aligned in `width` (printf `%5d`).
+pub fn signed_padded(out: &mut Vec<u8>, v: i64, width: usize) {
+    if v >= 0 {
+        return dec_padded(out, v as u64, width, b' ');
+    }
+    let mut tmp = Vec::with_capacity(21);
+    tmp.push(b'-');
+    dec_padded(&mut tmp, v.unsigned_abs(), 0, b' ');
+    pad(out, width, tmp.len(), b' ');
+    out.extend_from_slice(&tmp);
+}
+
+/// Appends `s` right-aligned in `width` (printf `%16s`).
+pub fn str_padded(out: &mut Vec<u8>, s: &[u8], width: usize) {
+    pad(out, width, s.len(), b' ');
+    out.extend_from_slice(s);
+}
+
+fn pad(out: &mut Vec<u8>, width: usize, len: usize, fill: u8) {
+    for _ in len..width {
+        out.push(fill);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_printf() {
+        let mut b = Vec::new();
+        hex_padded(&mut b, 0x11d7, 16);
+        assert_eq!(b, b"            11d7");
+        b.clear();
+        hex_padded(&mut b, 0xffffffff821f5b65, 16);
+        assert_eq!(b, b"ffffffff821f5b65");
+        b.clear();
+        dec_padded(&mut b, 57, 5, b' ');
+        dec_padded(&mut b, 79503, 6, b'0');
+        assert_eq!(b, b"   57079503");
+        b.clear();
+        signed_padded(&mut b, -1, 5);
+        assert_eq!(b, b"   -1");
+        b.clear();
+        str_padded(&mut b, b"a", 3);
+        assert_eq!(b, b"  a");
+    }
+}

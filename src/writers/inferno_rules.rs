@@ -1,0 +1,261 @@
+//! How `inferno-collapse-perf` 0.12.8 reads perf script text, restated so
+//! perfold folds its own samples to the same bytes (inferno's
+//! `src/collapse/perf.rs` and `common.rs`; these functions are private there).
+//!
+//! Each rule works on the text perf script would print, so names with
+//! spaces, parentheses, `->` or Rust hashes fold exactly as inferno folds them.
+
+/// inferno `event_line_parts`: finds the first all-digit word (optionally
+/// `pid/tid`) after the first word; the comm is what precedes it, trimmed.
+/// Returns (comm, index just past that word and its space).
+pub fn event_line_parts(line: &str) -> Option<(&str, usize)> {
+    let mut word_start = 0;
+    let mut all_digits = false;
+    let mut last_was_space = false;
+    for (i, c) in line.char_indices() {
+        if c == ' ' {
+            if all_digits && !last_was_space {
+                return Some((line[..word_start - 1].trim(), i + 1));
+            }
+            word_start = i + 1;
+            all_digits = true;
+        } else if c == '/' || c.is_ascii_digit() {
+            // a '/' keeps a digit word a digit word (pid/tid)
+        } else {
+            all_digits = false;
+        }
+        last_was_space = c == ' ';
+    }
+    None
+}
+
+/// The event name and period inferno reads after the tid: the second
+/// colon-separated field's last word is the event, the word before it the period.
+/// Also returns the third field (text after the event), if any.
+pub fn event_and_period(rest: &str) -> (Option<&str>, Option<u64>, Option<&str>) {
+    let mut parts = rest.splitn(3, ':').skip(1);
+    let mut period = None;
+    let event = parts.next().and_then(|p| {
+        let mut words = p.rsplit(' ');
+        let ev = words.next();
+        period = words.next().and_then(|w| w.parse::<u64>().ok());
+        ev
+    });
+    (event, period, parts.next())
+}
+
+/// The frame text inferno finds on an event line that also holds the stack
+/// (samples without callchain): skip to just past the first ':' or ' '.
+pub fn single_line_stack(post_event: &str) -> Option<&str> {
+    let start = post_event.find([':', ' ']).map(|i| i + 1).unwrap_or(0);
+    let s = post_event[start..].trim();
+    (!s.is_empty()).then_some(s)
+}
+
+/// inferno `stack_line_parts`: (function text, module) of a stack line, or
+/// `None` for a line it calls weird (module not in parentheses).
+pub fn stack_line_parts(line: &str) -> Option<(&str, &str)> {
+    let mut first = line.trim_start().splitn(2, ' ');
+    first.next()?;
+    let mut rest = first.next()?.rsplitn(2, ' ');
+    let module = rest.next()?;
+    if !module.starts_with('(') || !module.ends_with(')') || module.len() < 2 {
+        return None;
+    }
+    let module = &module[1..module.len() - 1];
+    let func = match rest.next()?.trim() {
+        "" => " ",
+        s => s,
+    };
+    Some((func, module))
+}
+
+/// The folded frames inferno makes of one stack line, joined with `;`
+/// (one line can give several frames: Java-style `->` inlining), or `None`
+/// when it drops the line.
+pub fn fold_stack_line(line: &str, java: bool) -> Option<String> {
+    let (mut func, module) = stack_line_parts(line)?;
+    if let Some(at) = func.rfind("+0x") {
+        if func[at + 3..].chars().all(|c| c.is_ascii_hexdigit()) {
+            func = &func[..at];
+        }
+    }
+    if func.starts_with('(') {
+        return None;
+    }
+    let func = fix_rust_hash(func);
+    let mut out = String::new();
+    for (i, piece) in func.split("->").enumerate() {
+        let mut f = tidy_generic(&module_fallback(module, piece));
+        if java && f.starts_with('L') && f.contains('/') {
+            f.remove(0);
+        }
+        if i > 0 {
+            out.push(';');
+            if !f.contains("_[i]") {
+                f.push_str("_[i]");
+            }
+        }
+        out.push_str(&f);
+    }
+    Some(out)
+}
+
+/// inferno `with_module_fallback`: `[unknown]` becomes `[<module basename>]`.
+fn module_fallback(module: &str, func: &str) -> String {
+    if func != "[unknown]" || module == "[unknown]" {
+        return func.to_string();
+    }
+    let base = &module[module.rfind('/').map(|i| i + 1).unwrap_or(0)..];
+    format!("[{base}]")
+}
+
+/// inferno `tidy_generic`: `;` becomes `:`, and a top-level parameter list
+/// is cut, except Go's `.(` and C++'s `(anonymous namespace)`.
+fn tidy_generic(func: &str) -> String {
+    let func = func.replace(';', ":");
+    let mut depth: i64 = 0;
+    let mut after_dot = None;
+    let mut cut = func.len();
+    for (i, c) in func.char_indices() {
+        match c {
+            '<' | '{' | '[' => depth += 1,
+            '>' | '}' | ']' | ')' => depth -= 1,
+            '(' => {
+                if depth == 0
+                    && after_dot != Some(i)
+                    && !func[i..].starts_with("(anonymous namespace)")
+                {
+                    cut = i;
+                    break;
+                }
+                depth += 1;
+            }
+            '.' => after_dot = Some(i + 1),
+            _ => {}
+        }
+    }
+    func[..cut].to_string()
+}
+
+/// inferno `fix_partially_demangled_rust_symbol`: a trailing `h<16 hex>`
+/// hash is removed and legacy `$..$` escapes and `..` are decoded.
+fn fix_rust_hash(sym: &str) -> std::borrow::Cow<'_, str> {
+    const HASH_LEN: usize = 17;
+    let n = sym.len();
+    if n < HASH_LEN || !sym.is_char_boundary(n - HASH_LEN) {
+        return sym.into();
+    }
+    let tail = &sym[n - HASH_LEN..];
+    if !(tail.starts_with('h') && tail[1..].chars().all(|c| c.is_ascii_hexdigit())) {
+        return sym.into();
+    }
+    let mut rest = &sym[..n - HASH_LEN];
+    rest = rest.strip_suffix("::").unwrap_or(rest);
+    if rest.starts_with("_$") {
+        rest = &rest[1..];
+    }
+    const ESCAPES: [(&str, &str); 19] = [
+        ("$SP$", "@"),
+        ("$BP$", "*"),
+        ("$RF$", "&"),
+        ("$LT$", "<"),
+        ("$GT$", ">"),
+        ("$LP$", "("),
+        ("$RP$", ")"),
+        ("$C$", ","),
+        ("$u7e$", "~"),
+        ("$u20$", " "),
+        ("$u27$", "'"),
+        ("$u3d$", "="),
+        ("$u5b$", "["),
+        ("$u5d$", "]"),
+        ("$u7b$", "{"),
+        ("$u7d$", "}"),
+        ("$u3b$", ";"),
+        ("$u2b$", "+"),
+        ("$u21$", "!"),
+    ];
+    let mut out = String::new();
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix("..") {
+            out.push_str("::");
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix('.') {
+            out.push('.');
+            rest = r;
+        } else if rest.starts_with('$') {
+            if rest.starts_with("$u22$") {
+                out.push('"');
+                rest = &rest[5..];
+                continue;
+            }
+            match ESCAPES.iter().find(|(k, _)| rest.starts_with(k)) {
+                Some((k, v)) => {
+                    out.push_str(v);
+                    rest = &rest[k.len()..];
+                }
+                None => {
+                    out.push_str(rest);
+                    break;
+                }
+            }
+        } else {
+            let end = rest.find(['$', '.']).unwrap_or(rest.len());
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+        }
+    }
+    out.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_lines() {
+        let l = "a  2306    57.079503:    1001001 cpu-clock: ";
+        let (comm, end) = event_line_parts(l).unwrap();
+        assert_eq!(comm, "a");
+        let (ev, period, _) = event_and_period(&l[end..]);
+        assert_eq!((ev, period), (Some("cpu-clock"), Some(1001001)));
+        // A digit word inside the comm ends the comm early, as in inferno.
+        let (comm, _) = event_line_parts("web 2 17 1.0: 1 cpu-clock: ").unwrap();
+        assert_eq!(comm, "web");
+        assert!(event_line_parts("nodigits here").is_none());
+    }
+
+    #[test]
+    fn stack_lines() {
+        assert_eq!(
+            fold_stack_line("11d7 leaf+0x17 (/tmp/w/a)", false).unwrap(),
+            "leaf"
+        );
+        assert_eq!(
+            fold_stack_line("0 [unknown] ([unknown])", false).unwrap(),
+            "[unknown]"
+        );
+        assert_eq!(
+            fold_stack_line("7f [unknown] (/usr/lib/libc.so.6)", false).unwrap(),
+            "[libc.so.6]"
+        );
+        assert_eq!(
+            fold_stack_line("1 std::unique_ptr<int>::operator->+0x4 (/a)", false).unwrap(),
+            "std::unique_ptr<int>::operator;_[i]"
+        );
+        assert_eq!(
+            fold_stack_line("1 (anonymous namespace)::f(int)+0x1 (/a)", false),
+            None
+        );
+        assert_eq!(
+            fold_stack_line("1 ns::(anonymous namespace)::f(int)+0x1 (/a)", false).unwrap(),
+            "ns::(anonymous namespace)::f"
+        );
+        assert_eq!(fold_stack_line("1 a;b+0x1 (/my lib)", false), None);
+        assert_eq!(
+            fold_stack_line("1 foo::h0123456789abcdef+0x1 (/a)", false).unwrap(),
+            "foo"
+        );
+    }
+}

@@ -1,0 +1,161 @@
+//! Bad input and the command line: exact one-line errors, exit status, and
+//! output that stays valid up to the damage.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn fixture(case: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(case)
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("perfold-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+struct Run {
+    status: i32,
+    stdout: Vec<u8>,
+    stderr: String,
+}
+
+fn perfold(args: &[&str], cwd: &Path) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_perfold"))
+        .args(args)
+        .current_dir(cwd)
+        .env("HOME", scratch("home"))
+        .output()
+        .unwrap();
+    Run {
+        status: out.status.code().unwrap_or(-1),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+/// Offsets of the records in a file-mode perf.data's data section.
+fn record_offsets(data: &[u8]) -> Vec<(usize, usize)> {
+    let (off, size) = (u64_at(data, 40) as usize, u64_at(data, 48) as usize);
+    let mut at = off;
+    let mut out = Vec::new();
+    while at < off + size {
+        let len = u16::from_le_bytes([data[at + 6], data[at + 7]]) as usize;
+        out.push((at, len));
+        at += len;
+    }
+    out
+}
+
+#[test]
+fn missing_file_is_one_line() {
+    let r = perfold(&["fold", "does-not-exist.data"], &std::env::temp_dir());
+    assert_eq!(r.status, 1);
+    assert_eq!(
+        r.stderr,
+        "perfold: does-not-exist.data: No such file or directory (os error 2)\n"
+    );
+    assert!(r.stdout.is_empty());
+}
+
+#[test]
+fn not_a_perf_data_file() {
+    let path = scratch("text.data");
+    std::fs::write(&path, "this is not a perf.data file, just text\n".repeat(4)).unwrap();
+    let r = perfold(&["perf-script", path.to_str().unwrap()], Path::new("/"));
+    assert_eq!(r.status, 1);
+    assert_eq!(
+        r.stderr,
+        format!("perfold: {}: offset 0: not a perf.data file (bad magic)\n", path.display())
+    );
+}
+
+#[test]
+fn truncated_file_prints_what_came_before_then_the_cut() {
+    let case = fixture("c-fp");
+    let data = std::fs::read(case.join("perf.data")).unwrap();
+    let records = record_offsets(&data);
+    // Cut in the middle of a record about two thirds into the data.
+    let (at, len) = records[records.len() * 2 / 3];
+    let cut = at + len / 2;
+    let path = scratch("truncated.data");
+    std::fs::write(&path, &data[..cut]).unwrap();
+    let p = path.to_str().unwrap();
+    let r = perfold(
+        &["perf-script", p, "--symfs", "../sysroot", "--kallsyms", "kallsyms"],
+        &case,
+    );
+    assert_eq!(r.status, 1);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "perfold: {p}: offset {at}: file is truncated: record of {len} bytes, {} left\n",
+            cut - at
+        )
+    );
+    // Everything printed is whole samples, each one perf printed too.
+    let full = std::fs::read_to_string(case.join("expected.script")).unwrap();
+    let out = String::from_utf8(r.stdout).unwrap();
+    assert!(out.ends_with("\n\n"), "output ends inside a sample");
+    let blocks: Vec<&str> = out.split_terminator("\n\n").collect();
+    assert!(blocks.len() > 10, "only {} samples before the cut", blocks.len());
+    for b in blocks {
+        assert!(full.contains(b), "sample not in perf's output: {b}");
+    }
+}
+
+#[test]
+fn zero_data_size_is_reported() {
+    let case = fixture("c-fp");
+    let mut data = std::fs::read(case.join("perf.data")).unwrap();
+    data[48..56].copy_from_slice(&0u64.to_le_bytes());
+    let path = scratch("zero-size.data");
+    std::fs::write(&path, &data).unwrap();
+    let p = path.to_str().unwrap();
+    let r = perfold(&["fold", p], &case);
+    assert_eq!(r.status, 1);
+    assert_eq!(
+        r.stderr,
+        format!("perfold: {p}: offset 40: the data size field is 0 (was perf record properly terminated?)\n")
+    );
+}
+
+#[test]
+fn closed_stdout_exits_quietly() {
+    let case = fixture("c-fp");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_perfold"))
+        .args(["perf-script", "perf.data", "--symfs", "../sysroot", "--kallsyms", "kallsyms"])
+        .current_dir(&case)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
+fn reads_standard_input() {
+    let case = fixture("c-fp");
+    let file = std::fs::File::open(case.join("perf.data")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_perfold"))
+        .args(["fold", "-", "--symfs", "../sysroot", "--kallsyms", "kallsyms"])
+        .current_dir(&case)
+        .env("HOME", scratch("home"))
+        .stdin(file)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let expected = std::fs::read(case.join("expected.folded")).unwrap();
+    assert!(out.stdout == expected, "folded stacks from standard input differ from inferno's");
+}

@@ -1,0 +1,105 @@
+//! Golden parity: every fixture under tests/fixtures/<case>/ against the
+//! outputs real perf 6.1 and inferno 0.12.8 produced for it (see each
+//! case's recipe.sh). Byte for byte; a missing expected file is a failure,
+//! never something this test writes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fixtures() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("tests/fixtures exists")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("perf.data").is_file())
+        .collect();
+    cases.sort();
+    assert!(
+        cases.len() >= 4,
+        "expected the golden fixtures, found {cases:?}"
+    );
+    cases
+}
+
+/// Runs perfold on a fixture as its recipe runs perf: `--symfs ../sysroot
+/// --kallsyms kallsyms`, with a HOME that holds no build-id cache.
+fn perfold(case: &Path, command: &str) -> Vec<u8> {
+    let home = tempdir();
+    let out = Command::new(env!("CARGO_BIN_EXE_perfold"))
+        .arg(command)
+        .arg("perf.data")
+        .args(["--symfs", "../sysroot", "--kallsyms", "kallsyms"])
+        .current_dir(case)
+        .env("HOME", &home)
+        .env_remove("PERF_BUILDID_DIR")
+        .output()
+        .expect("perfold runs");
+    assert!(
+        out.status.success(),
+        "{}: perfold {command} failed: {}",
+        case.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn tempdir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("perfold-test-home-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The first differing line, for a readable failure.
+fn first_difference(expected: &[u8], actual: &[u8]) -> String {
+    let e: Vec<&[u8]> = expected.split(|&b| b == b'\n').collect();
+    let a: Vec<&[u8]> = actual.split(|&b| b == b'\n').collect();
+    for i in 0..e.len().max(a.len()) {
+        let (x, y) = (e.get(i), a.get(i));
+        if x != y {
+            return format!(
+                "line {}:\n  perf/inferno: {:?}\n  perfold:      {:?}",
+                i + 1,
+                x.map(|l| clip(l)),
+                y.map(|l| clip(l))
+            );
+        }
+    }
+    "no line differs (lengths differ)".into()
+}
+
+/// A long line (an SVG) cut to its first 300 characters.
+fn clip(line: &[u8]) -> String {
+    String::from_utf8_lossy(line).chars().take(300).collect()
+}
+
+fn check(command: &str, expected_file: &str) {
+    let mut failures = Vec::new();
+    for case in fixtures() {
+        let expected = std::fs::read(case.join(expected_file))
+            .unwrap_or_else(|e| panic!("{}: {expected_file}: {e}", case.display()));
+        let actual = perfold(&case, command);
+        if expected != actual {
+            failures.push(format!(
+                "{} ({command}): {}",
+                case.file_name().unwrap().to_string_lossy(),
+                first_difference(&expected, &actual)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn perf_script_matches_perf() {
+    check("perf-script", "expected.script");
+}
+
+#[test]
+fn fold_matches_inferno_collapse_perf() {
+    check("fold", "expected.folded");
+}
+
+#[test]
+fn flamegraph_matches_inferno_flamegraph() {
+    check("flamegraph", "expected.svg");
+}
