@@ -29,7 +29,7 @@ fn bench(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(size));
         group.bench_function(format!("{case}/perf-script"), |b| {
             b.iter(|| {
-                let mut w = ScriptWriter::new(io::sink());
+                let mut w = ScriptWriter::new(Box::new(io::sink()));
                 pipeline::run(&opts, &mut w).unwrap();
             })
         });

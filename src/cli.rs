@@ -109,8 +109,14 @@ impl Failure {
     }
 }
 
-fn stdout() -> BufWriter<io::StdoutLock<'static>> {
-    BufWriter::with_capacity(1 << 18, io::stdout().lock())
+/// Standard output as a plain file: the writers buffer in large chunks
+/// themselves, so the line buffering of `io::Stdout` would only add a copy.
+fn stdout() -> Box<dyn Write + Send> {
+    use std::os::fd::AsFd;
+    match io::stdout().as_fd().try_clone_to_owned() {
+        Ok(fd) => Box::new(File::from(fd)),
+        Err(_) => Box::new(BufWriter::with_capacity(1 << 18, io::stdout())),
+    }
 }
 
 /// Runs one parsed command line.
@@ -147,7 +153,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                         })
                     }
                 },
-                None => Box::new(io::stdout()),
+                None => stdout(),
             };
             let mut w = FlamegraphWriter::new(Folder::new(event_filter.clone()), out);
             let r = pipeline::run(&opts, &mut w);

@@ -10,37 +10,23 @@
 //! So a record waits until the round after the one in which a later record
 //! arrived, which is what makes the output order exactly perf's.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::VecDeque;
 
 struct Entry<T> {
     time: u64,
-    seq: u64,
     item: T,
 }
 
-impl<T> PartialEq for Entry<T> {
-    fn eq(&self, other: &Self) -> bool {
-        (self.time, self.seq) == (other.time, other.seq)
-    }
-}
-impl<T> Eq for Entry<T> {}
-impl<T> PartialOrd for Entry<T> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<T> Ord for Entry<T> {
-    // Reversed: BinaryHeap is a max-heap and we want the earliest first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.time, other.seq).cmp(&(self.time, self.seq))
-    }
-}
-
 /// perf's ordered-events queue.
+///
+/// Records arrive nearly sorted, so instead of a heap the queue keeps the
+/// records of earlier rounds sorted in `sorted` and appends new arrivals to
+/// `pending`; a flush sorts `pending` (a stable, run-adaptive sort) and merges
+/// it behind equal timestamps already queued, which keeps arrival order for
+/// ties exactly as perf's list insertion does.
 pub struct OrderedQueue<T> {
-    heap: BinaryHeap<Entry<T>>,
-    seq: u64,
+    sorted: VecDeque<Entry<T>>,
+    pending: Vec<Entry<T>>,
     next_flush: u64,
     max_timestamp: u64,
 }
@@ -54,8 +40,8 @@ impl<T> Default for OrderedQueue<T> {
 impl<T> OrderedQueue<T> {
     pub fn new() -> Self {
         OrderedQueue {
-            heap: BinaryHeap::new(),
-            seq: 0,
+            sorted: VecDeque::new(),
+            pending: Vec::new(),
             next_flush: 0,
             max_timestamp: 0,
         }
@@ -70,20 +56,15 @@ impl<T> OrderedQueue<T> {
     pub fn push(&mut self, time: u64, item: T) {
         // perf moves max_timestamp when the record lands at the tail of the
         // list, or into an empty list.
-        if self.heap.is_empty() || time >= self.max_timestamp {
+        if self.is_empty() || time >= self.max_timestamp {
             self.max_timestamp = time;
         }
-        self.heap.push(Entry {
-            time,
-            seq: self.seq,
-            item,
-        });
-        self.seq += 1;
+        self.pending.push(Entry { time, item });
     }
 
     /// FINISHED_ROUND: deliver what is due, then move the limit.
     pub fn flush_round<E>(&mut self, deliver: impl FnMut(T) -> Result<(), E>) -> Result<(), E> {
-        if self.heap.is_empty() {
+        if self.is_empty() {
             return Ok(());
         }
         let limit = self.next_flush;
@@ -97,6 +78,34 @@ impl<T> OrderedQueue<T> {
         self.drain_up_to(u64::MAX, deliver)
     }
 
+    /// Moves the pending records into `sorted`, keeping the order stable.
+    fn merge_pending(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        self.pending.sort_by_key(|e| e.time);
+        let tail_time = self.sorted.back().map_or(0, |e| e.time);
+        if self.pending[0].time >= tail_time {
+            self.sorted.extend(self.pending.drain(..));
+            return;
+        }
+        let old = std::mem::take(&mut self.sorted);
+        let mut merged = VecDeque::with_capacity(old.len() + self.pending.len());
+        let mut a = old.into_iter().peekable();
+        let mut b = self.pending.drain(..).peekable();
+        loop {
+            // Ties go to the earlier arrival, which is always in `a`.
+            let take_a = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) => x.time <= y.time,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            merged.push_back(if take_a { a.next() } else { b.next() }.unwrap());
+        }
+        self.sorted = merged;
+    }
+
     fn drain_up_to<E>(
         &mut self,
         limit: u64,
@@ -105,19 +114,20 @@ impl<T> OrderedQueue<T> {
         if limit == 0 {
             return Ok(());
         }
-        while self.heap.peek().is_some_and(|e| e.time <= limit) {
-            let e = self.heap.pop().unwrap();
+        self.merge_pending();
+        while self.sorted.front().is_some_and(|e| e.time <= limit) {
+            let e = self.sorted.pop_front().unwrap();
             deliver(e.item)?;
         }
         Ok(())
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.sorted.len() + self.pending.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.sorted.is_empty() && self.pending.is_empty()
     }
 }
 
@@ -173,5 +183,81 @@ mod tests {
         // limit is still 10: nothing due.
         assert!(drain(&mut q, true).is_empty());
         assert_eq!(drain(&mut q, true), vec!["c", "b"]);
+    }
+
+    /// perf's list model, restated naively: insert after every queued record
+    /// with a timestamp <= the new one; flush from the front.
+    struct Naive {
+        list: Vec<(u64, u32)>,
+        next_flush: u64,
+        max: u64,
+    }
+
+    impl Naive {
+        fn push(&mut self, t: u64, id: u32) {
+            if self.list.is_empty() || t >= self.max {
+                self.max = t;
+            }
+            let at = self
+                .list
+                .iter()
+                .rposition(|e| e.0 <= t)
+                .map_or(0, |i| i + 1);
+            self.list.insert(at, (t, id));
+        }
+        fn flush(&mut self, limit: u64, out: &mut Vec<u32>) {
+            if limit == 0 {
+                return;
+            }
+            while !self.list.is_empty() && self.list[0].0 <= limit {
+                out.push(self.list.remove(0).1);
+            }
+        }
+    }
+
+    #[test]
+    fn matches_a_naive_model_on_random_rounds() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rand = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..200 {
+            let mut q = OrderedQueue::new();
+            let mut naive = Naive {
+                list: Vec::new(),
+                next_flush: 0,
+                max: 0,
+            };
+            let (mut got, mut want) = (Vec::new(), Vec::new());
+            let mut clock = 1;
+            for id in 0..300u32 {
+                if rand(10) == 0 {
+                    q.flush_round(|x| -> Result<(), ()> {
+                        got.push(x);
+                        Ok(())
+                    })
+                    .unwrap();
+                    if !naive.list.is_empty() {
+                        let limit = naive.next_flush;
+                        naive.flush(limit, &mut want);
+                        naive.next_flush = naive.max;
+                    }
+                }
+                clock += rand(3);
+                let t = clock.saturating_sub(rand(20)).max(1);
+                q.push(t, id);
+                naive.push(t, id);
+            }
+            q.flush_all(|x| -> Result<(), ()> {
+                got.push(x);
+                Ok(())
+            })
+            .unwrap();
+            naive.flush(u64::MAX, &mut want);
+            assert_eq!(got, want);
+        }
     }
 }

@@ -9,6 +9,7 @@ pub mod fmt;
 pub mod folded;
 pub mod format;
 pub mod inferno_rules;
+pub mod output;
 pub mod script;
 
 use std::io;

@@ -3,19 +3,18 @@
 
 use std::io::{self, Write};
 
+use super::output::Output;
 use super::{fmt, format, frame_text, Names, SampleSink, SampleView};
 use crate::mappings::DsoKind;
 
-pub struct ScriptWriter<W: Write> {
-    out: W,
-    buf: Vec<u8>,
+pub struct ScriptWriter {
+    out: Output,
 }
 
-impl<W: Write> ScriptWriter<W> {
-    pub fn new(out: W) -> Self {
+impl ScriptWriter {
+    pub fn new(out: Box<dyn Write + Send>) -> Self {
         ScriptWriter {
-            out,
-            buf: Vec::with_capacity(4096),
+            out: Output::new(out),
         }
     }
 }
@@ -49,14 +48,13 @@ pub fn render_sample(out: &mut Vec<u8>, s: &SampleView, names: &Names) {
     out.push(b'\n');
 }
 
-impl<W: Write> SampleSink for ScriptWriter<W> {
+impl SampleSink for ScriptWriter {
     fn sample(&mut self, s: &SampleView, names: &Names) -> io::Result<()> {
-        self.buf.clear();
-        render_sample(&mut self.buf, s, names);
-        self.out.write_all(&self.buf)
+        render_sample(&mut self.out.buf, s, names);
+        self.out.maybe_flush()
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        self.out.flush()
+        self.out.finish()
     }
 }
