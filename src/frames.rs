@@ -111,18 +111,26 @@ impl SymbolTable {
 
 /// Resolves one address in the space `cpumode` selects (perf's `thread__find_symbol`).
 pub fn resolve_ip(
-    machine: &Machine,
+    machine: &mut Machine,
     symbols: &mut SymbolTable,
     thread: &Thread,
     cpumode: u8,
     ip: u64,
     fallback: bool,
 ) -> Frame {
-    let map = if fallback {
-        machine.find_map_fb(thread, cpumode, ip)
-    } else {
-        machine.find_map(thread, cpumode, ip)
+    let find = |m: &Machine| {
+        if fallback {
+            m.find_map_fb(thread, cpumode, ip).copied()
+        } else {
+            m.find_map(thread, cpumode, ip).copied()
+        }
     };
+    let mut map = find(machine);
+    if map.is_some_and(|m| m.dso == machine.kernel_dso) && !machine.kernel_loaded {
+        // perf's map__load on the first kernel hit resizes the kernel map.
+        machine.kernel_map_loaded(symbols.symbolizer.kernel_map_range());
+        map = find(machine);
+    }
     match map {
         Some(map) => {
             let addr = map.map_ip(ip);
@@ -146,7 +154,7 @@ pub fn resolve_ip(
 
 /// Fills `out` with the frames of a sample's callchain, callee first.
 pub fn resolve_callchain(
-    machine: &Machine,
+    machine: &mut Machine,
     symbols: &mut SymbolTable,
     thread: &Thread,
     sample: &Sample,

@@ -81,9 +81,11 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
     let result = read_all(&mut data, &mut queue, &mut state);
     // Deliver what was read before any error, so the output stays valid.
     let flushed = queue.flush_all(|r| state.deliver(&data, r));
+    // Whatever was rendered is written out even when the input is damaged.
+    let finished = state.sink.finish().map_err(Error::Output);
     result?;
     flushed?;
-    state.sink.finish().map_err(Error::Output)
+    finished
 }
 
 fn read_all(
@@ -146,7 +148,11 @@ impl State<'_> {
                 "recordings made on {arch} are not supported yet (x86_64 only)"
             )));
         }
-        if data.attrs.iter().any(|a| a.has(reader::attrs::SAMPLE_STACK_USER)) {
+        if data
+            .attrs
+            .iter()
+            .any(|a| a.has(reader::attrs::SAMPLE_STACK_USER))
+        {
             return Err(Error::Usage(
                 "DWARF call graphs (perf record --call-graph dwarf) are not supported yet".into(),
             ));
@@ -222,7 +228,7 @@ impl State<'_> {
         let ev = &formats.events[event];
         let ip_frame = if ev.ip && !ev.callchain {
             frames::resolve_ip(
-                &self.machine,
+                &mut self.machine,
                 &mut self.symbols,
                 &thread,
                 s.cpumode(),
@@ -240,7 +246,7 @@ impl State<'_> {
         };
         if ev.callchain {
             frames::resolve_callchain(
-                &self.machine,
+                &mut self.machine,
                 &mut self.symbols,
                 &thread,
                 &s,

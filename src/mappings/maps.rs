@@ -85,6 +85,16 @@ impl Maps {
         self.by_start.insert(map.start, map);
     }
 
+    /// The first map of `dso`.
+    pub fn find_dso(&self, dso: DsoIndex) -> Option<Map> {
+        self.by_start.values().find(|m| m.dso == dso).copied()
+    }
+
+    /// Removes the map starting at `start`.
+    pub fn remove(&mut self, start: u64) -> Option<Map> {
+        self.by_start.remove(&start)
+    }
+
     pub fn len(&self) -> usize {
         self.by_start.len()
     }

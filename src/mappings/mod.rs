@@ -37,6 +37,8 @@ pub struct Machine {
     pub kernel_start: u64,
     /// The kernel's ref-reloc symbol from its MMAP record (`_text` and its address).
     pub kernel_ref_reloc: Option<(String, u64)>,
+    /// Kernel symbols were loaded and the kernel map resized to them.
+    pub kernel_loaded: bool,
 }
 
 impl Default for Machine {
@@ -49,7 +51,7 @@ impl Machine {
     pub fn new() -> Self {
         let mut dsos = Dsos::default();
         let kernel_dso = dsos.findnew(KERNEL_DSO_NAME, None, DsoKind::Kernel, None);
-        Machine {
+        let mut machine = Machine {
             threads: FxHashMap::default(),
             spaces: Vec::new(),
             dsos,
@@ -58,7 +60,15 @@ impl Machine {
             kernel_dso,
             kernel_start: 1 << 63,
             kernel_ref_reloc: None,
-        }
+            kernel_loaded: false,
+        };
+        // perf_session__register_idle_thread: thread 0 is "swapper" from the start.
+        let swapper = machine.comms.intern(b"swapper");
+        machine.findnew_thread(0, 0);
+        let idle = machine.threads.get_mut(&0).unwrap();
+        idle.comm = swapper;
+        idle.comm_set = true;
+        machine
     }
 
     pub fn maps(&self, id: MapsId) -> &Maps {
@@ -221,6 +231,25 @@ impl Machine {
                 self.kernel_ref_reloc = Some((sym, m.pgoff));
             }
         }
+    }
+
+    /// perf loads kallsyms on the first hit in the kernel map and then moves
+    /// the map's bounds to the first and last kernel symbol
+    /// (`dso__load_kernel_sym`: `map__fixup_start`, `map__fixup_end`), so
+    /// later addresses outside `_text.._etext` (init code) are found too.
+    pub fn kernel_map_loaded(&mut self, symbols_range: Option<(u64, u64)>) {
+        if self.kernel_loaded {
+            return;
+        }
+        self.kernel_loaded = true;
+        let Some((start, end)) = symbols_range else {
+            return;
+        };
+        let Some(old) = self.kernel_maps.find_dso(self.kernel_dso) else {
+            return;
+        };
+        self.kernel_maps.remove(old.start);
+        self.kernel_maps.insert(Map { start, end, ..old });
     }
 
     pub fn thread(&self, tid: i32) -> Option<&Thread> {

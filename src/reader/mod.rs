@@ -223,14 +223,7 @@ impl PerfData {
                 features::FEAT_BUILD_ID => self.build_ids = features::parse_build_ids(bytes, off)?,
                 features::FEAT_ARCH => self.arch = Some(features::parse_string(bytes, off)?),
                 features::FEAT_EVENT_DESC => {
-                    for (name, ids) in features::parse_event_desc(bytes, off)? {
-                        let found = attrs
-                            .iter_mut()
-                            .find(|a| a.name.is_none() && (ids.is_empty() || a.ids == ids));
-                        if let Some(attr) = found {
-                            attr.name = Some(name);
-                        }
-                    }
+                    name_attrs(attrs, features::parse_event_desc(bytes, off)?)
                 }
                 _ => {}
             }
@@ -260,6 +253,17 @@ impl PerfData {
                 let bytes = self.payload(&rec.payload);
                 let attr = parse_pipe_attr(bytes, rec.offset + 8)?;
                 self.attrs.push(attr);
+                continue;
+            }
+            if rec.type_ == RECORD_HEADER_FEATURE {
+                // Pipe mode: a feature section as a record (u64 feature id, then its data).
+                let bytes = self.payload(&rec.payload);
+                let mut c = Cursor::new(bytes, rec.offset + 8);
+                let feat = c.u64("feature id")?;
+                if feat == u64::from(features::FEAT_EVENT_DESC) {
+                    let named = features::parse_event_desc(c.rest(), c.offset())?;
+                    name_attrs(&mut self.attrs, named);
+                }
                 continue;
             }
             return Ok(Some(rec));
@@ -340,6 +344,18 @@ impl PerfData {
                     payload: Payload::Owned(body),
                 }))
             }
+        }
+    }
+}
+
+/// Gives each attribute the name HEADER_EVENT_DESC lists for its ids.
+fn name_attrs(attrs: &mut [Attr], named: Vec<(String, Vec<u64>)>) {
+    for (name, ids) in named {
+        let found = attrs
+            .iter_mut()
+            .find(|a| a.name.is_none() && (ids.is_empty() || a.ids == ids));
+        if let Some(attr) = found {
+            attr.name = Some(name);
         }
     }
 }
