@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# record.sh [--freq N] [--cases A,B,...] [--dwarf] OUTDIR
+#
+# Builds the workloads in scripts/oracle/workloads/ into OUTDIR/bin and records each case with
+# the host's perf into OUTDIR/<case>.data (the exact command in OUTDIR/<case>.cmd, perf's own
+# messages in OUTDIR/<case>.record.log). Saves /proc/kallsyms as OUTDIR/kallsyms. Must run on
+# the host as root (perf needs the kernel); perf record also fills the build-id cache ~/.debug,
+# which compare.sh --docker mounts read-only.
+#
+#   --freq N      sampling frequency for the -F cases (default 999; fixtures use 499)
+#   --cases LIST  record only these cases (comma-separated; see `record.sh --list`)
+#   --dwarf       also record the --call-graph dwarf cases (c-dwarf, cpp-dwarf, rust-dwarf)
+#   --list        print the case table and exit
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+workloads=$here/workloads
+freq=999
+only=
+dwarf=0
+list=0
+
+usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+
+while [ $# -gt 0 ]; do
+  case $1 in
+    --freq) freq=${2:?--freq needs a value}; shift 2 ;;
+    --cases) only=${2:?--cases needs a value}; shift 2 ;;
+    --dwarf) dwarf=1; shift ;;
+    --list) list=1; shift ;;
+    -h|--help) usage ;;
+    -*) echo "record.sh: unknown option $1" >&2; usage ;;
+    *) break ;;
+  esac
+done
+
+# Case table: name | workload binary | perf record event/call-graph options.
+# `@F` is replaced by the sampling frequency.
+cases_table() {
+  cat <<'EOF'
+c-fp           c-fp      -e cpu-clock -F @F -g
+c-nofp         c-nofp    -e cpu-clock -F @F -g
+c-nocg         c-fp      -e cpu-clock -F @F
+cpp-fp         cpp-fp    -e cpu-clock -F @F -g
+cpp-nofp       cpp-nofp  -e cpu-clock -F @F -g
+cpp-nocg       cpp-fp    -e cpu-clock -F @F
+rust-fp        rust-fp   -e cpu-clock -F @F -g
+rust-nofp      rust-nofp -e cpu-clock -F @F -g
+rust-nocg      rust-fp   -e cpu-clock -F @F
+shell          shell     -e cpu-clock -F @F -g
+shell-nocg     shell     -e cpu-clock -F @F
+cpp-taskclock  cpp-fp    -e task-clock -F @F -g
+c-pagefaults   c-fp      -e page-faults -c 1 -g
+EOF
+  if [ "$dwarf" = 1 ]; then
+    cat <<'EOF'
+c-dwarf        c-nofp    -e cpu-clock -F @F --call-graph dwarf
+cpp-dwarf      cpp-nofp  -e cpu-clock -F @F --call-graph dwarf
+rust-dwarf     rust-nofp -e cpu-clock -F @F --call-graph dwarf
+EOF
+  fi
+}
+
+if [ "$list" = 1 ]; then cases_table; exit 0; fi
+[ $# -eq 1 ] || usage
+[ "$(id -u)" = 0 ] || { echo "record.sh: run as root (perf record needs the kernel)" >&2; exit 1; }
+
+mkdir -p "$1"
+outdir=$(cd "$1" && pwd)
+bin=$outdir/bin
+mkdir -p "$bin"
+
+want() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
+
+# Build. Sources are copied next to the binaries and compiled from there, so a binary's
+# DW_AT_comp_dir (and so its build-id) depends only on OUTDIR. The exact commands go to
+# OUTDIR/bin/build.cmds (make-fixture.sh copies them into the fixture's recipe).
+build() {
+  local t0=$SECONDS
+  cp "$workloads"/c_work.c "$workloads"/cpp_work.cpp "$workloads"/rust_work.rs "$bin"/
+  cp "$workloads"/shell_work.sh "$bin"/shell
+  chmod +x "$bin"/shell
+  (
+    cd "$bin"
+    : > build.cmds
+    run() { echo "(cd $bin && $*)" >> build.cmds; "$@"; }
+    run gcc -O2 -g -pthread -fno-omit-frame-pointer -o c-fp c_work.c
+    run gcc -O2 -g -pthread -fomit-frame-pointer -o c-nofp c_work.c
+    run g++ -O2 -g -pthread -fno-omit-frame-pointer -o cpp-fp cpp_work.cpp
+    run g++ -O2 -g -pthread -fomit-frame-pointer -o cpp-nofp cpp_work.cpp
+    run rustc -C force-frame-pointers=yes -g -O -o rust-fp rust_work.rs
+    run rustc -g -O -o rust-nofp rust_work.rs
+    echo "# $(gcc --version | head -1); $(rustc --version)" >> build.cmds
+  )
+  echo "record.sh: built workloads in $bin ($((SECONDS - t0)) s)"
+}
+build
+
+{
+  echo "perf_version=$(perf version)"
+  echo "kernel=$(uname -r)"
+  echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "freq=$freq"
+} > "$outdir"/record.env
+
+n=0
+while read -r name binary args; do
+  want "$name" || continue
+  args=${args//@F/$freq}
+  data=$outdir/$name.data
+  # shellcheck disable=SC2206 # the table's options are meant to be split
+  cmd=(perf record $args -o "$data" -- "$bin/$binary")
+  printf '%q ' "${cmd[@]}" | sed 's/ $//' > "$outdir/$name.cmd"
+  echo >> "$outdir/$name.cmd"
+  t0=$EPOCHREALTIME
+  rm -f "$data" "$data.old"
+  if ! "${cmd[@]}" > "$outdir/$name.record.log" 2>&1; then
+    echo "record.sh: perf record failed for $name:" >&2
+    cat "$outdir/$name.record.log" >&2
+    exit 1
+  fi
+  t1=$EPOCHREALTIME
+  samples=$(sed -n 's/.*(\([0-9]*\) samples).*/\1/p' "$outdir/$name.record.log" | tail -1)
+  printf 'record.sh: %-14s %6s samples %5.2f s  %s\n' "$name" "${samples:-?}" \
+    "$(awk "BEGIN{print $t1 - $t0}")" "$(cat "$outdir/$name.cmd")"
+  n=$((n + 1))
+done < <(cases_table)
+
+[ "$n" -gt 0 ] || { echo "record.sh: no case matched --cases $only" >&2; exit 1; }
+# Kernel addresses are only valid for this boot; keep the kallsyms read at recording time.
+cp /proc/kallsyms "$outdir"/kallsyms
+echo "record.sh: $n recordings in $outdir (kallsyms: $outdir/kallsyms)"
