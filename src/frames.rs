@@ -43,9 +43,27 @@ pub struct Frame {
     pub map_start: u64,
     pub dso: Option<DsoIndex>,
     pub sym: Option<SymId>,
+    /// Dense id of this (DSO, address) pair, for per-address caches in the
+    /// writers; [`NO_SLOT`] when the address is in no map.
+    pub slot: u32,
 }
 
+/// The slot of frames without a map.
+pub const NO_SLOT: u32 = u32::MAX;
+
 impl Frame {
+    /// A frame whose address is in no map.
+    pub fn unmapped(ip: u64) -> Frame {
+        Frame {
+            ip,
+            addr: 0,
+            map_start: 0,
+            dso: None,
+            sym: None,
+            slot: NO_SLOT,
+        }
+    }
+
     /// The address perf prints: DSO-relative for user maps, raw otherwise.
     pub fn printed_addr(&self, kernel_dso: bool) -> u64 {
         if self.dso.is_some() && !kernel_dso {
@@ -60,7 +78,7 @@ impl Frame {
 pub struct SymbolTable {
     syms: Vec<Sym>,
     by_start: FxHashMap<(DsoIndex, u64), SymId>,
-    by_addr: FxHashMap<(DsoIndex, u64), Option<SymId>>,
+    by_addr: FxHashMap<(DsoIndex, u64), (Option<SymId>, u32)>,
     dso_ids: FxHashMap<DsoIndex, DsoId>,
     pub symbolizer: Symbolizer,
 }
@@ -80,8 +98,9 @@ impl SymbolTable {
         &self.syms[id.0 as usize]
     }
 
-    /// The symbol of `addr` (already `map_ip`-converted) in `dso`.
-    pub fn lookup(&mut self, machine: &Machine, dso: DsoIndex, addr: u64) -> Option<SymId> {
+    /// The symbol of `addr` (already `map_ip`-converted) in `dso`, and the
+    /// pair's slot.
+    pub fn lookup(&mut self, machine: &Machine, dso: DsoIndex, addr: u64) -> (Option<SymId>, u32) {
         if let Some(&hit) = self.by_addr.get(&(dso, addr)) {
             return hit;
         }
@@ -104,8 +123,9 @@ impl SymbolTable {
                 SymId(self.syms.len() as u32 - 1)
             })
         });
-        self.by_addr.insert((dso, addr), hit);
-        hit
+        let slot = self.by_addr.len() as u32;
+        self.by_addr.insert((dso, addr), (hit, slot));
+        (hit, slot)
     }
 }
 
@@ -134,21 +154,17 @@ pub fn resolve_ip(
     match map {
         Some(map) => {
             let addr = map.map_ip(ip);
+            let (sym, slot) = symbols.lookup(machine, map.dso, addr);
             Frame {
                 ip,
                 addr,
                 map_start: map.start,
                 dso: Some(map.dso),
-                sym: symbols.lookup(machine, map.dso, addr),
+                sym,
+                slot,
             }
         }
-        None => Frame {
-            ip,
-            addr: 0,
-            map_start: 0,
-            dso: None,
-            sym: None,
-        },
+        None => Frame::unmapped(ip),
     }
 }
 

@@ -28,19 +28,17 @@ pub struct Options {
     pub no_inline: bool,
     /// Most callchain entries used per sample (perf script's `--max-stack`).
     pub max_stack: usize,
-    /// The build-id cache (`$PERF_BUILDID_DIR` or `~/.debug`).
+    /// The build-id cache (`~/.debug`, or `<symfs>/.debug` with `--symfs`).
     pub buildid_dir: PathBuf,
 }
 
 impl Options {
     /// Options for `input` with perf's environment-derived defaults.
     pub fn new(input: PathBuf) -> Options {
-        let buildid_dir = std::env::var_os("PERF_BUILDID_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                let home = std::env::var_os("HOME").unwrap_or_else(|| "/".into());
-                PathBuf::from(home).join(".debug")
-            });
+        // perf 6.1's set_buildid_dir: $HOME/.debug (it does not read
+        // PERF_BUILDID_DIR, it only exports it to the programs it starts).
+        let home = std::env::var_os("HOME").unwrap_or_else(|| "/".into());
+        let buildid_dir = PathBuf::from(home).join(".debug");
         Options {
             input,
             symfs: None,
@@ -184,12 +182,7 @@ impl State<'_> {
         let bytes = data.payload(&rec.payload);
         let attr = &data.attrs[self.attr_index(&data.attrs, rec, bytes)];
         if rec.type_ == reader::RECORD_SAMPLE {
-            if !attr.has(reader::attrs::SAMPLE_TIME) {
-                return 0;
-            }
-            return parse_sample(attr, rec.misc, bytes, rec.offset + 8)
-                .map(|s| s.time)
-                .unwrap_or(0);
+            return sample::sample_time_of(attr, bytes).unwrap_or(0);
         }
         sample::parse_sample_id(attr, bytes)
             .time
@@ -236,13 +229,7 @@ impl State<'_> {
                 true,
             )
         } else {
-            Frame {
-                ip: s.ip,
-                addr: 0,
-                map_start: 0,
-                dso: None,
-                sym: None,
-            }
+            Frame::unmapped(s.ip)
         };
         if ev.callchain {
             frames::resolve_callchain(

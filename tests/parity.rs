@@ -31,7 +31,6 @@ fn perfold(case: &Path, command: &str) -> Vec<u8> {
         .args(["--symfs", "../sysroot", "--kallsyms", "kallsyms"])
         .current_dir(case)
         .env("HOME", &home)
-        .env_remove("PERF_BUILDID_DIR")
         .output()
         .expect("perfold runs");
     assert!(

@@ -206,6 +206,20 @@ pub fn sample_id_of(attr: &Attr, data: &[u8]) -> Option<u64> {
     (data.len() >= at + 8).then(|| le_u64(data, at))
 }
 
+/// The timestamp of a sample payload, read where `attr`'s layout puts it
+/// (IDENTIFIER, IP and TID come before TIME), without parsing the rest.
+pub fn sample_time_of(attr: &Attr, data: &[u8]) -> Option<u64> {
+    if !attr.has(SAMPLE_TIME) {
+        return None;
+    }
+    let at = [SAMPLE_IDENTIFIER, SAMPLE_IP, SAMPLE_TID]
+        .iter()
+        .filter(|&&b| attr.has(b))
+        .count()
+        * 8;
+    (data.len() >= at + 8).then(|| le_u64(data, at))
+}
+
 /// Sample id in a non-sample record's trailer (IDENTIFIER is its last word).
 pub fn trailer_id_of(attr: &Attr, data: &[u8]) -> Option<u64> {
     if attr.sample_id_all() && attr.has(SAMPLE_IDENTIFIER) && data.len() >= 8 {
