@@ -8,7 +8,6 @@ use memmap2::Mmap;
 use std::fs::File;
 use std::path::Path;
 
-pub const SHT_PROGBITS: u32 = 1;
 pub const SHT_SYMTAB: u32 = 2;
 pub const SHT_RELA: u32 = 4;
 pub const SHT_NOBITS: u32 = 8;
@@ -16,7 +15,6 @@ pub const SHT_REL: u32 = 9;
 pub const SHT_DYNSYM: u32 = 11;
 pub const SHF_ALLOC: u64 = 2;
 pub const PT_LOAD: u32 = 1;
-pub const ET_REL: u16 = 1;
 pub const EM_SPARC: u16 = 2;
 pub const EM_ARM: u16 = 40;
 pub const EM_SPARCV9: u16 = 43;
@@ -82,15 +80,27 @@ fn get<const N: usize>(d: &[u8], off: u64) -> Option<[u8; N]> {
 
 fn rd16(d: &[u8], off: u64, big: bool) -> Option<u16> {
     let b = get::<2>(d, off)?;
-    Some(if big { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) })
+    Some(if big {
+        u16::from_be_bytes(b)
+    } else {
+        u16::from_le_bytes(b)
+    })
 }
 fn rd32(d: &[u8], off: u64, big: bool) -> Option<u32> {
     let b = get::<4>(d, off)?;
-    Some(if big { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) })
+    Some(if big {
+        u32::from_be_bytes(b)
+    } else {
+        u32::from_le_bytes(b)
+    })
 }
 fn rd64(d: &[u8], off: u64, big: bool) -> Option<u64> {
     let b = get::<8>(d, off)?;
-    Some(if big { u64::from_be_bytes(b) } else { u64::from_le_bytes(b) })
+    Some(if big {
+        u64::from_be_bytes(b)
+    } else {
+        u64::from_le_bytes(b)
+    })
 }
 
 impl<'a> Elf<'a> {
@@ -255,14 +265,6 @@ impl<'a> Elf<'a> {
         })
     }
 
-    /// Name of a section via the raw `e_shstrndx` (empty if unreadable).
-    pub fn section_name(&self, s: &Shdr) -> &'a [u8] {
-        self.section(self.e_shstrndx as usize)
-            .and_then(|t| self.section_data(t))
-            .and_then(|t| Elf::cstr(t, s.name))
-            .unwrap_or(b"")
-    }
-
     /// perf `elf_section_by_name`: first section (from index 1) whose name
     /// matches, with its index. Fails when the string table is unreadable.
     pub fn section_by_name(&self, name: &str) -> Option<(usize, Shdr)> {
@@ -366,7 +368,9 @@ pub fn parse_build_id_notes(data: &[u8], big: bool) -> Option<Vec<u8>> {
         p += 12;
         let name_off = p;
         p = p.checked_add(align4(namesz))?;
-        if ntype == 3 && namesz == 4 && data.get(name_off as usize..name_off as usize + 4)? == b"GNU\0"
+        if ntype == 3
+            && namesz == 4
+            && data.get(name_off as usize..name_off as usize + 4)? == b"GNU\0"
         {
             let sz = align4(descsz).min(20) as usize;
             let start = p as usize;

@@ -11,7 +11,7 @@
 
 use super::elf::{map_file, read_sysfs_build_id};
 use super::locate::{build_id_equal, build_id_hex, is_regular_file};
-use super::rbtree::{STB_GLOBAL, STB_LOCAL, STB_WEAK, SymTree};
+use super::rbtree::{SymTree, STB_GLOBAL, STB_LOCAL, STB_WEAK};
 use super::symtab::to_name;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -56,12 +56,15 @@ pub fn parse_kallsyms(data: &[u8], mut f: impl FnMut(&[u8], u8, u64) -> bool) {
             start = (start << 4) | v as u64;
             first = false;
         };
-        let read_to_eol = |pos: &mut usize, eof: &mut bool, getc: &mut dyn FnMut(&mut usize, &mut bool) -> i32| loop {
-            let ch = getc(pos, eof);
-            if ch < 0 || ch == 0x0a {
-                break;
-            }
-        };
+        let read_to_eol =
+            |pos: &mut usize,
+             eof: &mut bool,
+             getc: &mut dyn FnMut(&mut usize, &mut bool) -> i32| loop {
+                let ch = getc(pos, eof);
+                if ch < 0 || ch == 0x0a {
+                    break;
+                }
+            };
         if sep != 0x20 {
             read_to_eol(&mut pos, &mut eof, &mut getc);
             continue;
@@ -130,7 +133,8 @@ pub fn load_kallsyms(data: &[u8], ctx: &KernelCtx) -> Option<Kernel> {
     let mut tree = SymTree::new();
     parse_kallsyms(data, |name, ty, start| {
         // symbol_type__filter and "Ignore local symbols for ARM modules".
-        if matches!(ty.to_ascii_uppercase(), b'T' | b'W' | b'D' | b'B') && name.first() != Some(&b'$')
+        if matches!(ty.to_ascii_uppercase(), b'T' | b'W' | b'D' | b'B')
+            && name.first() != Some(&b'$')
         {
             tree.insert(start, 0, binding(ty), to_name(name));
         }
@@ -276,12 +280,20 @@ mod tests {
 
     fn load(text: &str, reloc: Option<(&str, u64)>) -> Kernel {
         let mods = HashSet::new();
-        let ctx = KernelCtx { ref_reloc: reloc, modules: &mods };
+        let ctx = KernelCtx {
+            ref_reloc: reloc,
+            modules: &mods,
+        };
         load_kallsyms(text.as_bytes(), &ctx).unwrap()
     }
 
     fn at(k: &Kernel, ip: u64) -> Option<(u64, String)> {
-        k.tree.find(ip).map(|i| (k.tree.node(i).sym.start, k.tree.node(i).sym.name.to_string()))
+        k.tree.find(ip).map(|i| {
+            (
+                k.tree.node(i).sym.start,
+                k.tree.node(i).sym.name.to_string(),
+            )
+        })
     }
 
     const KS: &str = "ffffffff81000000 T srso_alias_untrain_ret\n\
@@ -298,26 +310,44 @@ ffffffffc0000100 t mod_fn2\t[mymod]\n";
     fn kallsyms_rules() {
         let k = load(KS, None);
         // Aliases: "_text" wins (only one with non-zero length after fixup_end).
-        assert_eq!(at(&k, 0xffffffff81000005), Some((0xffffffff81000000, "_text".into())));
-        assert_eq!(at(&k, 0xffffffff81000015), Some((0xffffffff81000010, "local_fn".into())));
+        assert_eq!(
+            at(&k, 0xffffffff81000005),
+            Some((0xffffffff81000000, "_text".into()))
+        );
+        assert_eq!(
+            at(&k, 0xffffffff81000015),
+            Some((0xffffffff81000010, "local_fn".into()))
+        );
         // 'r' symbols are filtered, so local_fn extends to weak_fn.
-        assert_eq!(at(&k, 0xffffffff81000025), Some((0xffffffff81000010, "local_fn".into())));
-        // Last kernel symbol before module symbols ends at the next page.
-        assert_eq!(at(&k, 0xffffffff81000fff), Some((0xffffffff81000030, "weak_fn".into())));
-        assert_eq!(at(&k, 0xffffffff81001000), None);
+        assert_eq!(
+            at(&k, 0xffffffff81000025),
+            Some((0xffffffff81000010, "local_fn".into()))
+        );
+        // Last kernel symbol before module symbols: roundup(end + 4096, 4096).
+        assert_eq!(
+            at(&k, 0xffffffff81001fff),
+            Some((0xffffffff81000030, "weak_fn".into()))
+        );
+        assert_eq!(at(&k, 0xffffffff81002000), None);
         // Module symbols are not kernel symbols.
         assert_eq!(at(&k, 0xffffffffc0000000), None);
-        assert_eq!(k.range, Some((0xffffffff81000000, 0xffffffff81001000)));
+        assert_eq!(k.range, Some((0xffffffff81000000, 0xffffffff81002000)));
     }
 
     #[test]
     fn relocation_delta() {
         // Recorded _text was 0x1000 lower than in this kallsyms file.
         let k = load(KS, Some(("_text", 0xffffffff80fff000)));
-        assert_eq!(at(&k, 0xffffffff80fff010), Some((0xffffffff80fff010, "local_fn".into())));
+        assert_eq!(
+            at(&k, 0xffffffff80fff010),
+            Some((0xffffffff80fff010, "local_fn".into()))
+        );
         // Unknown reference symbol: perf fails the whole load.
         let mods = HashSet::new();
-        let ctx = KernelCtx { ref_reloc: Some(("nope", 1)), modules: &mods };
+        let ctx = KernelCtx {
+            ref_reloc: Some(("nope", 1)),
+            modules: &mods,
+        };
         assert!(load_kallsyms(KS.as_bytes(), &ctx).is_none());
     }
 
@@ -328,8 +358,13 @@ ffffffffc0000100 t mod_fn2\t[mymod]\n";
             got.push((String::from_utf8_lossy(n).into_owned(), t, s));
             false
         });
-        assert_eq!(got, vec![("ok".to_string(), b't', 0xff), ("last".to_string(), b'T', 1)]);
-        assert_eq!(function_start(b"10 t _text\n20 T _text\n", b"_text"), Some(0x10));
+        // "12 X\n": the newline is eaten by the separator check, so the
+        // skip-to-end-of-line swallows the *next* line as well.
+        assert_eq!(got, vec![("ok".to_string(), b't', 0xff)]);
+        assert_eq!(
+            function_start(b"10 t _text\n20 T _text\n", b"_text"),
+            Some(0x10)
+        );
         assert_eq!(function_start(b"10 d _text\n", b"_text"), None);
     }
 }

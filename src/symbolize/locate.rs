@@ -6,7 +6,7 @@
 //! `symsrc__init()`, and the `.symtab` (syms_ss) / `.dynsym` (runtime_ss)
 //! pick.
 
-use super::elf::{Elf, SHT_DYNSYM, SHT_SYMTAB, map_file};
+use super::elf::{map_file, Elf, SHT_DYNSYM, SHT_SYMTAB};
 use memmap2::Mmap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -29,7 +29,6 @@ impl Blob {
 
 /// An accepted candidate (perf `struct symsrc`).
 pub struct SymSrc {
-    pub path: PathBuf,
     pub blob: Blob,
     pub has_symtab: bool,
     pub has_dynsym: bool,
@@ -150,7 +149,10 @@ fn candidate_path(
                 [dso_dir, b"/.debug/", &link].concat(),
                 [DEBUG, dso_dir, b"/", &link].concat(),
             ];
-            cands.into_iter().map(|c| pb(&c)).find(|p| is_regular_file(p))
+            cands
+                .into_iter()
+                .map(|c| pb(&c))
+                .find(|p| is_regular_file(p))
         }
         BinType::BuildIdCache | BinType::BuildIdCacheDebuginfo => {
             let bid = bid?;
@@ -163,15 +165,22 @@ fn candidate_path(
             };
             Some(build_id_filename(env.buildid_dir, bid, base))
         }
-        BinType::FedoraDebuginfo => {
-            Some(pb(&[&join_symfs(env.symfs, DEBUG)[..], long_name, b".debug"].concat()))
+        BinType::FedoraDebuginfo => Some(pb(&[
+            &join_symfs(env.symfs, DEBUG)[..],
+            long_name,
+            b".debug",
+        ]
+        .concat())),
+        BinType::UbuntuDebuginfo => {
+            Some(pb(&[&join_symfs(env.symfs, DEBUG)[..], long_name].concat()))
         }
-        BinType::UbuntuDebuginfo => Some(pb(&[&join_symfs(env.symfs, DEBUG)[..], long_name].concat())),
         BinType::MixedupUbuntuDebuginfo => {
             if long_name.len() < 9 || !long_name.starts_with(b"/usr/lib/") {
                 return None;
             }
-            Some(pb(&[&join_symfs(env.symfs, DEBUG)[..], &long_name[4..]].concat()))
+            Some(pb(
+                &[&join_symfs(env.symfs, DEBUG)[..], &long_name[4..]].concat()
+            ))
         }
         BinType::OpenembeddedDebuginfo => {
             let slash = long_name.iter().rposition(|&b| b == b'/').unwrap_or(0);
@@ -202,7 +211,7 @@ fn read_debuglink(path: &Path) -> Option<Vec<u8>> {
 /// build-ids (a candidate without a build-id note is rejected too when the
 /// DSO has one), find `.symtab`/`.dynsym` (first section of that name, and
 /// only if its type is right).
-fn symsrc_init(path: PathBuf, blob: Blob, bid: Option<&[u8]>) -> Option<SymSrc> {
+fn symsrc_init(blob: Blob, bid: Option<&[u8]>) -> Option<SymSrc> {
     let (has_symtab, has_dynsym) = {
         let elf = Elf::parse(blob.bytes())?;
         if let Some(bid) = bid {
@@ -211,12 +220,15 @@ fn symsrc_init(path: PathBuf, blob: Blob, bid: Option<&[u8]>) -> Option<SymSrc> 
                 return None;
             }
         }
-        let st = elf.section_by_name(".symtab").is_some_and(|(_, s)| s.sh_type == SHT_SYMTAB);
-        let ds = elf.section_by_name(".dynsym").is_some_and(|(_, s)| s.sh_type == SHT_DYNSYM);
+        let st = elf
+            .section_by_name(".symtab")
+            .is_some_and(|(_, s)| s.sh_type == SHT_SYMTAB);
+        let ds = elf
+            .section_by_name(".dynsym")
+            .is_some_and(|(_, s)| s.sh_type == SHT_DYNSYM);
         (st, ds)
     };
     Some(SymSrc {
-        path,
         blob,
         has_symtab,
         has_dynsym,
@@ -243,9 +255,9 @@ pub struct DsoSpec<'a> {
     /// Recorded build-id (MMAP2 or header), if any.
     pub build_id: Option<&'a [u8]>,
     pub is_vdso: bool,
-    /// Bytes standing in for the SYSTEM_PATH_DSO file (perf's temporary copy
-    /// of its own vdso, `vdso.c:get_file`), with the path perf would use.
-    pub system_image: Option<(PathBuf, Vec<u8>)>,
+    /// Bytes standing in for the SYSTEM_PATH_DSO file: perf's temporary
+    /// copy of its own vdso (`vdso.c:get_file`, an unprefixed /tmp path).
+    pub system_image: Option<Vec<u8>>,
 }
 
 /// perf `dso__load` for a user DSO, up to (not including) `dso__load_sym`.
@@ -260,7 +272,7 @@ pub fn find_sources(env: &Env, spec: DsoSpec) -> Option<Sources> {
     // regular file, but read from the symfs-joined path.
     let mut bid: Option<Vec<u8>> = build_id.map(<[u8]>::to_vec);
     if bid.is_none() {
-        if let Some((_, img)) = &system_image {
+        if let Some(img) = &system_image {
             if env.symfs.is_empty() {
                 bid = Elf::parse(img).and_then(|e| e.build_id());
             }
@@ -271,14 +283,18 @@ pub fn find_sources(env: &Env, spec: DsoSpec) -> Option<Sources> {
     let mut syms: Option<SymSrc> = None;
     let mut runtime: Option<SymSrc> = None;
     for t in ORDER {
-        let image = if t == BinType::SystemPathDso { system_image.take() } else { None };
-        let ss = if let Some((p, img)) = image {
+        let image = if t == BinType::SystemPathDso {
+            system_image.take()
+        } else {
+            None
+        };
+        let ss = if let Some(img) = image {
             // Our own vdso copy lives at an unprefixed temp path; with a
             // symfs the joined path does not exist.
             if !env.symfs.is_empty() {
                 continue;
             }
-            symsrc_init(p, Blob::Mem(img), bid.as_deref())
+            symsrc_init(Blob::Mem(img), bid.as_deref())
         } else {
             let Some(path) = candidate_path(env, t, long_name, bid.as_deref(), is_vdso) else {
                 continue;
@@ -287,7 +303,7 @@ pub fn find_sources(env: &Env, spec: DsoSpec) -> Option<Sources> {
                 continue;
             }
             let Some(m) = map_file(&path) else { continue };
-            symsrc_init(path, Blob::Map(m), bid.as_deref())
+            symsrc_init(Blob::Map(m), bid.as_deref())
         };
         let Some(ss) = ss else { continue };
         let take_syms = syms.is_none() && ss.has_symtab;
@@ -330,7 +346,10 @@ mod tests {
     #[test]
     fn symfs_join_matches_path_join() {
         assert_eq!(join_symfs(b"", b"/usr/bin/ls"), b"/usr/bin/ls".to_vec());
-        assert_eq!(join_symfs(b"/sym", b"/usr/bin/ls"), b"/sym//usr/bin/ls".to_vec());
+        assert_eq!(
+            join_symfs(b"/sym", b"/usr/bin/ls"),
+            b"/sym//usr/bin/ls".to_vec()
+        );
     }
 
     #[test]
@@ -351,14 +370,38 @@ mod tests {
         };
         let bid = [0xf5u8, 0xeb, 0xba];
         let p = |t| candidate_path(&env, t, b"/usr/lib/x/libfoo.so", Some(&bid), false);
-        assert_eq!(p(BinType::FedoraDebuginfo).unwrap(), Path::new("/s//usr/lib/debug/usr/lib/x/libfoo.so.debug"));
-        assert_eq!(p(BinType::UbuntuDebuginfo).unwrap(), Path::new("/s//usr/lib/debug/usr/lib/x/libfoo.so"));
-        assert_eq!(p(BinType::MixedupUbuntuDebuginfo).unwrap(), Path::new("/s//usr/lib/debug/lib/x/libfoo.so"));
-        assert_eq!(p(BinType::OpenembeddedDebuginfo).unwrap(), Path::new("/s/usr/lib/x/.debug/libfoo.so"));
-        assert_eq!(p(BinType::BuildidDebuginfo).unwrap(), Path::new("/s//usr/lib/debug/.build-id/f5/ebba.debug"));
-        assert_eq!(p(BinType::BuildIdCache).unwrap(), Path::new("/root/.debug/.build-id/f5/ebba/elf"));
-        assert_eq!(p(BinType::BuildIdCacheDebuginfo).unwrap(), Path::new("/root/.debug/.build-id/f5/ebba/debug"));
-        assert_eq!(p(BinType::SystemPathDso).unwrap(), Path::new("/s//usr/lib/x/libfoo.so"));
+        assert_eq!(
+            p(BinType::FedoraDebuginfo).unwrap(),
+            Path::new("/s//usr/lib/debug/usr/lib/x/libfoo.so.debug")
+        );
+        assert_eq!(
+            p(BinType::UbuntuDebuginfo).unwrap(),
+            Path::new("/s//usr/lib/debug/usr/lib/x/libfoo.so")
+        );
+        assert_eq!(
+            p(BinType::MixedupUbuntuDebuginfo).unwrap(),
+            Path::new("/s//usr/lib/debug/lib/x/libfoo.so")
+        );
+        assert_eq!(
+            p(BinType::OpenembeddedDebuginfo).unwrap(),
+            Path::new("/s/usr/lib/x/.debug/libfoo.so")
+        );
+        assert_eq!(
+            p(BinType::BuildidDebuginfo).unwrap(),
+            Path::new("/s//usr/lib/debug/.build-id/f5/ebba.debug")
+        );
+        assert_eq!(
+            p(BinType::BuildIdCache).unwrap(),
+            Path::new("/root/.debug/.build-id/f5/ebba/elf")
+        );
+        assert_eq!(
+            p(BinType::BuildIdCacheDebuginfo).unwrap(),
+            Path::new("/root/.debug/.build-id/f5/ebba/debug")
+        );
+        assert_eq!(
+            p(BinType::SystemPathDso).unwrap(),
+            Path::new("/s//usr/lib/x/libfoo.so")
+        );
         let v = candidate_path(&env, BinType::BuildIdCache, b"[vdso]", Some(&bid), true);
         assert_eq!(v.unwrap(), Path::new("/root/.debug/.build-id/f5/ebba/vdso"));
     }

@@ -101,7 +101,11 @@ impl Symbolizer {
     pub fn new(opts: SymbolizeOptions) -> Self {
         // symbol__init: a symfs that resolves to "/" is the same as none.
         let symfs = match &opts.symfs {
-            Some(p) if std::fs::canonicalize(p).map(|r| r != Path::new("/")).unwrap_or(true) => {
+            Some(p)
+                if std::fs::canonicalize(p)
+                    .map(|r| r != Path::new("/"))
+                    .unwrap_or(true) =>
+            {
                 p.as_os_str().as_bytes().to_vec()
             }
             _ => Vec::new(),
@@ -166,8 +170,8 @@ impl Symbolizer {
             let tree = self.load_dso(dso as usize);
             self.dsos[dso as usize].syms = Some(tree);
         }
-        let slot = (addr ^ (addr >> 12) ^ u64::from(dso).wrapping_mul(0x9e37_79b9)) as usize
-            % CACHE_SLOTS;
+        let slot =
+            (addr ^ (addr >> 12) ^ u64::from(dso).wrapping_mul(0x9e37_79b9)) as usize % CACHE_SLOTS;
         let (cd, ca, cn) = self.cache[slot];
         let tree = self.dsos[dso as usize].syms.as_ref()?;
         let node = if cd == dso && ca == addr {
@@ -190,7 +194,7 @@ impl Symbolizer {
         // Without a header entry for [vdso], perf's vdso DSO is a copy of
         // its own process's vdso (vdso.c, machine__findnew_vdso).
         let system_image = if is_vdso && !self.header_ids.contains_key(b"[vdso]".as_slice()) {
-            own_vdso().map(|img| (PathBuf::from("/tmp/perf-vdso.so-XXXXXX"), img))
+            own_vdso()
         } else {
             None
         };
@@ -241,7 +245,10 @@ impl Symbolizer {
                 self.kernel_build_id.as_deref(),
             );
             let ctx = kernel::KernelCtx {
-                ref_reloc: self.kernel_ref_reloc.as_ref().map(|(n, a)| (n.as_str(), *a)),
+                ref_reloc: self
+                    .kernel_ref_reloc
+                    .as_ref()
+                    .map(|(n, a)| (n.as_str(), *a)),
                 modules: &self.modules,
             };
             self.kernel = Some(path.and_then(|p| kernel::load_kernel(&p, &ctx)));
@@ -268,7 +275,10 @@ fn own_vdso() -> Option<Vec<u8>> {
     let line = maps.lines().find(|l| l.ends_with("[vdso]"))?;
     let range = line.split_whitespace().next()?;
     let (a, b) = range.split_once('-')?;
-    let (a, b) = (u64::from_str_radix(a, 16).ok()?, u64::from_str_radix(b, 16).ok()?);
+    let (a, b) = (
+        u64::from_str_radix(a, 16).ok()?,
+        u64::from_str_radix(b, 16).ok()?,
+    );
     let mut f = std::fs::File::open("/proc/self/mem").ok()?;
     f.seek(SeekFrom::Start(a)).ok()?;
     let mut buf = vec![0u8; usize::try_from(b.checked_sub(a)?).ok()?];

@@ -2,7 +2,7 @@
 //! `<hex start> <hex size> <name>` lines, inserted as given — no end
 //! fix-ups, no alias removal, no demangling.
 
-use super::rbtree::{STB_GLOBAL, SymTree};
+use super::rbtree::{SymTree, STB_GLOBAL};
 use super::symtab::to_name;
 use std::path::Path;
 
@@ -91,7 +91,13 @@ mod tests {
         let v: Vec<_> = t
             .in_order()
             .into_iter()
-            .map(|i| (t.node(i).sym.start, t.node(i).sym.end, t.node(i).sym.name.to_string()))
+            .map(|i| {
+                (
+                    t.node(i).sym.start,
+                    t.node(i).sym.end,
+                    t.node(i).sym.name.to_string(),
+                )
+            })
             .collect();
         assert_eq!(
             v,

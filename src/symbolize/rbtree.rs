@@ -46,14 +46,6 @@ impl SymTree {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     pub fn node(&self, i: u32) -> &Node {
         &self.nodes[i as usize]
     }
@@ -511,7 +503,10 @@ pub fn choose_best_symbol(a: &Node, b: &Node) -> bool {
     if gb && !ga {
         return false;
     }
-    let (ua, ub) = (prefix_underscores(&a.sym.name), prefix_underscores(&b.sym.name));
+    let (ua, ub) = (
+        prefix_underscores(&a.sym.name),
+        prefix_underscores(&b.sym.name),
+    );
     if ub > ua {
         return true;
     } else if ua > ub {
@@ -525,4 +520,57 @@ pub fn choose_best_symbol(a: &Node, b: &Node) -> bool {
     }
     // arch__choose_best_symbol: avoid "SyS" syscall aliases.
     !(a.sym.name.starts_with("SyS") || a.sym.name.starts_with("compat_SyS"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pre-order dump `(id colour left right)` like the C harness prints.
+    fn dump(t: &SymTree, n: u32, ids: &[usize], out: &mut String) {
+        if n == NIL {
+            out.push('.');
+            return;
+        }
+        let nd = t.node(n);
+        out.push_str(&format!(
+            "({}{}",
+            ids[n as usize],
+            if nd.red { 'r' } else { 'b' }
+        ));
+        dump(t, nd.left, ids, out);
+        dump(t, nd.right, ids, out);
+        out.push(')');
+    }
+
+    /// Replays "i <id> <start>" / "e <id>" lines; returns the final shape.
+    fn replay(seq: &str) -> String {
+        let mut t = SymTree::new();
+        let mut node_of = std::collections::HashMap::new();
+        let mut ids = Vec::new();
+        for l in seq.lines() {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            match f.as_slice() {
+                ["i", id, start] => {
+                    let n = t.insert(start.parse().unwrap(), 1, 0, "".into());
+                    ids.push(id.parse::<usize>().unwrap());
+                    node_of.insert(*id, n);
+                }
+                ["e", id] => t.erase(node_of[id]),
+                _ => {}
+            }
+        }
+        let mut out = String::new();
+        dump(&t, t.root, &ids, &mut out);
+        out
+    }
+
+    #[test]
+    fn shape_matches_linux_rbtree() {
+        // Sequence and final shape produced by tools/lib/rbtree.c with
+        // perf's __symbols__insert ordering (equal keys go right).
+        let seq = "i 3 5\ni 1 5\ni 7 2\ni 4 9\ni 0 5\ni 9 1\ni 2 7\ni 8 5\ne 1\ni 6 3\ni 5 8\ne 4\ne 3\ni 1 0\ne 9\ni 3 4\ne 7\n";
+        assert_eq!(replay(seq), SHAPE);
+    }
+    const SHAPE: &str = "(0b(6r(1b..)(3b..))(2r(8b..)(5b..)))";
 }

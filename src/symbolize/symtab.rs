@@ -6,11 +6,11 @@
 
 use super::demangle::demangle_sym;
 use super::elf::{
-    EM_AARCH64, EM_ARM, EM_SPARC, EM_SPARCV9, Elf, PT_LOAD, SHF_ALLOC, SHT_NOBITS, SHT_REL,
-    SHT_RELA, Sym,
+    Elf, Sym, EM_AARCH64, EM_ARM, EM_SPARC, EM_SPARCV9, PT_LOAD, SHF_ALLOC, SHT_NOBITS, SHT_REL,
+    SHT_RELA,
 };
 use super::locate::Sources;
-use super::rbtree::{STB_GLOBAL, SymTree};
+use super::rbtree::{SymTree, STB_GLOBAL};
 
 const STT_NOTYPE: u8 = 0;
 const STT_OBJECT: u8 = 1;
@@ -164,7 +164,10 @@ fn synthesize_plt(tree: &mut SymTree, rt: &Elf, demangle: bool) -> usize {
     let (Some(reldata), Some(syms)) = (rt.section_data(&rel), rt.section_data(&dynshdr)) else {
         return 0;
     };
-    let Some(strs) = rt.section(dynshdr.link as usize).and_then(|s| rt.section_data(s)) else {
+    let Some(strs) = rt
+        .section(dynshdr.link as usize)
+        .and_then(|s| rt.section_data(s))
+    else {
         return 0;
     };
     if strs.is_empty() {
@@ -186,7 +189,9 @@ fn synthesize_plt(tree: &mut SymTree, rt: &Elf, demangle: bool) -> usize {
     let mut off = plt.offset.wrapping_add(header);
     let mut nr = 0;
     for idx in 0..nr_rel {
-        let Some(symidx) = rt.reloc_sym(reldata, idx, rela) else { break };
+        let Some(symidx) = rt.reloc_sym(reldata, idx, rela) else {
+            break;
+        };
         let raw = rt
             .sym(syms, symidx)
             .and_then(|s| Elf::cstr(strs, s.name))
@@ -262,12 +267,15 @@ mod tests {
             vec![
                 (0x1000, 0x1020, "a_global".to_string()),
                 (0x1100, 0x1110, "b".to_string()),
-                (0x1200, 0x2000, "last".to_string()),
+                (0x1200, 0x3000, "last".to_string()),
             ]
         );
         // Holes between symbols are not covered; ends are exclusive.
         assert_eq!(t.find(0x1020), None);
-        assert_eq!(t.find(0x101f).map(|i| &*t.node(i).sym.name), Some("a_global"));
+        assert_eq!(
+            t.find(0x101f).map(|i| &*t.node(i).sym.name),
+            Some("a_global")
+        );
     }
 
     #[test]
