@@ -107,7 +107,7 @@ impl SymbolTable {
         let d = machine.dsos.get(dso);
         let found = match d.kind {
             DsoKind::Kernel => self.symbolizer.lookup_kernel(addr),
-            DsoKind::Elf => {
+            DsoKind::File => {
                 let id = *self
                     .dso_ids
                     .entry(dso)

@@ -10,13 +10,14 @@ pub struct DsoIndex(pub u32);
 /// How a DSO's addresses get names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DsoKind {
-    /// An ELF file (or the vdso): symbols from its symbol tables.
-    Elf,
+    /// A file the symbolizer reads: an ELF file, the vdso image, or a
+    /// `/tmp/perf-<pid>.map` JIT symbol file.
+    File,
     /// The kernel image: symbols from kallsyms.
     Kernel,
     /// A kernel module map.
     Module,
-    /// Memory without a file (anon data, stack, heap, a JIT map file): no ELF.
+    /// Memory without a file (anon data, stack, heap): no symbols.
     NoFile,
 }
 

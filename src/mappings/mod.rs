@@ -185,14 +185,14 @@ impl Machine {
             // perf looks for JIT symbols in /tmp/perf-<pid>.map for executable anon memory.
             let jit = format!("/tmp/perf-{}.map", th.pid);
             self.dsos
-                .findnew(jit.as_bytes(), None, DsoKind::NoFile, None)
+                .findnew(jit.as_bytes(), None, DsoKind::File, None)
         } else if anon || no_dso {
             self.dsos.findnew(name, None, DsoKind::NoFile, None)
         } else if name == b"[vdso]" {
             pgoff = 0;
-            self.dsos.findnew(name, None, DsoKind::Elf, m.build_id)
+            self.dsos.findnew(name, None, DsoKind::File, m.build_id)
         } else {
-            self.dsos.findnew(name, m.inode, DsoKind::Elf, m.build_id)
+            self.dsos.findnew(name, m.inode, DsoKind::File, m.build_id)
         };
         let map = Map {
             start: m.start,
