@@ -122,6 +122,14 @@ impl<T> OrderedQueue<T> {
         Ok(())
     }
 
+    /// Every queued item, in no particular order.
+    pub fn items(&self) -> impl Iterator<Item = &T> {
+        self.sorted
+            .iter()
+            .chain(self.pending.iter())
+            .map(|e| &e.item)
+    }
+
     pub fn len(&self) -> usize {
         self.sorted.len() + self.pending.len()
     }

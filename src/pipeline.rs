@@ -86,12 +86,21 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
     finished
 }
 
+/// How far reading advances between two releases of delivered pages.
+const RELEASE_EVERY: u64 = 8 << 20;
+
 fn read_all(
     data: &mut PerfData,
     queue: &mut OrderedQueue<Record>,
     state: &mut State,
 ) -> Result<()> {
+    let mut next_release = RELEASE_EVERY;
     while let Some(rec) = data.next_record()? {
+        if rec.offset >= next_release {
+            let oldest = queue.items().map(|r| r.offset).min().unwrap_or(rec.offset);
+            data.release_before(oldest.min(rec.offset));
+            next_release = rec.offset + RELEASE_EVERY;
+        }
         if rec.type_ >= reader::RECORD_HEADER_MAX {
             return Err(Error::data(
                 rec.offset,
@@ -245,6 +254,7 @@ impl State<'_> {
             event,
             header: Header {
                 comm: self.machine.comms.get(thread.comm),
+                comm_id: thread.comm.0,
                 tid: s.tid,
                 cpu: s.cpu,
                 time: s.time,

@@ -184,8 +184,7 @@ impl Machine {
         let dso = if (anon || no_dso) && m.prot & PROT_EXEC != 0 {
             // perf looks for JIT symbols in /tmp/perf-<pid>.map for executable anon memory.
             let jit = format!("/tmp/perf-{}.map", th.pid);
-            self.dsos
-                .findnew(jit.as_bytes(), None, DsoKind::File, None)
+            self.dsos.findnew(jit.as_bytes(), None, DsoKind::File, None)
         } else if anon || no_dso {
             self.dsos.findnew(name, None, DsoKind::NoFile, None)
         } else if name == b"[vdso]" {

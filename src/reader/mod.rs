@@ -68,8 +68,17 @@ pub struct Record {
 }
 
 enum Input {
-    Mapped { map: Mmap, pos: usize, end: usize },
-    Stream { reader: Box<dyn Read>, pos: u64 },
+    Mapped {
+        map: Mmap,
+        pos: usize,
+        end: usize,
+        /// Pages below this offset were handed back to the kernel.
+        released: usize,
+    },
+    Stream {
+        reader: Box<dyn Read>,
+        pos: u64,
+    },
 }
 
 /// An open perf.data file.
@@ -122,6 +131,7 @@ impl PerfData {
                     map,
                     pos: 16,
                     end: len,
+                    released: 0,
                 },
                 true,
             );
@@ -153,6 +163,7 @@ impl PerfData {
             input: Input::Mapped {
                 pos: data_sec.0 as usize,
                 end: data_end.min(usize::MAX as u64) as usize,
+                released: 0,
                 map,
             },
             attrs: Vec::new(),
@@ -231,6 +242,42 @@ impl PerfData {
         Ok(())
     }
 
+    /// File offset of the next record to be read.
+    pub fn position(&self) -> u64 {
+        match &self.input {
+            Input::Mapped { pos, .. } => *pos as u64,
+            Input::Stream { pos, .. } => *pos,
+        }
+    }
+
+    /// Hands the mapped pages below `offset` back to the kernel: the
+    /// records there were delivered, so they only inflate the resident set.
+    /// Memory then grows with what waits in the ordering queue, not with the file.
+    pub fn release_before(&mut self, offset: u64) {
+        let Input::Mapped { map, released, .. } = &mut self.input else {
+            return;
+        };
+        const PAGE: usize = 4096;
+        let upto = (offset as usize).min(map.len()) / PAGE * PAGE;
+        if upto <= *released {
+            return;
+        }
+        // SAFETY: the range is page-aligned inside the map, and no record
+        // below `offset` is read again (the caller passes the lowest offset
+        // still queued); a private read-only file mapping refaults from the
+        // file if it ever were.
+        let advised = unsafe {
+            map.unchecked_advise_range(
+                memmap2::UncheckedAdvice::DontNeed,
+                *released,
+                upto - *released,
+            )
+        };
+        if advised.is_ok() {
+            *released = upto;
+        }
+    }
+
     /// The bytes of a record's payload.
     pub fn payload<'a>(&'a self, p: &'a Payload) -> &'a [u8] {
         match (p, &self.input) {
@@ -272,7 +319,7 @@ impl PerfData {
 
     fn next_raw(&mut self) -> Result<Option<Record>> {
         match &mut self.input {
-            Input::Mapped { map, pos, end } => {
+            Input::Mapped { map, pos, end, .. } => {
                 if *pos >= *end {
                     return Ok(None);
                 }

@@ -15,7 +15,7 @@ pub fn draw(folder: Folder, out: &mut (dyn Write + Send)) -> io::Result<()> {
     let lines: Vec<String> = folder
         .into_lines()
         .into_iter()
-        .map(|(stack, count)| format!("{} {count}", String::from_utf8_lossy(&stack)))
+        .map(|(stack, count)| format!("{stack} {count}"))
         .collect();
     std::thread::scope(|scope| {
         scope

@@ -1,11 +1,20 @@
 //! Folded stacks, byte-identical to `perf script | inferno-collapse-perf`
 //! (inferno 0.12.8, default options).
 //!
-//! The folder renders each sample's event line and frames exactly as perf
-//! script would and reads them with inferno's rules ([`super::inferno_rules`]),
-//! so the result is the same even for names inferno mangles. The expensive
-//! part, folding one frame's text, is cached per (DSO, symbol); stacks are
-//! counted in a hash map keyed by their folded bytes and sorted once at the end.
+//! The folder reads each sample the way inferno reads perf script's text
+//! ([`super::inferno_rules`]), but does the text work once per distinct
+//! thing instead of once per sample:
+//!
+//! - the event line (comm, event, period) is rendered and parsed once per
+//!   (comm, tid, event): with perf's default layout (`comm tid time: period
+//!   event:`) inferno's reading of it does not depend on the time and period
+//!   values, only on the comm and tid;
+//! - each frame's folded text is computed once per (DSO, address) slot;
+//! - a stack is counted under the sequence of interned text ids, and the
+//!   strings are built, merged and sorted once at the end.
+//!
+//! Samples whose layout is not the default (no time field, a negative tid)
+//! are read from their rendered text directly, exactly as inferno would.
 
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -14,36 +23,241 @@ use rustc_hash::FxHashMap;
 
 use super::inferno_rules as rules;
 use super::{format, frame_text, Names, SampleSink, SampleView};
-use crate::frames::{Frame, SymId};
-use crate::mappings::DsoIndex;
+use crate::frames::{Frame, NO_SLOT};
 
-type FrameKey = (Option<DsoIndex>, Option<SymId>, bool);
+/// Slot-cache marker: not computed yet.
+const UNSET: u32 = u32::MAX;
+/// Slot-cache marker: inferno drops this frame.
+const DROPPED: u32 = u32::MAX - 1;
+
+/// What inferno reads from an event line.
+#[derive(Clone)]
+struct EventLine {
+    /// Interned comm with spaces made `_`; `None` for a line inferno finds weird.
+    pname: Option<u32>,
+    event: Option<Box<str>>,
+    /// The period word parsed (else inferno counts 1).
+    has_period: bool,
+    java: bool,
+}
 
 /// Folds samples into `stack count` lines.
 pub struct Folder {
     /// The event whose samples are kept: inferno keeps the first event it sees.
     event_filter: Option<String>,
-    counts: FxHashMap<Box<[u8]>, u64>,
-    frames: FxHashMap<FrameKey, Option<Box<str>>>,
+    texts: Vec<Box<str>>,
+    text_ids: FxHashMap<Box<str>, u32>,
+    /// Folded text id per frame slot, for non-Java (0) and Java (1) comms.
+    slot_texts: [Vec<u32>; 2],
+    unmapped_text: [u32; 2],
+    events: FxHashMap<(u32, i32, usize), EventLine>,
+    counts: FxHashMap<Box<[u32]>, u64>,
+    key: Vec<u32>,
     line: Vec<u8>,
-    key: Vec<u8>,
 }
 
 impl Folder {
     pub fn new(event_filter: Option<String>) -> Self {
         Folder {
             event_filter,
+            texts: Vec::new(),
+            text_ids: FxHashMap::default(),
+            slot_texts: [Vec::new(), Vec::new()],
+            unmapped_text: [UNSET; 2],
+            events: FxHashMap::default(),
             counts: FxHashMap::default(),
-            frames: FxHashMap::default(),
+            key: Vec::with_capacity(256),
             line: Vec::with_capacity(256),
-            key: Vec::with_capacity(1024),
         }
     }
 
-    /// The sorted `stack count` lines.
-    pub fn into_lines(self) -> Vec<(Box<[u8]>, u64)> {
-        let mut lines: Vec<_> = self.counts.into_iter().collect();
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.text_ids.get(s) {
+            return id;
+        }
+        let id = self.texts.len() as u32;
+        self.texts.push(s.into());
+        self.text_ids.insert(s.into(), id);
+        id
+    }
+
+    /// The folded text id of a stack line's text, or [`DROPPED`].
+    fn fold_line(&mut self, line: &str, java: bool) -> u32 {
+        match rules::fold_stack_line(line, java) {
+            Some(f) => self.intern(&f),
+            None => DROPPED,
+        }
+    }
+
+    /// The folded text id of one frame, computed once per slot.
+    fn frame_id(&mut self, f: &Frame, java: bool, names: &Names) -> u32 {
+        let j = java as usize;
+        let cached = if f.slot == NO_SLOT {
+            self.unmapped_text[j]
+        } else {
+            self.slot_texts[j]
+                .get(f.slot as usize)
+                .copied()
+                .unwrap_or(UNSET)
+        };
+        if cached != UNSET {
+            return cached;
+        }
+        // The line as perf prints it; inferno ignores the address, and the
+        // offset is stripped whatever its value.
+        let mut line = b"0 ".to_vec();
+        frame_text(&mut line, f, names);
+        let text = String::from_utf8_lossy(&line);
+        let id = self.fold_line(text.trim_end(), java);
+        if f.slot == NO_SLOT {
+            self.unmapped_text[j] = id;
+        } else {
+            let v = &mut self.slot_texts[j];
+            if v.len() <= f.slot as usize {
+                v.resize(f.slot as usize + 1, UNSET);
+            }
+            v[f.slot as usize] = id;
+        }
+        id
+    }
+
+    /// Renders the sample's event line (and, without callchain, its frame).
+    fn render_line(&mut self, s: &SampleView, names: &Names) {
+        let formats = names.formats;
+        let ev = &formats.events[s.event];
+        self.line.clear();
+        format::header_line(&mut self.line, ev, formats.name_width, &s.header);
+        if ev.ip && !ev.callchain {
+            self.line.push(b' ');
+            super::fmt::hex_padded(&mut self.line, s.ip_frame.ip, 16);
+            self.line.push(b' ');
+            frame_text(&mut self.line, &s.ip_frame, names);
+        }
+    }
+
+    /// inferno's reading of an event line.
+    fn parse_event_line(&mut self, text: &str) -> (EventLine, Option<String>) {
+        let Some((comm, end)) = rules::event_line_parts(text) else {
+            let weird = EventLine {
+                pname: None,
+                event: None,
+                has_period: false,
+                java: false,
+            };
+            return (weird, None);
+        };
+        let (event, period, post_event) = rules::event_and_period(&text[end..]);
+        let pname: Cow<str> = if comm.contains(' ') {
+            comm.replace(' ', "_").into()
+        } else {
+            comm.into()
+        };
+        let java = pname.starts_with("java");
+        let line = EventLine {
+            pname: Some(self.intern(&pname)),
+            event: event.map(Into::into),
+            has_period: period.is_some(),
+            java,
+        };
+        (
+            line,
+            post_event
+                .and_then(rules::single_line_stack)
+                .map(Into::into),
+        )
+    }
+
+    /// Counts one sample; returns without counting what inferno would drop.
+    pub fn add(&mut self, s: &SampleView, names: &Names) {
+        let ev = &names.formats.events[s.event];
+        let standard = ev.time && s.header.tid >= 0;
+        let cache_key = (s.header.comm_id, s.header.tid, s.event);
+        let (line, single_stack) = match self.events.get(&cache_key) {
+            Some(l) if standard => (l.clone(), None),
+            _ => {
+                self.render_line(s, names);
+                let text = String::from_utf8_lossy(&self.line).trim_end().to_string();
+                let (line, single) = self.parse_event_line(&text);
+                if standard {
+                    self.events.insert(cache_key, line.clone());
+                }
+                (line, single)
+            }
+        };
+        let Some(pname) = line.pname else {
+            return;
+        };
+        if let Some(event) = line.event.as_deref() {
+            match &self.event_filter {
+                Some(filter) if filter != event => return,
+                Some(_) => {}
+                None => self.event_filter = Some(event.to_string()),
+            }
+        }
+        let weight = if line.has_period { s.header.period } else { 1 };
+
+        let mut key = std::mem::take(&mut self.key);
+        key.clear();
+        key.push(pname);
+        if ev.ip && ev.callchain {
+            // Frames are printed callee first; the folded stack is root first.
+            for f in s.frames.iter().rev() {
+                let id = self.frame_id(f, line.java, names);
+                if id != DROPPED {
+                    key.push(id);
+                }
+            }
+        } else if ev.ip {
+            // The frame shares the event line; with the default layout
+            // inferno finds exactly the frame's text there.
+            let id = if standard {
+                self.frame_id(&s.ip_frame, line.java, names)
+            } else {
+                match single_stack {
+                    Some(stack) => self.fold_line(&stack, line.java),
+                    None => DROPPED,
+                }
+            };
+            if id != DROPPED {
+                key.push(id);
+            }
+        }
+        if key.len() > 1 {
+            match self.counts.get_mut(key.as_slice()) {
+                Some(c) => *c += weight,
+                None => {
+                    self.counts.insert(key.as_slice().into(), weight);
+                }
+            }
+        }
+        self.key = key;
+    }
+
+    /// The sorted `stack count` lines. Different id sequences that spell the
+    /// same text (a comm containing `;`) are merged, as inferno's string keys are.
+    pub fn into_lines(self) -> Vec<(String, u64)> {
+        let mut lines: Vec<(String, u64)> = self
+            .counts
+            .into_iter()
+            .map(|(ids, count)| {
+                let mut s = String::new();
+                for (i, id) in ids.iter().enumerate() {
+                    if i > 0 {
+                        s.push(';');
+                    }
+                    s.push_str(&self.texts[*id as usize]);
+                }
+                (s, count)
+            })
+            .collect();
         lines.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        lines.dedup_by(|later, first| {
+            let same = later.0 == first.0;
+            if same {
+                first.1 += later.1;
+            }
+            same
+        });
         lines
     }
 
@@ -51,7 +265,7 @@ impl Folder {
     pub fn write_to(self, out: &mut dyn Write) -> io::Result<()> {
         let mut buf = Vec::with_capacity(1 << 16);
         for (stack, count) in self.into_lines() {
-            buf.extend_from_slice(&stack);
+            buf.extend_from_slice(stack.as_bytes());
             buf.push(b' ');
             super::fmt::dec_padded(&mut buf, count, 0, b' ');
             buf.push(b'\n');
@@ -63,92 +277,6 @@ impl Folder {
         out.write_all(&buf)?;
         out.flush()
     }
-
-    /// Counts one sample; returns without counting what inferno would drop.
-    pub fn add(&mut self, s: &SampleView, names: &Names) {
-        let formats = names.formats;
-        let ev = &formats.events[s.event];
-        self.line.clear();
-        format::header_line(&mut self.line, ev, formats.name_width, &s.header);
-        let single_line = !(ev.ip && ev.callchain);
-        if single_line && ev.ip {
-            self.line.push(b' ');
-            super::fmt::hex_padded(&mut self.line, s.ip_frame.ip, 16);
-            self.line.push(b' ');
-            frame_text(&mut self.line, &s.ip_frame, names);
-        }
-        let text = String::from_utf8_lossy(&self.line);
-        let text = text.trim_end();
-        let Some((comm, end)) = rules::event_line_parts(text) else {
-            return;
-        };
-        let (event, period, post_event) = rules::event_and_period(&text[end..]);
-        if let Some(event) = event {
-            match &self.event_filter {
-                Some(filter) if filter != event => return,
-                Some(_) => {}
-                None => self.event_filter = Some(event.to_string()),
-            }
-        }
-        let pname: Cow<str> = if comm.contains(' ') {
-            comm.replace(' ', "_").into()
-        } else {
-            comm.into()
-        };
-        let java = pname.starts_with("java");
-        let weight = period.unwrap_or(1);
-
-        self.key.clear();
-        self.key.extend_from_slice(pname.as_bytes());
-        let mut any = false;
-        if single_line {
-            if let Some(stack) = post_event.and_then(rules::single_line_stack) {
-                if let Some(f) = rules::fold_stack_line(stack, java) {
-                    self.key.push(b';');
-                    self.key.extend_from_slice(f.as_bytes());
-                    any = true;
-                }
-            }
-        } else {
-            // Frames are printed callee first; the folded stack is root first.
-            for f in s.frames.iter().rev() {
-                if let Some(text) = fold_frame(&mut self.frames, f, java, names) {
-                    self.key.push(b';');
-                    self.key.extend_from_slice(text.as_bytes());
-                    any = true;
-                }
-            }
-        }
-        if !any {
-            return;
-        }
-        match self.counts.get_mut(self.key.as_slice()) {
-            Some(c) => *c += weight,
-            None => {
-                self.counts.insert(self.key.as_slice().into(), weight);
-            }
-        }
-    }
-}
-
-/// The folded text of one frame (cached), or `None` if inferno drops it.
-fn fold_frame<'c>(
-    cache: &'c mut FxHashMap<FrameKey, Option<Box<str>>>,
-    f: &Frame,
-    java: bool,
-    names: &Names,
-) -> Option<&'c str> {
-    cache
-        .entry((f.dso, f.sym, java))
-        .or_insert_with(|| {
-            // The line as perf prints it; the address does not matter to
-            // inferno, and any hex offset is stripped the same way.
-            let mut line = b"0 ".to_vec();
-            frame_text(&mut line, f, names);
-            let text = String::from_utf8_lossy(&line);
-            rules::fold_stack_line(text.trim_end(), java).map(Into::into)
-        })
-        .as_deref()
 }
 
 /// A folder writing its lines to `out` when the input ends.

@@ -121,6 +121,8 @@ fn output_type(t: u32) -> u32 {
 /// The values of one sample's header line.
 pub struct Header<'a> {
     pub comm: &'a [u8],
+    /// The interned comm, for per-comm caches.
+    pub comm_id: u32,
     pub tid: i32,
     pub cpu: u32,
     pub time: u64,
