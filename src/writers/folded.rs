@@ -31,11 +31,12 @@ const UNSET: u32 = u32::MAX;
 const DROPPED: u32 = u32::MAX - 1;
 
 /// What inferno reads from an event line.
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 struct EventLine {
     /// Interned comm with spaces made `_`; `None` for a line inferno finds weird.
     pname: Option<u32>,
-    event: Option<Box<str>>,
+    /// Interned event name.
+    event: Option<u32>,
     /// The period word parsed (else inferno counts 1).
     has_period: bool,
     java: bool,
@@ -155,7 +156,7 @@ impl Folder {
         let java = pname.starts_with("java");
         let line = EventLine {
             pname: Some(self.intern(&pname)),
-            event: event.map(Into::into),
+            event: event.map(|e| self.intern(e)),
             has_period: period.is_some(),
             java,
         };
@@ -173,13 +174,13 @@ impl Folder {
         let standard = ev.time && s.header.tid >= 0;
         let cache_key = (s.header.comm_id, s.header.tid, s.event);
         let (line, single_stack) = match self.events.get(&cache_key) {
-            Some(l) if standard => (l.clone(), None),
+            Some(&l) if standard => (l, None),
             _ => {
                 self.render_line(s, names);
                 let text = String::from_utf8_lossy(&self.line).trim_end().to_string();
                 let (line, single) = self.parse_event_line(&text);
                 if standard {
-                    self.events.insert(cache_key, line.clone());
+                    self.events.insert(cache_key, line);
                 }
                 (line, single)
             }
@@ -187,9 +188,10 @@ impl Folder {
         let Some(pname) = line.pname else {
             return;
         };
-        if let Some(event) = line.event.as_deref() {
+        if let Some(event) = line.event {
+            let event = &self.texts[event as usize];
             match &self.event_filter {
-                Some(filter) if filter != event => return,
+                Some(filter) if **filter != **event => return,
                 Some(_) => {}
                 None => self.event_filter = Some(event.to_string()),
             }
