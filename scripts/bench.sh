@@ -5,7 +5,8 @@
 #   perfold fold         vs  perf script | inferno-collapse-perf
 #   perfold perf-script  vs  perf script
 # and prints the wall-time ratio and the peak RSS of each (GNU time's %M; for the pipeline the
-# larger of its two processes). The outputs are also compared byte for byte.
+# larger of its two processes). The outputs are also compared byte for byte (perf-script text
+# in a separate, untimed run).
 #
 # The recording is a `perf record -g` profile of a multi-process workload (the oracle
 # workloads: C, C++ and Rust programs with threads plus shell pipelines, several at once),
@@ -87,8 +88,11 @@ run() {
 run pipeline sh -c "/usr/bin/time -f %M -o '$work/ps1.rss' perf script -i '$data' 2>/dev/null \
   | /usr/bin/time -f %M -o '$work/inf.rss' inferno-collapse-perf > '$work/pipeline.folded'"
 run perfold_fold /usr/bin/time -f %M -o "$work/pf_fold.rss" "$perfold" fold "$data" > "$work/perfold.folded"
-run perf_script sh -c "/usr/bin/time -f %M -o '$work/ps2.rss' perf script -i '$data' > '$work/perf.script' 2>/dev/null"
-run perfold_script /usr/bin/time -f %M -o "$work/pf_script.rss" "$perfold" perf-script "$data" > "$work/perfold.script"
+# perf-script text is hundreds of MB: timed runs write it to /dev/null (so page-cache
+# writeback of one run cannot slow the next), and a separate untimed run compares it.
+run perf_script sh -c "/usr/bin/time -f %M -o '$work/ps2.rss' perf script -i '$data' > /dev/null 2>&1"
+run perfold_script /usr/bin/time -f %M -o "$work/pf_script.rss" "$perfold" perf-script "$data" > /dev/null
+script_same=$(cmp -s <(perf script -i "$data" 2>/dev/null) <("$perfold" perf-script "$data") && echo identical || echo DIFFERENT)
 
 rss() { tail -1 "$1"; }
 max() { [ "$1" -gt "$2" ] && echo "$1" || echo "$2"; }
@@ -99,14 +103,14 @@ mib() { awk -v k="$1" 'BEGIN{printf "%.0f MiB", k/1024}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.1fx", a/b; else print "n/a" }'; }
 
 echo "recording: $data ($size_mb MB, ${samples:-?} samples)"
-echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo); $(perf --version); inferno $(inferno-collapse-perf --version | awk '{print $2}'); perfold $("$perfold" --version | awk '{print $2}'); $(date -u +%Y-%m-%d)"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r); $(perf --version); $(cargo install --list 2>/dev/null | grep -o "^inferno v[0-9.]*" || echo "inferno ?"); perfold $("$perfold" --version | awk '{print $2}'); $(date -u +%Y-%m-%d)"
 echo
 printf '| %-42s | %9s | %9s | %-9s |\n' "command" "wall (s)" "peak RSS" "output"
 printf '|%s|%s|%s|%s|\n' "--------------------------------------------" "-----------" "-----------" "-----------"
 printf '| %-42s | %9s | %9s | %-9s |\n' "perf script | inferno-collapse-perf" "$(cat "$work/pipeline.wall")" "$(mib "$pipe_rss")" "reference"
 printf '| %-42s | %9s | %9s | %-9s |\n' "perfold fold" "$(cat "$work/perfold_fold.wall")" "$(mib "$(rss "$work/pf_fold.rss")")" "$(same "$work/pipeline.folded" "$work/perfold.folded")"
 printf '| %-42s | %9s | %9s | %-9s |\n' "perf script" "$(cat "$work/perf_script.wall")" "$(mib "$(rss "$work/ps2.rss")")" "reference"
-printf '| %-42s | %9s | %9s | %-9s |\n' "perfold perf-script" "$(cat "$work/perfold_script.wall")" "$(mib "$(rss "$work/pf_script.rss")")" "$(same "$work/perf.script" "$work/perfold.script")"
+printf '| %-42s | %9s | %9s | %-9s |\n' "perfold perf-script" "$(cat "$work/perfold_script.wall")" "$(mib "$(rss "$work/pf_script.rss")")" "$script_same"
 echo
 echo "fold speed-up:        $(ratio "$(cat "$work/pipeline.wall")" "$(cat "$work/perfold_fold.wall")")"
 echo "perf-script speed-up: $(ratio "$(cat "$work/perf_script.wall")" "$(cat "$work/perfold_script.wall")")"
