@@ -160,11 +160,17 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             (opts, r)
         }
     };
-    result.map_err(|error| Failure {
-        file: match error {
-            Error::Output(_) => None,
-            _ => Some(opts.input.display().to_string()),
+    result.map_err(|error| match error {
+        // inferno refuses to draw an empty graph (it still writes an SVG
+        // saying so, as perfold does): that is about the input, not the output.
+        Error::Output(e) if e.kind() == io::ErrorKind::InvalidData => Failure {
+            file: Some(opts.input.display().to_string()),
+            error: Error::Usage(format!("{e}: the recording has no samples to draw")),
         },
-        error,
+        Error::Output(_) => Failure { file: None, error },
+        _ => Failure {
+            file: Some(opts.input.display().to_string()),
+            error,
+        },
     })
 }

@@ -201,3 +201,76 @@ fn reads_standard_input() {
         "folded stacks from standard input differ from inferno's"
     );
 }
+
+#[test]
+fn full_disk_is_a_clear_error() {
+    let case = fixture("c-fp");
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_perfold"))
+        .args([
+            "perf-script",
+            "perf.data",
+            "--symfs",
+            "../sysroot",
+            "--kallsyms",
+            "kallsyms",
+        ])
+        .current_dir(&case)
+        .env("HOME", scratch("home"))
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "perfold: write error: No space left on device (os error 28)\n"
+    );
+}
+
+#[test]
+fn unwritable_output_file_is_named() {
+    let case = fixture("c-fp");
+    let r = perfold(
+        &[
+            "flamegraph",
+            "perf.data",
+            "-o",
+            "/nonexistent-dir/flame.svg",
+        ],
+        &case,
+    );
+    assert_eq!(r.status, 1);
+    assert_eq!(
+        r.stderr,
+        "perfold: /nonexistent-dir/flame.svg: No such file or directory (os error 2)\n"
+    );
+}
+
+#[test]
+fn a_recording_without_samples_draws_inferno_s_empty_graph_and_fails() {
+    // A truncation right after the header's records: no sample survives.
+    let case = fixture("c-fp");
+    let data = std::fs::read(case.join("perf.data")).unwrap();
+    let first = record_offsets(&data)[0].0;
+    let mut empty = data[..first].to_vec();
+    // Say the data section is empty but present (8 bytes of a FINISHED_ROUND).
+    empty.extend_from_slice(&[68, 0, 0, 0, 0, 0, 8, 0]);
+    empty[48..56].copy_from_slice(&8u64.to_le_bytes());
+    // No feature sections (their table would follow the data section).
+    empty[72..104].fill(0);
+    let path = scratch("no-samples.data");
+    std::fs::write(&path, &empty).unwrap();
+    let p = path.to_str().unwrap();
+    let r = perfold(&["flamegraph", p], &case);
+    assert_eq!(r.status, 1);
+    assert_eq!(
+        r.stderr,
+        format!("perfold: {p}: No stack counts found: the recording has no samples to draw\n")
+    );
+    assert!(
+        String::from_utf8_lossy(&r.stdout).contains("ERROR: No valid input provided to flamegraph")
+    );
+}

@@ -51,6 +51,8 @@ shell          shell     -e cpu-clock -F @F -g
 shell-nocg     shell     -e cpu-clock -F @F
 cpp-taskclock  cpp-fp    -e task-clock -F @F -g
 c-pagefaults   c-fp      -e page-faults -c 1 -g
+c-multi        c-fp      -e cpu-clock -e page-faults -F @F -g
+c-syswide      c-fp      -a -e cpu-clock -F @F -g
 EOF
   if [ "$dwarf" = 1 ]; then
     cat <<'EOF'
@@ -125,6 +127,31 @@ while read -r name binary args; do
     "$(awk "BEGIN{print $t1 - $t0}")" "$(cat "$outdir/$name.cmd")"
   n=$((n + 1))
 done < <(cases_table)
+
+# Cases the table cannot express.
+# c-pipe: pipe mode (perf record -o -), attributes and features arrive as records.
+if want c-pipe; then
+  echo "perf record -e cpu-clock -F $freq -g -o - -- $bin/c-fp > $outdir/c-pipe.data" > "$outdir/c-pipe.cmd"
+  perf record -e cpu-clock -F "$freq" -g -o - -- "$bin/c-fp" > "$outdir/c-pipe.data" 2> "$outdir/c-pipe.record.log"
+  echo "record.sh: c-pipe         $(cat "$outdir/c-pipe.cmd")"
+  n=$((n + 1))
+fi
+# c-killed: perf record killed with SIGKILL while recording; perf 6.1 leaves the header's
+# data size at 0 and perf script refuses the file (exit 255, nothing printed).
+if want c-killed; then
+  data=$outdir/c-killed.data
+  rm -f "$data"
+  perf record -e cpu-clock -F 20000 -g -o "$data" -- sh -c "while :; do $bin/c-fp > /dev/null; done" \
+    > "$outdir/c-killed.record.log" 2>&1 &
+  rec=$!
+  sleep 3
+  kill -KILL "$rec"
+  wait "$rec" 2> /dev/null || true
+  pkill -f "while :; do $bin/c-fp" || true
+  echo "perf record -e cpu-clock -F 20000 -g -o $data -- sh -c 'while :; do c-fp; done', SIGKILL after 3 s" > "$outdir/c-killed.cmd"
+  echo "record.sh: c-killed       $(stat -c %s "$data") bytes, perf record killed with SIGKILL"
+  n=$((n + 1))
+fi
 
 [ "$n" -gt 0 ] || { echo "record.sh: no case matched --cases $only" >&2; exit 1; }
 # Kernel addresses are only valid for this boot; keep the kallsyms read at recording time.
