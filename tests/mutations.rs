@@ -46,7 +46,10 @@ fn run(dir: &Path, name: &str, bytes: &[u8], fold: bool) -> Result<(), String> {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => {
             let text = e.to_string();
-            assert!(!text.contains('\n'), "{name}: error is not one line: {text:?}");
+            assert!(
+                !text.contains('\n'),
+                "{name}: error is not one line: {text:?}"
+            );
             assert!(!text.is_empty(), "{name}: empty error");
             if let Error::Data { offset, .. } = e {
                 assert!(
