@@ -8,7 +8,7 @@ use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use perfold::pipeline::{self, Options};
-use perfold::writers::folded::{FoldWriter, Folder};
+use perfold::writers::folded::{FoldOutput, FoldWriter, Folder};
 use perfold::writers::script::ScriptWriter;
 
 fn options(case: &Path) -> Options {
@@ -35,7 +35,7 @@ fn bench(c: &mut Criterion) {
         });
         group.bench_function(format!("{case}/fold"), |b| {
             b.iter(|| {
-                let mut w = FoldWriter::new(Folder::new(None), io::sink());
+                let mut w = FoldWriter::new(Folder::new(None), FoldOutput::Folded, io::sink());
                 pipeline::run(&opts, &mut w).unwrap();
             })
         });

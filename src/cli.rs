@@ -8,8 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::error::Error;
 use crate::pipeline::{self, Options};
-use crate::writers::flamegraph::FlamegraphWriter;
-use crate::writers::folded::{FoldWriter, Folder};
+use crate::writers::folded::{FoldOutput, FoldWriter, Folder};
 use crate::writers::script::ScriptWriter;
 
 #[derive(Parser, Debug)]
@@ -133,7 +132,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             event_filter,
         } => {
             let opts = input.options();
-            let mut w = FoldWriter::new(Folder::new(event_filter.clone()), stdout());
+            let folder = Folder::new(event_filter.clone());
+            let mut w = FoldWriter::new(folder, FoldOutput::Folded, stdout());
             let r = pipeline::run(&opts, &mut w);
             (opts, r)
         }
@@ -155,7 +155,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 },
                 None => stdout(),
             };
-            let mut w = FlamegraphWriter::new(Folder::new(event_filter.clone()), out);
+            let folder = Folder::new(event_filter.clone());
+            let mut w = FoldWriter::new(folder, FoldOutput::FlameGraph, out);
             let r = pipeline::run(&opts, &mut w);
             (opts, r)
         }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use perfold::error::Error;
 use perfold::pipeline::{self, Options};
-use perfold::writers::folded::{FoldWriter, Folder};
+use perfold::writers::folded::{FoldOutput, FoldWriter, Folder};
 use perfold::writers::script::ScriptWriter;
 
 fn fixture() -> Vec<u8> {
@@ -34,7 +34,7 @@ fn run(dir: &Path, name: &str, bytes: &[u8], fold: bool) -> Result<(), String> {
     o.kallsyms = Some(dir.join("kallsyms"));
     let result = catch_unwind(AssertUnwindSafe(|| {
         if fold {
-            let mut w = FoldWriter::new(Folder::new(None), io::sink());
+            let mut w = FoldWriter::new(Folder::new(None), FoldOutput::Folded, io::sink());
             pipeline::run(&o, &mut w)
         } else {
             let mut w = ScriptWriter::new(Box::new(io::sink()));

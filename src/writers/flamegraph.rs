@@ -8,7 +8,6 @@
 use std::io::{self, Write};
 
 use super::folded::Folder;
-use super::{Names, SampleSink, SampleView};
 
 /// Draws the folded stacks of `folder` as an SVG into `out`.
 pub fn draw(folder: Folder, out: &mut (dyn Write + Send)) -> io::Result<()> {
@@ -32,35 +31,4 @@ pub fn draw(folder: Folder, out: &mut (dyn Write + Send)) -> io::Result<()> {
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("the flame graph renderer panicked")))
     })
-}
-
-/// A folder that draws its stacks when the input ends.
-pub struct FlamegraphWriter<W: Write + Send> {
-    folder: Option<Folder>,
-    out: W,
-}
-
-impl<W: Write + Send> FlamegraphWriter<W> {
-    pub fn new(folder: Folder, out: W) -> Self {
-        FlamegraphWriter {
-            folder: Some(folder),
-            out,
-        }
-    }
-}
-
-impl<W: Write + Send> SampleSink for FlamegraphWriter<W> {
-    fn sample(&mut self, s: &SampleView, names: &Names) -> io::Result<()> {
-        if let Some(f) = &mut self.folder {
-            f.add(s, names);
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self) -> io::Result<()> {
-        match self.folder.take() {
-            Some(f) => draw(f, &mut self.out),
-            None => Ok(()),
-        }
-    }
 }

@@ -281,22 +281,33 @@ impl Folder {
     }
 }
 
-/// A folder writing its lines to `out` when the input ends.
-pub struct FoldWriter<W: Write> {
+/// What a [`FoldWriter`] makes of its stacks when the input ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FoldOutput {
+    /// `stack count` lines, as inferno-collapse-perf.
+    Folded,
+    /// The SVG, as inferno-flamegraph draws those lines.
+    FlameGraph,
+}
+
+/// Folds every sample, then writes the folded lines or the flame graph.
+pub struct FoldWriter<W: Write + Send> {
     folder: Option<Folder>,
+    output: FoldOutput,
     out: W,
 }
 
-impl<W: Write> FoldWriter<W> {
-    pub fn new(folder: Folder, out: W) -> Self {
+impl<W: Write + Send> FoldWriter<W> {
+    pub fn new(folder: Folder, output: FoldOutput, out: W) -> Self {
         FoldWriter {
             folder: Some(folder),
+            output,
             out,
         }
     }
 }
 
-impl<W: Write> SampleSink for FoldWriter<W> {
+impl<W: Write + Send> SampleSink for FoldWriter<W> {
     fn sample(&mut self, s: &SampleView, names: &Names) -> io::Result<()> {
         if let Some(f) = &mut self.folder {
             f.add(s, names);
@@ -305,9 +316,10 @@ impl<W: Write> SampleSink for FoldWriter<W> {
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        match self.folder.take() {
-            Some(f) => f.write_to(&mut self.out),
-            None => Ok(()),
+        match (self.folder.take(), self.output) {
+            (Some(f), FoldOutput::Folded) => f.write_to(&mut self.out),
+            (Some(f), FoldOutput::FlameGraph) => super::flamegraph::draw(f, &mut self.out),
+            (None, _) => Ok(()),
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Writers: the sinks the pipeline feeds with resolved samples.
 //!
 //! - [`script::ScriptWriter`]: `perf script` text;
-//! - [`folded::Folder`]: folded stacks as `inferno-collapse-perf` writes them;
-//! - [`flamegraph`]: the folded stacks drawn by the `inferno` crate.
+//! - [`folded::FoldWriter`]: folded stacks as `inferno-collapse-perf` writes
+//!   them, or ([`flamegraph`]) those stacks drawn by the `inferno` crate.
 
 pub mod flamegraph;
 pub mod fmt;
