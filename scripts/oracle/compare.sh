@@ -73,11 +73,12 @@ oracle_native() { # DEST
 # (or not at all) are mounted read-only from the host at their paths.
 dso_list() {
   for c in "${cases[@]}"; do
-    perf script -i "$outdir/$c.data" --show-mmap-events -F comm 2>/dev/null |
+    # perf refuses some recordings on purpose (c-killed): no mappings then.
+    { perf script -i "$outdir/$c.data" --show-mmap-events -F comm 2>/dev/null || true; } |
       sed -n 's/^.*PERF_RECORD_MMAP2\{0,1\} .*\]: [r-][w-]x[ps-] \(\/.*\)$/\1/p'
   done | sort -u | while read -r p; do
     case $p in "$outdir"/*|/tmp/perf-*.map) continue ;; esac
-    [ -f "$p" ] && echo "$p"
+    if [ -f "$p" ]; then echo "$p"; fi
   done
 }
 
