@@ -110,12 +110,6 @@ fn read_all(
         if rec.type_ >= reader::RECORD_USER_TYPE_START {
             match rec.type_ {
                 reader::RECORD_FINISHED_ROUND => queue.flush_round(|r| state.deliver(data, r))?,
-                reader::RECORD_COMPRESSED => {
-                    return Err(Error::data(
-                        rec.offset,
-                        "zstd-compressed records (perf record -z) are not supported yet",
-                    ))
-                }
                 _ => {}
             }
             continue;

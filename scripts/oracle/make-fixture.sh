@@ -76,6 +76,8 @@ copy_into_sysroot() {
 # DSO a printed frame names (callchains reach DSOs without recorded build-ids).
 declare -A recorded_id=()
 while read -r id path; do
+  # perf record -z (6.1) writes the table with empty build-ids: only a path.
+  [ -n "$path" ] || { path=$id; id=; }
   recorded_id[$path]=$id
 done < <(perf buildid-list -i "$data" 2>/dev/null)
 # Every printed frame as "ADDRESS DSO": callchain lines, and the sample line itself when the

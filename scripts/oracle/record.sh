@@ -52,6 +52,7 @@ shell-nocg     shell     -e cpu-clock -F @F
 cpp-taskclock  cpp-fp    -e task-clock -F @F -g
 c-pagefaults   c-fp      -e page-faults -c 1 -g
 c-multi        c-fp      -e cpu-clock -e page-faults -F @F -g
+c-zstd         c-fp      -z -e cpu-clock -F @F -g
 c-syswide      c-fp      -a -e cpu-clock -F @F -g
 EOF
   if [ "$dwarf" = 1 ]; then

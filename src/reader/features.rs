@@ -4,6 +4,7 @@
 use super::bytes::Cursor;
 use crate::error::Result;
 
+pub const FEAT_TRACING_DATA: u32 = 1;
 pub const FEAT_BUILD_ID: u32 = 2;
 pub const FEAT_ARCH: u32 = 6;
 pub const FEAT_EVENT_DESC: u32 = 12;

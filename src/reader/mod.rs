@@ -14,6 +14,7 @@
 
 pub mod attrs;
 pub mod bytes;
+mod compressed;
 pub mod features;
 pub mod records;
 pub mod sample;
@@ -47,6 +48,7 @@ pub const RECORD_HEADER_ATTR: u32 = 64;
 pub const RECORD_FINISHED_ROUND: u32 = 68;
 pub const RECORD_HEADER_FEATURE: u32 = 80;
 pub const RECORD_COMPRESSED: u32 = 81;
+pub const RECORD_HEADER_TRACING_DATA: u32 = 66;
 pub const RECORD_HEADER_MAX: u32 = 83;
 
 /// Where a record's bytes live.
@@ -88,6 +90,9 @@ pub struct PerfData {
     pub build_ids: Vec<BuildIdEntry>,
     pub arch: Option<String>,
     pub pipe_mode: bool,
+    /// The tracing data (event formats of tracepoints): its file offset and bytes.
+    pub tracing_data: Option<(u64, Vec<u8>)>,
+    decompressor: compressed::Decompressor,
 }
 
 impl PerfData {
@@ -170,6 +175,8 @@ impl PerfData {
             build_ids: Vec::new(),
             arch: None,
             pipe_mode: false,
+            tracing_data: None,
+            decompressor: Default::default(),
         };
         if data_sec.1 == 0 {
             return Err(Error::data(
@@ -204,6 +211,8 @@ impl PerfData {
             build_ids: Vec::new(),
             arch: None,
             pipe_mode,
+            tracing_data: None,
+            decompressor: Default::default(),
         })
     }
 
@@ -233,6 +242,7 @@ impl PerfData {
             match feat {
                 features::FEAT_BUILD_ID => self.build_ids = features::parse_build_ids(bytes, off)?,
                 features::FEAT_ARCH => self.arch = Some(features::parse_string(bytes, off)?),
+                features::FEAT_TRACING_DATA => self.tracing_data = Some((off, bytes.to_vec())),
                 features::FEAT_EVENT_DESC => {
                     name_attrs(attrs, features::parse_event_desc(bytes, off)?)
                 }
@@ -293,9 +303,37 @@ impl PerfData {
     /// records of pipe-mode files are consumed here and update [`Self::attrs`].
     pub fn next_record(&mut self) -> Result<Option<Record>> {
         loop {
-            let Some(rec) = self.next_raw()? else {
-                return Ok(None);
+            let rec = match self.decompressor.next_record()? {
+                Some(rec) => rec,
+                None => match self.next_raw()? {
+                    Some(rec) => rec,
+                    None if self.decompressor.leftover() > 0 => {
+                        return Err(Error::data(
+                            self.position(),
+                            "compressed data ends inside a record",
+                        ))
+                    }
+                    None => return Ok(None),
+                },
             };
+            if rec.type_ == RECORD_COMPRESSED {
+                let bytes = match &rec.payload {
+                    Payload::Owned(b) => b.to_vec(),
+                    p => self.payload(p).to_vec(),
+                };
+                self.decompressor.feed(&bytes, rec.offset)?;
+                continue;
+            }
+            if rec.type_ == RECORD_HEADER_TRACING_DATA {
+                // Pipe mode: the tracing data follows the record, padded to 8 bytes.
+                let size = Cursor::new(self.payload(&rec.payload), rec.offset + 8)
+                    .u32("tracing data size")? as u64;
+                let at = self.position();
+                let data = self.read_extra(size, rec.offset)?;
+                self.skip_extra(size.next_multiple_of(8) - size, rec.offset)?;
+                self.tracing_data = Some((at, data));
+                continue;
+            }
             if rec.type_ == RECORD_HEADER_ATTR {
                 let bytes = self.payload(&rec.payload);
                 let attr = parse_pipe_attr(bytes, rec.offset + 8)?;
@@ -315,6 +353,42 @@ impl PerfData {
             }
             return Ok(Some(rec));
         }
+    }
+
+    /// `n` bytes that follow a record outside of it (pipe-mode tracing data).
+    fn read_extra(&mut self, n: u64, record: u64) -> Result<Vec<u8>> {
+        let short = |left: u64| {
+            Error::data(
+                record,
+                format!("tracing data of {n} bytes is cut short ({left} left)"),
+            )
+        };
+        match &mut self.input {
+            Input::Mapped { map, pos, end, .. } => {
+                let left = ((*end).min(map.len()) - *pos) as u64;
+                if n > left {
+                    return Err(short(left));
+                }
+                let out = map[*pos..*pos + n as usize].to_vec();
+                *pos += n as usize;
+                Ok(out)
+            }
+            Input::Stream { reader, pos } => {
+                // Grows with what arrives, not with the claimed size.
+                let mut out = Vec::new();
+                let got = (&mut *reader).take(n).read_to_end(&mut out);
+                got.map_err(|e| Error::data(*pos, format!("read error: {e}")))?;
+                *pos += out.len() as u64;
+                if (out.len() as u64) < n {
+                    return Err(short(out.len() as u64));
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    fn skip_extra(&mut self, n: u64, record: u64) -> Result<()> {
+        self.read_extra(n, record).map(|_| ())
     }
 
     fn next_raw(&mut self) -> Result<Option<Record>> {
@@ -407,7 +481,7 @@ fn name_attrs(attrs: &mut [Attr], named: Vec<(String, Vec<u64>)>) {
     }
 }
 
-fn record_header(b: &[u8]) -> (u32, u16, usize) {
+pub(crate) fn record_header(b: &[u8]) -> (u32, u16, usize) {
     let type_ = u32::from_le_bytes(b[0..4].try_into().unwrap());
     let misc = u16::from_le_bytes(b[4..6].try_into().unwrap());
     let size = u16::from_le_bytes(b[6..8].try_into().unwrap()) as usize;
