@@ -108,9 +108,8 @@ fn read_all(
             ));
         }
         if rec.type_ >= reader::RECORD_USER_TYPE_START {
-            match rec.type_ {
-                reader::RECORD_FINISHED_ROUND => queue.flush_round(|r| state.deliver(data, r))?,
-                _ => {}
+            if rec.type_ == reader::RECORD_FINISHED_ROUND {
+                queue.flush_round(|r| state.deliver(data, r))?;
             }
             continue;
         }

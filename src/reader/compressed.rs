@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 /// perfold allocate more.
 const MAX_EXPANSION: usize = 64 << 20;
 
+#[derive(Default)]
 pub struct Decompressor {
     decoder: Option<Decoder<'static>>,
     /// Decompressed bytes not handed out yet; `start` is the first.
@@ -26,17 +27,6 @@ pub struct Decompressor {
     start: usize,
     /// File offset of the compressed record that produced `pending`.
     offset: u64,
-}
-
-impl Default for Decompressor {
-    fn default() -> Self {
-        Decompressor {
-            decoder: None,
-            pending: Vec::new(),
-            start: 0,
-            offset: 0,
-        }
-    }
 }
 
 impl Decompressor {
