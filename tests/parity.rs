@@ -102,3 +102,31 @@ fn fold_matches_inferno_collapse_perf() {
 fn flamegraph_matches_inferno_flamegraph() {
     check("flamegraph", "expected.svg");
 }
+
+/// perfold's restatement of inferno-collapse-perf's line rules (used for
+/// samples whose text has an unusual shape, e.g. tracepoints) folds perf's
+/// own text of every fixture into inferno's exact output.
+#[test]
+fn inferno_line_rules_fold_perf_text_like_inferno() {
+    use perfold::writers::inferno_rules::LineFolder;
+    for case in fixtures() {
+        let text = std::fs::read(case.join("expected.script")).unwrap();
+        let text = String::from_utf8_lossy(&text);
+        let mut counts = std::collections::BTreeMap::<String, u64>::new();
+        let (mut folder, mut filter) = (LineFolder::default(), None);
+        // Feed sample by sample, as perfold does.
+        for sample in text.split_inclusive("\n\n") {
+            folder.feed(sample, &mut filter, &mut |s, w| {
+                *counts.entry(s).or_default() += w
+            });
+        }
+        let folded: String = counts.iter().map(|(s, w)| format!("{s} {w}\n")).collect();
+        let expected = std::fs::read_to_string(case.join("expected.folded")).unwrap();
+        assert!(
+            folded == expected,
+            "{}: {}",
+            case.display(),
+            first_difference(expected.as_bytes(), folded.as_bytes())
+        );
+    }
+}

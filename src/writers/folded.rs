@@ -22,6 +22,7 @@ use std::io::{self, Write};
 use rustc_hash::FxHashMap;
 
 use super::inferno_rules as rules;
+use super::script::{render_sample, FrameTexts};
 use super::{format, frame_text, Names, SampleSink, SampleView};
 use crate::frames::{Frame, NO_SLOT};
 
@@ -55,6 +56,10 @@ pub struct Folder {
     counts: FxHashMap<Box<[u32]>, u64>,
     key: Vec<u32>,
     line: Vec<u8>,
+    /// Samples read from their full text (see [`Folder::add`]).
+    by_text: rules::LineFolder,
+    text_counts: FxHashMap<String, u64>,
+    texts_cache: FrameTexts,
 }
 
 impl Folder {
@@ -69,6 +74,9 @@ impl Folder {
             counts: FxHashMap::default(),
             key: Vec::with_capacity(256),
             line: Vec::with_capacity(256),
+            by_text: rules::LineFolder::default(),
+            text_counts: FxHashMap::default(),
+            texts_cache: FrameTexts::default(),
         }
     }
 
@@ -136,18 +144,29 @@ impl Folder {
         }
     }
 
+    /// Counts a sample read from its full text, as inferno reads it.
+    fn add_by_text(&mut self, s: &SampleView, names: &Names) {
+        self.line.clear();
+        render_sample(&mut self.line, &mut self.texts_cache, s, names);
+        let text = String::from_utf8_lossy(&self.line);
+        let counts = &mut self.text_counts;
+        self.by_text
+            .feed(&text, &mut self.event_filter, &mut |stack, weight| {
+                *counts.entry(stack).or_insert(0) += weight;
+            });
+    }
+
     /// inferno's reading of an event line.
-    fn parse_event_line(&mut self, text: &str) -> (EventLine, Option<String>) {
+    fn parse_event_line(&mut self, text: &str) -> EventLine {
         let Some((comm, end)) = rules::event_line_parts(text) else {
-            let weird = EventLine {
+            return EventLine {
                 pname: None,
                 event: None,
                 has_period: false,
                 java: false,
             };
-            return (weird, None);
         };
-        let (event, period, post_event) = rules::event_and_period(&text[end..]);
+        let (event, period, _) = rules::event_and_period(&text[end..]);
         let pname: Cow<str> = if comm.contains(' ') {
             comm.replace(' ', "_").into()
         } else {
@@ -160,29 +179,32 @@ impl Folder {
             has_period: period.is_some(),
             java,
         };
-        (
-            line,
-            post_event
-                .and_then(rules::single_line_stack)
-                .map(Into::into),
-        )
+        line
     }
 
     /// Counts one sample; returns without counting what inferno would drop.
+    ///
+    /// With perf's default line shape (`comm tid [cpu] time: period event:`
+    /// and an event name with at most one `:`) inferno's reading depends only
+    /// on the comm, tid and event, and frames are read one per line: the fast
+    /// path below. Any other shape (tracepoints, whose fields follow the event
+    /// name; missing fields; a negative tid) is read from the sample's full
+    /// text by inferno's own line rules.
     pub fn add(&mut self, s: &SampleView, names: &Names) {
         let ev = &names.formats.events[s.event];
-        let standard = ev.time && s.header.tid >= 0;
+        let default_shape = ev.time && s.header.tid >= 0 && ev.name.matches(':').count() <= 1;
+        if !default_shape {
+            return self.add_by_text(s, names);
+        }
         let cache_key = (s.header.comm_id, s.header.tid, s.event);
-        let (line, single_stack) = match self.events.get(&cache_key) {
-            Some(&l) if standard => (l, None),
-            _ => {
+        let line = match self.events.get(&cache_key) {
+            Some(&l) => l,
+            None => {
                 self.render_line(s, names);
                 let text = String::from_utf8_lossy(&self.line).trim_end().to_string();
-                let (line, single) = self.parse_event_line(&text);
-                if standard {
-                    self.events.insert(cache_key, line);
-                }
-                (line, single)
+                let line = self.parse_event_line(&text);
+                self.events.insert(cache_key, line);
+                line
             }
         };
         let Some(pname) = line.pname else {
@@ -210,16 +232,9 @@ impl Folder {
                 }
             }
         } else if ev.ip {
-            // The frame shares the event line; with the default layout
+            // The frame shares the event line; with the default shape
             // inferno finds exactly the frame's text there.
-            let id = if standard {
-                self.frame_id(&s.ip_frame, line.java, names)
-            } else {
-                match single_stack {
-                    Some(stack) => self.fold_line(&stack, line.java),
-                    None => DROPPED,
-                }
-            };
+            let id = self.frame_id(&s.ip_frame, line.java, names);
             if id != DROPPED {
                 key.push(id);
             }
@@ -251,6 +266,7 @@ impl Folder {
                 }
                 (s, count)
             })
+            .chain(self.text_counts)
             .collect();
         lines.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         lines.dedup_by(|later, first| {

@@ -209,6 +209,108 @@ fn fix_rust_hash(sym: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
+/// inferno-collapse-perf's line state machine (`process_single_stack`,
+/// `on_event_line`, `on_stack_line`, `after_event`), for samples whose text
+/// does not have perf's default shape (tracepoints, missing fields). It reads
+/// the text exactly as inferno does, including its confusions: a tracepoint's
+/// fields read as a weird stack line, its frames then read as event lines,
+/// and the junk stacks with an empty comm that follow.
+#[derive(Default)]
+pub struct LineFolder {
+    in_event: bool,
+    skip: bool,
+    pname: String,
+    period: Option<u64>,
+    /// Root first.
+    stack: std::collections::VecDeque<String>,
+}
+
+impl LineFolder {
+    /// Feeds one sample's text (its lines and the blank line ending it);
+    /// `emit` gets each finished stack and its weight.
+    pub fn feed(
+        &mut self,
+        text: &str,
+        filter: &mut Option<String>,
+        emit: &mut dyn FnMut(String, u64),
+    ) {
+        for line in text.split_inclusive('\n') {
+            if line.starts_with('#') {
+                continue;
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                self.after_event(emit);
+            } else if self.in_event {
+                self.on_stack_line(line);
+            } else {
+                self.on_event_line(line, filter);
+                if !self.stack.is_empty() {
+                    self.after_event(emit);
+                }
+            }
+        }
+    }
+
+    fn on_event_line(&mut self, line: &str, filter: &mut Option<String>) {
+        self.in_event = true;
+        let Some((comm, end)) = event_line_parts(line) else {
+            self.in_event = false;
+            return;
+        };
+        let mut parts = line[end..].splitn(3, ':').skip(1);
+        let event = parts.next().map(|p| {
+            let mut words = p.rsplit(' ');
+            let ev = words.next().unwrap_or("");
+            self.period = words.next().and_then(|w| w.parse().ok());
+            ev
+        });
+        if let Some(event) = event {
+            match filter {
+                Some(f) if f != event => {
+                    self.skip = true;
+                    return;
+                }
+                Some(_) => {}
+                None => *filter = Some(event.to_string()),
+            }
+        }
+        let single = parts.next().and_then(single_line_stack);
+        self.pname = comm.replace(' ', "_");
+        if let Some(stack) = single {
+            self.on_stack_line(stack);
+            self.in_event = false;
+        }
+    }
+
+    fn on_stack_line(&mut self, line: &str) {
+        if self.skip {
+            return;
+        }
+        let java = self.pname.starts_with("java");
+        if let Some(folded) = fold_stack_line(line, java) {
+            for f in folded.rsplit(';') {
+                self.stack.push_front(f.to_string());
+            }
+        }
+    }
+
+    fn after_event(&mut self, emit: &mut dyn FnMut(String, u64)) {
+        if !self.stack.is_empty() {
+            let mut s = self.pname.clone();
+            for f in self.stack.drain(..) {
+                s.push(';');
+                s.push_str(&f);
+            }
+            emit(s, self.period.unwrap_or(1));
+        }
+        self.in_event = false;
+        self.skip = false;
+        self.stack.clear();
+        self.period = None;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,5 +359,18 @@ mod tests {
             fold_stack_line("1 foo::h0123456789abcdef+0x1 (/a)", false).unwrap(),
             "foo"
         );
+    }
+
+    #[test]
+    fn tracepoint_text_reads_as_inferno_reads_it() {
+        let text = "sh 14793 [001]  3223.913279: sched:sched_switch: prev_comm=sh prev_pid=14793 ==> next_comm=sh\n\tffffffff821facd8 __schedule+0x618 ([kernel.kallsyms])\n\t            1234 main+0x10 (/bin/x)\n\t            5678 start+0x1 (/bin/x)\n\n";
+        let mut filter = None;
+        let mut got = Vec::new();
+        LineFolder::default().feed(text, &mut filter, &mut |s, w| got.push((s, w)));
+        // The fields are a weird stack line; the kernel frame a weird event
+        // line; "1234 main..." an event line with an empty comm, whose
+        // following frame is its stack.
+        assert_eq!(filter.as_deref(), Some("sched"));
+        assert_eq!(got, vec![(";start".to_string(), 1)]);
     }
 }
