@@ -173,13 +173,12 @@ impl Folder {
             comm.into()
         };
         let java = pname.starts_with("java");
-        let line = EventLine {
+        EventLine {
             pname: Some(self.intern(&pname)),
             event: event.map(|e| self.intern(e)),
             has_period: period.is_some(),
             java,
-        };
-        line
+        }
     }
 
     /// Counts one sample; returns without counting what inferno would drop.
