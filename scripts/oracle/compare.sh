@@ -93,6 +93,10 @@ oracle_docker() { # DEST
     sha256sum --quiet -c "$dest/dsos.sha256" 2> /dev/null | sed -n 's/: FAILED.*$//p' > "$dest/dsos.differ" || true
   local mounts=(-v "$outdir:$outdir" -v "$here:$here:ro")
   [ -d "$home/.debug" ] && mounts+=(-v "$home/.debug:$home/.debug:ro")
+  # JIT symbol maps: perf reads /tmp/perf-<pid>.map at report time (c-jit writes one).
+  for p in /tmp/perf-*.map; do
+    [ -f "$p" ] && mounts+=(-v "$p:$p:ro")
+  done
   while read -r p; do
     echo "compare.sh: the image has another $p: mounting the host's"
     mounts+=(-v "$p:$p:ro")

@@ -53,6 +53,8 @@ cpp-taskclock  cpp-fp    -e task-clock -F @F -g
 c-pagefaults   c-fp      -e page-faults -c 1 -g
 c-multi        c-fp      -e cpu-clock -e page-faults -F @F -g
 c-zstd         c-fp      -z -e cpu-clock -F @F -g
+c-misc         misc      -e cpu-clock -F @F -g
+c-jit          jit       -e cpu-clock -F @F -g
 c-syswide      c-fp      -a -e cpu-clock -F @F -g
 EOF
   if [ "$dwarf" = 1 ]; then
@@ -80,7 +82,7 @@ want() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
 # OUTDIR/bin/build.cmds (make-fixture.sh copies them into the fixture's recipe).
 build() {
   local t0=$SECONDS
-  cp "$workloads"/c_work.c "$workloads"/cpp_work.cpp "$workloads"/rust_work.rs "$bin"/
+  cp "$workloads"/c_work.c "$workloads"/cpp_work.cpp "$workloads"/rust_work.rs "$workloads"/misc_work.c "$workloads"/jit_work.c "$bin"/
   cp "$workloads"/shell_work.sh "$bin"/shell
   chmod +x "$bin"/shell
   (
@@ -93,6 +95,8 @@ build() {
     run g++ -O2 -g -pthread -fomit-frame-pointer -o cpp-nofp cpp_work.cpp
     run rustc -C force-frame-pointers=yes -g -O -o rust-fp rust_work.rs
     run rustc -g -O -o rust-nofp rust_work.rs
+    run gcc -O2 -g -pthread -fno-omit-frame-pointer -o misc misc_work.c
+    run gcc -O2 -g -fno-omit-frame-pointer -o jit jit_work.c
     echo "# $(gcc --version | head -1); $(rustc --version)" >> build.cmds
   )
   echo "record.sh: built workloads in $bin ($((SECONDS - t0)) s)"
