@@ -15,6 +15,8 @@
 #   --freq F     sampling frequency (default 20000)
 #   --keep DIR   work in DIR and keep it (default: a temporary directory, removed)
 #   --data FILE  skip recording and use FILE
+#   --fork-exec  record a fork/exec-heavy workload instead: thousands of short processes
+#                (shell pipelines of sha256sum, gzip, sort, awk, wc) next to the programs
 # Needs root (perf record), perf, inferno-collapse-perf, gcc, g++, rustc.
 set -euo pipefail
 
@@ -24,12 +26,14 @@ min_mb=100
 freq=20000
 keep=
 data=
+forkexec=0
 while [ $# -gt 0 ]; do
   case $1 in
     --min-mb) min_mb=$2; shift 2 ;;
     --freq) freq=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
     --data) data=$2; shift 2 ;;
+    --fork-exec) forkexec=1; shift ;;
     *) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 done
@@ -54,12 +58,25 @@ if [ -z "$data" ]; then
   cp "$wl/shell_work.sh" "$work/bin/shell.sh"
   data=$work/bench.data
   # One round: all workloads at once, as separate processes.
-  cat > "$work/bin/round.sh" <<ROUND
+  if [ "$forkexec" = 1 ]; then
+    cat > "$work/bin/round.sh" <<ROUND
+#!/bin/sh
+"$work/bin/c" >/dev/null &
+i=0
+while [ \$i -lt 150 ]; do
+  seq 1 2000 | sha256sum | gzip -c | sort | awk '{ n += length(\$0) } END { print n }' | wc -c > /dev/null
+  i=\$((i + 1))
+done
+wait
+ROUND
+  else
+    cat > "$work/bin/round.sh" <<ROUND
 #!/bin/sh
 "$work/bin/c" >/dev/null & "$work/bin/cpp" >/dev/null & "$work/bin/rust" >/dev/null &
 sh "$work/bin/shell.sh" >/dev/null 2>&1 &
 wait
 ROUND
+  fi
   chmod +x "$work/bin/round.sh"
   rounds=4
   while :; do
