@@ -141,6 +141,15 @@ if want c-pipe; then
   echo "record.sh: c-pipe         $(cat "$outdir/c-pipe.cmd")"
   n=$((n + 1))
 fi
+# node-jit: JavaScript JIT frames named by node's /tmp/perf-<pid>.map (only where node exists).
+if want node-jit && command -v node > /dev/null; then
+  cp "$workloads/node_work.js" "$bin/"
+  cmd=(perf record -e cpu-clock -F "$freq" -g -o "$outdir/node-jit.data" -- node --perf-basic-prof "$bin/node_work.js")
+  printf '%q ' "${cmd[@]}" > "$outdir/node-jit.cmd"
+  "${cmd[@]}" > "$outdir/node-jit.record.log" 2>&1
+  echo "record.sh: node-jit       $(cat "$outdir/node-jit.cmd")"
+  n=$((n + 1))
+fi
 # c-killed: perf record killed with SIGKILL while recording; perf 6.1 leaves the header's
 # data size at 0 and perf script refuses the file (exit 255, nothing printed).
 if want c-killed; then
