@@ -71,6 +71,10 @@ pub struct Input {
     /// Do not expand inline frames, as perf's `--no-inline`.
     #[arg(long)]
     pub no_inline: bool,
+    /// At the end, report on stderr, per DSO, the frames left without a symbol
+    /// and every place searched for its symbols.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
 }
 
 impl Input {
@@ -88,6 +92,7 @@ impl Input {
         o.symfs = self.symfs.clone();
         o.kallsyms = self.kallsyms.clone();
         o.no_inline = self.no_inline;
+        o.verbose = self.verbose;
         o
     }
 }

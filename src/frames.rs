@@ -94,6 +94,15 @@ impl SymbolTable {
         }
     }
 
+    /// Where a file DSO's symbols were looked for (`None` if never looked up).
+    pub fn search_trail(
+        &self,
+        dso: DsoIndex,
+    ) -> Option<(&[crate::symbolize::locate::Searched], Option<&[u8]>)> {
+        let id = *self.dso_ids.get(&dso)?;
+        Some(self.symbolizer.search_trail(id))
+    }
+
     pub fn get(&self, id: SymId) -> &Sym {
         &self.syms[id.0 as usize]
     }

@@ -18,5 +18,6 @@ pub mod mappings;
 pub mod ordering;
 pub mod pipeline;
 pub mod reader;
+pub mod report;
 pub mod symbolize;
 pub mod writers;

@@ -12,6 +12,7 @@ use crate::ordering::OrderedQueue;
 use crate::reader::records::{Comm, Mmap, Task};
 use crate::reader::sample::{self, parse_sample};
 use crate::reader::{self, Attr, PerfData, Record};
+use crate::report::SymbolReport;
 use crate::symbolize::{SymbolizeOptions, Symbolizer};
 use crate::writers::{Formats, Header, Names, SampleSink, SampleView};
 
@@ -30,6 +31,8 @@ pub struct Options {
     pub max_stack: usize,
     /// The build-id cache (`~/.debug`, or `<symfs>/.debug` with `--symfs`).
     pub buildid_dir: PathBuf,
+    /// Print the symbol report on stderr at the end (`--verbose`).
+    pub verbose: bool,
 }
 
 impl Options {
@@ -47,6 +50,7 @@ impl Options {
             // perf script's `scripting_max_stack` default: PERF_MAX_STACK_DEPTH.
             max_stack: 127,
             buildid_dir,
+            verbose: false,
         }
     }
 }
@@ -71,6 +75,7 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
         formats: None,
         by_id: FxHashMap::default(),
         frames: Vec::new(),
+        report: opts.verbose.then(SymbolReport::default),
         max_stack: opts.max_stack,
         sink,
     };
@@ -81,6 +86,9 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
     let flushed = queue.flush_all(|r| state.deliver(&data, r));
     // Whatever was rendered is written out even when the input is damaged.
     let finished = state.sink.finish().map_err(Error::Output);
+    if let Some(report) = &state.report {
+        eprint!("{}", report.render(&state.machine, &state.symbols));
+    }
     result?;
     flushed?;
     finished
@@ -130,6 +138,7 @@ struct State<'s> {
     formats: Option<Formats>,
     by_id: FxHashMap<u64, usize>,
     frames: Vec<Frame>,
+    report: Option<SymbolReport>,
     max_stack: usize,
     sink: &'s mut dyn SampleSink,
 }
@@ -242,6 +251,13 @@ impl State<'_> {
                 self.max_stack,
                 &mut self.frames,
             );
+        }
+        if let Some(report) = &mut self.report {
+            report.add(if ev.callchain {
+                &self.frames
+            } else {
+                std::slice::from_ref(&ip_frame)
+            });
         }
         let view = SampleView {
             event,

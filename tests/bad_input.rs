@@ -274,3 +274,39 @@ fn a_recording_without_samples_draws_inferno_s_empty_graph_and_fails() {
         String::from_utf8_lossy(&r.stdout).contains("ERROR: No valid input provided to flamegraph")
     );
 }
+
+#[test]
+fn verbose_reports_where_symbols_were_looked_for() {
+    let case = fixture("cpp-fp");
+    let r = perfold(
+        &[
+            "fold",
+            "-v",
+            "perf.data",
+            "--symfs",
+            "../sysroot",
+            "--kallsyms",
+            "kallsyms",
+        ],
+        &case,
+    );
+    assert_eq!(r.status, 0);
+    // libstdc++ has only .dynsym in the fixture's sysroot: perf's search
+    // order, and what was found at each place.
+    let bid = "28/9ee39f8c07bd4fa48102dfeeb7e6f9c76158b4";
+    let lib = "/usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30";
+    let expected = format!(
+        "perfold: 144 samples with frames without a symbol; by DSO:\n\
+         \x20 {lib}: 143 of 143 frames without a symbol\n\
+         \x20   ../sysroot/.debug/.build-id/{bid}/elf: not there\n\
+         \x20   ../sysroot/.debug/.build-id/{bid}/debug: not there\n\
+         \x20   ../sysroot//usr/lib/debug{lib}.debug: not there\n\
+         \x20   ../sysroot//usr/lib/debug{lib}: not there\n\
+         \x20   ../sysroot//usr/lib/debug/.build-id/{bid}.debug: not there\n\
+         \x20   ../sysroot/{lib}: used (.dynsym only: no full symbol table)\n\
+         \x20   ../sysroot//usr/lib/x86_64-linux-gnu/.debug/libstdc++.so.6.0.30: not there\n\
+         \x20   ../sysroot//usr/lib/debug/lib/x86_64-linux-gnu/libstdc++.so.6.0.30: not there\n\
+         \x20 [unknown]: 1 frame at addresses no recorded mapping covers\n"
+    );
+    assert_eq!(r.stderr, expected);
+}

@@ -211,13 +211,35 @@ fn read_debuglink(path: &Path) -> Option<Vec<u8>> {
 /// build-ids (a candidate without a build-id note is rejected too when the
 /// DSO has one), find `.symtab`/`.dynsym` (first section of that name, and
 /// only if its type is right).
-fn symsrc_init(blob: Blob, bid: Option<&[u8]>) -> Option<SymSrc> {
+/// What happened to one place perf looks for a DSO's symbols (for `--verbose`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// No regular file there.
+    Missing,
+    /// A file that is not a readable ELF file.
+    NotElf,
+    /// An ELF file whose build-id is not the recorded one (or has none).
+    BuildIdMismatch,
+    /// An ELF file without .symtab or .dynsym.
+    NoSymbolTable,
+    /// Used: for its .symtab (`true`) or only its .dynsym (`false`).
+    Used { symtab: bool },
+}
+
+/// One place searched, in perf's order.
+#[derive(Debug, Clone)]
+pub struct Searched {
+    pub path: PathBuf,
+    pub outcome: Outcome,
+}
+
+fn symsrc_init(blob: Blob, bid: Option<&[u8]>) -> Result<SymSrc, Outcome> {
     let (has_symtab, has_dynsym) = {
-        let elf = Elf::parse(blob.bytes())?;
+        let elf = Elf::parse(blob.bytes()).ok_or(Outcome::NotElf)?;
         if let Some(bid) = bid {
-            let fid = elf.build_id()?;
+            let fid = elf.build_id().ok_or(Outcome::BuildIdMismatch)?;
             if fid.is_empty() || !build_id_equal(bid, &fid) {
-                return None;
+                return Err(Outcome::BuildIdMismatch);
             }
         }
         let st = elf
@@ -228,7 +250,10 @@ fn symsrc_init(blob: Blob, bid: Option<&[u8]>) -> Option<SymSrc> {
             .is_some_and(|(_, s)| s.sh_type == SHT_DYNSYM);
         (st, ds)
     };
-    Some(SymSrc {
+    if !has_symtab && !has_dynsym {
+        return Err(Outcome::NoSymbolTable);
+    }
+    Ok(SymSrc {
         blob,
         has_symtab,
         has_dynsym,
@@ -261,7 +286,8 @@ pub struct DsoSpec<'a> {
 }
 
 /// perf `dso__load` for a user DSO, up to (not including) `dso__load_sym`.
-pub fn find_sources(env: &Env, spec: DsoSpec) -> Option<Sources> {
+/// Every place tried is appended to `trail` with what was found there.
+pub fn find_sources(env: &Env, spec: DsoSpec, trail: &mut Vec<Searched>) -> Option<Sources> {
     let DsoSpec {
         long_name,
         build_id,
@@ -294,20 +320,41 @@ pub fn find_sources(env: &Env, spec: DsoSpec) -> Option<Sources> {
             if !env.symfs.is_empty() {
                 continue;
             }
-            symsrc_init(Blob::Mem(img), bid.as_deref())
+            let checked = symsrc_init(Blob::Mem(img), bid.as_deref());
+            (PathBuf::from("[perf's own vdso]"), checked)
         } else {
             let Some(path) = candidate_path(env, t, long_name, bid.as_deref(), is_vdso) else {
                 continue;
             };
             if !is_regular_file(&path) {
+                trail.push(Searched {
+                    path,
+                    outcome: Outcome::Missing,
+                });
                 continue;
             }
-            let Some(m) = map_file(&path) else { continue };
-            symsrc_init(Blob::Map(m), bid.as_deref())
+            let checked = match map_file(&path) {
+                Some(m) => symsrc_init(Blob::Map(m), bid.as_deref()),
+                None => Err(Outcome::NotElf),
+            };
+            (path, checked)
         };
-        let Some(ss) = ss else { continue };
+        let (path, checked) = ss;
+        let ss = match checked {
+            Ok(ss) => ss,
+            Err(outcome) => {
+                trail.push(Searched { path, outcome });
+                continue;
+            }
+        };
         let take_syms = syms.is_none() && ss.has_symtab;
         let take_rt = runtime.is_none() && ss.has_dynsym;
+        if take_syms || take_rt {
+            trail.push(Searched {
+                path,
+                outcome: Outcome::Used { symtab: take_syms },
+            });
+        }
         match (take_syms, take_rt) {
             (true, true) => {
                 // Both roles from one file: stop right here.

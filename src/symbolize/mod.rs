@@ -31,7 +31,7 @@ mod cxx;
 mod demangle;
 mod elf;
 mod kernel;
-mod locate;
+pub mod locate;
 mod perfmap;
 mod rbtree;
 mod symtab;
@@ -72,6 +72,8 @@ struct Dso {
     build_id: Option<Vec<u8>>,
     /// `None` until loaded.
     syms: Option<SymTree>,
+    /// Where the symbols were looked for, in perf's order (filled on load).
+    trail: Vec<locate::Searched>,
 }
 
 const CACHE_SLOTS: usize = 4096;
@@ -158,6 +160,7 @@ impl Symbolizer {
             path: key.0.clone(),
             build_id: key.1.clone(),
             syms: None,
+            trail: Vec::new(),
         });
         self.index.insert(key, id);
         id
@@ -167,8 +170,11 @@ impl Symbolizer {
     pub fn lookup(&mut self, dso: DsoId, addr: u64) -> Option<&Symbol> {
         let d = self.dsos.get(dso as usize)?;
         if d.syms.is_none() {
-            let tree = self.load_dso(dso as usize);
-            self.dsos[dso as usize].syms = Some(tree);
+            let mut trail = Vec::new();
+            let tree = self.load_dso(dso as usize, &mut trail);
+            let d = &mut self.dsos[dso as usize];
+            d.syms = Some(tree);
+            d.trail = trail;
         }
         let slot =
             (addr ^ (addr >> 12) ^ u64::from(dso).wrapping_mul(0x9e37_79b9)) as usize % CACHE_SLOTS;
@@ -184,7 +190,15 @@ impl Symbolizer {
         (node != NONE_NODE).then(|| &tree.node(node).sym)
     }
 
-    fn load_dso(&self, i: usize) -> SymTree {
+    /// Where a loaded DSO's symbols were looked for, and its build-id.
+    pub fn search_trail(&self, dso: DsoId) -> (&[locate::Searched], Option<&[u8]>) {
+        match self.dsos.get(dso as usize) {
+            Some(d) => (&d.trail, d.build_id.as_deref()),
+            None => (&[], None),
+        }
+    }
+
+    fn load_dso(&self, i: usize, trail: &mut Vec<locate::Searched>) -> SymTree {
         let d = &self.dsos[i];
         if d.path.starts_with(b"/tmp/perf-") {
             let p = Path::new(OsStr::from_bytes(&d.path));
@@ -208,7 +222,7 @@ impl Symbolizer {
             is_vdso,
             system_image,
         };
-        match locate::find_sources(&env, spec) {
+        match locate::find_sources(&env, spec, trail) {
             Some(src) => symtab::load_user_symbols(&src, self.demangle),
             None => SymTree::new(),
         }
