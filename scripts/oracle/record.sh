@@ -146,7 +146,7 @@ if want node-jit && command -v node > /dev/null; then
   cp "$workloads/node_work.js" "$bin/"
   cmd=(perf record -e cpu-clock -F "$freq" -g -o "$outdir/node-jit.data" -- node --perf-basic-prof "$bin/node_work.js")
   printf '%q ' "${cmd[@]}" > "$outdir/node-jit.cmd"
-  "${cmd[@]}" > "$outdir/node-jit.record.log" 2>&1
+  (cd "$bin" && "${cmd[@]}") > "$outdir/node-jit.record.log" 2>&1
   echo "record.sh: node-jit       $(cat "$outdir/node-jit.cmd")"
   n=$((n + 1))
 fi
