@@ -30,11 +30,18 @@ pub struct Node {
 }
 
 /// The tree. Erased nodes stay in the arena (unlinked) to keep indices stable.
-#[derive(Default)]
 pub struct SymTree {
     nodes: Vec<Node>,
     root: u32,
     len: usize,
+}
+
+/// An empty tree (its root is NIL, not node 0: a derived Default would
+/// point the root at a node that does not exist).
+impl Default for SymTree {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl SymTree {
@@ -525,6 +532,13 @@ pub fn choose_best_symbol(a: &Node, b: &Node) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_tree_finds_nothing() {
+        // A JIT map that is gone at report time loads as the default tree.
+        assert!(SymTree::default().find(0x1234).is_none());
+        assert!(SymTree::new().find(0).is_none());
+    }
 
     /// Pre-order dump `(id colour left right)` like the C harness prints.
     fn dump(t: &SymTree, n: u32, ids: &[usize], out: &mut String) {
