@@ -152,7 +152,8 @@ impl Folder {
         let counts = &mut self.text_counts;
         self.by_text
             .feed(&text, &mut self.event_filter, &mut |stack, weight| {
-                *counts.entry(stack).or_insert(0) += weight;
+                let c = counts.entry(stack).or_insert(0);
+                *c = c.wrapping_add(weight);
             });
     }
 
@@ -240,7 +241,8 @@ impl Folder {
         }
         if key.len() > 1 {
             match self.counts.get_mut(key.as_slice()) {
-                Some(c) => *c += weight,
+                // Wrapping, as inferno's release build adds (and never panics).
+                Some(c) => *c = c.wrapping_add(weight),
                 None => {
                     self.counts.insert(key.as_slice().into(), weight);
                 }
@@ -271,7 +273,7 @@ impl Folder {
         lines.dedup_by(|later, first| {
             let same = later.0 == first.0;
             if same {
-                first.1 += later.1;
+                first.1 = first.1.wrapping_add(later.1);
             }
             same
         });
