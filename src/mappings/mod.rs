@@ -281,3 +281,94 @@ impl Machine {
         self.find_map(th, addr_mode, ip)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mmap(pid: i32, start: u64, name: &'static [u8]) -> Mmap<'static> {
+        Mmap {
+            cpumode: CPUMODE_USER,
+            pid,
+            tid: pid,
+            start,
+            len: 0x1000,
+            pgoff: 0,
+            inode: None,
+            build_id: None,
+            prot: 5,
+            flags: 2,
+            filename: name,
+        }
+    }
+
+    fn comm(pid: i32, tid: i32, name: &'static [u8]) -> Comm<'static> {
+        Comm {
+            pid,
+            tid,
+            exec: false,
+            comm: name,
+        }
+    }
+
+    #[test]
+    fn threads_share_their_process_maps_and_keep_their_own_comm() {
+        let mut m = Machine::new();
+        m.comm(&comm(10, 10, b"main"));
+        m.mmap(&mmap(10, 0x1000, b"/bin/prog"));
+        m.fork(&Task {
+            pid: 10,
+            ppid: 10,
+            tid: 11,
+            ptid: 10,
+            misc: 0,
+        });
+        m.comm(&comm(10, 11, b"worker"));
+        let worker = *m.thread(11).unwrap();
+        assert_eq!(m.comms.get(worker.comm), b"worker");
+        let map = m.find_map(&worker, CPUMODE_USER, 0x1800).unwrap();
+        assert_eq!(&*m.dsos.get(map.dso).name, b"/bin/prog");
+    }
+
+    #[test]
+    fn a_fork_onto_a_reused_pid_replaces_the_old_process() {
+        let mut m = Machine::new();
+        m.comm(&comm(100, 100, b"old"));
+        m.mmap(&mmap(100, 0x1000, b"/bin/old"));
+        m.comm(&comm(50, 50, b"parent"));
+        m.mmap(&mmap(50, 0x8000, b"/bin/parent"));
+        // pid 100 exited; the kernel hands 100 to a new child of 50.
+        m.exit(&Task {
+            pid: 100,
+            ppid: 1,
+            tid: 100,
+            ptid: 1,
+            misc: 0,
+        });
+        m.fork(&Task {
+            pid: 100,
+            ppid: 50,
+            tid: 100,
+            ptid: 50,
+            misc: 0,
+        });
+        let child = *m.thread(100).unwrap();
+        assert_eq!(m.comms.get(child.comm), b"parent");
+        assert!(m.find_map(&child, CPUMODE_USER, 0x1800).is_none());
+        let inherited = m.find_map(&child, CPUMODE_USER, 0x8800).unwrap();
+        assert_eq!(&*m.dsos.get(inherited.dso).name, b"/bin/parent");
+        // The parent's table is a copy: the child's new maps do not leak back.
+        m.mmap(&mmap(100, 0x1000, b"/bin/new"));
+        let parent = *m.thread(50).unwrap();
+        assert!(m.find_map(&parent, CPUMODE_USER, 0x1800).is_none());
+    }
+
+    #[test]
+    fn unknown_threads_are_named_by_tid_and_the_idle_thread_is_swapper() {
+        let mut m = Machine::new();
+        let t = *m.findnew_thread(7, 9);
+        assert_eq!(m.comms.get(t.comm), b":9");
+        let idle = *m.thread(0).unwrap();
+        assert_eq!(m.comms.get(idle.comm), b"swapper");
+    }
+}
