@@ -20,4 +20,5 @@ pub mod pipeline;
 pub mod reader;
 pub mod report;
 pub mod symbolize;
+pub mod tracing;
 pub mod writers;

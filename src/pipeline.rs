@@ -14,6 +14,7 @@ use crate::reader::sample::{self, parse_sample};
 use crate::reader::{self, Attr, PerfData, Record};
 use crate::report::SymbolReport;
 use crate::symbolize::{SymbolizeOptions, Symbolizer};
+use crate::tracing::TracingData;
 use crate::writers::{Formats, Header, Names, SampleSink, SampleView};
 
 /// What a run reads and how it symbolizes; the same for every output.
@@ -75,6 +76,7 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
         formats: None,
         by_id: FxHashMap::default(),
         frames: Vec::new(),
+        tracing: None,
         report: opts.verbose.then(SymbolReport::default),
         max_stack: opts.max_stack,
         sink,
@@ -138,6 +140,8 @@ struct State<'s> {
     formats: Option<Formats>,
     by_id: FxHashMap<u64, usize>,
     frames: Vec<Frame>,
+    /// Tracepoint formats from the file's tracing data.
+    tracing: Option<TracingData>,
     report: Option<SymbolReport>,
     max_stack: usize,
     sink: &'s mut dyn SampleSink,
@@ -167,6 +171,18 @@ impl State<'_> {
             ));
         }
         self.formats = Some(Formats::new(&data.attrs)?);
+        let has_tracepoints = data
+            .attrs
+            .iter()
+            .any(|a| a.type_ == reader::attrs::TYPE_TRACEPOINT);
+        if has_tracepoints {
+            let Some((offset, bytes)) = &data.tracing_data else {
+                return Err(Error::Usage(
+                    "the file has tracepoint events but no tracing data to format them".into(),
+                ));
+            };
+            self.tracing = Some(TracingData::parse(bytes, *offset)?);
+        }
         for (i, a) in data.attrs.iter().enumerate() {
             for &id in &a.ids {
                 self.by_id.entry(id).or_insert(i);
@@ -271,9 +287,11 @@ impl State<'_> {
             },
             ip_frame,
             frames: if ev.callchain { &self.frames } else { &[] },
+            raw: s.raw,
         };
         let names = Names {
             formats,
+            tracing: self.tracing.as_ref(),
             machine: &self.machine,
             symbols: &self.symbols,
         };

@@ -174,9 +174,17 @@ for c in "${cases[@]}"; do
     name=${cmd%%:*} ext=${cmd#*:}
     want=$outdir/oracle/$c.$ext got=$outdir/perfold/$c.$ext
     rc=$(cat "$got.rc")
-    perf_rc=$(sed -n 's/.*perf-script=\([0-9]*\).*/\1/p' "$outdir/oracle/$c.status")
+    # The oracle's exit status for this output: perf script's, or for fold and
+    # svg the first failure along the pipeline that made it.
+    perf_rc=$(awk -v want="$name" '{
+        for (i = 1; i <= NF; i++) { split($i, kv, "="); rc[kv[1]] = kv[2] }
+        r = rc["perf-script"]
+        if (want != "script" && r == 0) r = rc["fold"]
+        if (want == "svg" && r == 0) r = rc["svg"]
+        print r }' "$outdir/oracle/$c.status")
     if [ "$rc" != 0 ] && [ "${perf_rc:-0}" != 0 ] && cmp -s "$want" "$got"; then
-      # perf refused the file too, and both printed the same (nothing).
+      # The oracle failed too (perf refused the file, or inferno-flamegraph had
+      # no stacks to draw), and both wrote the same bytes.
       cell="OK(fails)"; n_ok=$((n_ok + 1))
     elif [ "$rc" != 0 ] && ! { [ "${perf_rc:-0}" != 0 ] && allowed "$c" "$name"; }; then
       cell="ERR(exit $rc)"

@@ -54,6 +54,8 @@ c-pagefaults   c-fp      -e page-faults -c 1 -g
 c-multi        c-fp      -e cpu-clock -e page-faults -F @F -g
 c-zstd         c-fp      -z -e cpu-clock -F @F -g
 c-misc         misc      -e cpu-clock -F @F -g
+c-sched        c-fp      -e sched:sched_switch -e sched:sched_wakeup -e sched:sched_process_exit -g
+shell-syscalls shell     -e syscalls:sys_enter_openat -e syscalls:sys_exit_read -e sched:sched_process_exec
 c-jit          jit       -e cpu-clock -F @F -g
 c-syswide      c-fp      -a -e cpu-clock -F @F -g
 EOF

@@ -16,8 +16,9 @@ fn digit_value(c: u8) -> Option<u32> {
     (c as char).to_digit(36)
 }
 
-/// Parses the digits of `strtoull`/`strtoll` with base 0: (negative, magnitude, overflowed).
-fn parse_c_integer(s: &[u8]) -> (bool, u64, bool) {
+/// Parses the digits of `strtoull`/`strtoll` (base 0, 10 or 16):
+/// (negative, magnitude, overflowed).
+fn parse_c_integer(s: &[u8], want_base: u32) -> (bool, u64, bool) {
     let mut i = 0;
     while i < s.len() && super::lexer::is_c_space(i32::from(s[i])) {
         i += 1;
@@ -27,14 +28,16 @@ fn parse_c_integer(s: &[u8]) -> (bool, u64, bool) {
         neg = s[i] == b'-';
         i += 1;
     }
-    let mut base = 10;
-    if s.get(i) == Some(&b'0') {
+    let mut base = if want_base == 0 { 10 } else { want_base };
+    if s.get(i) == Some(&b'0') && (want_base == 0 || want_base == 16) {
         let hex = matches!(s.get(i + 1), Some(b'x' | b'X'))
-            && s.get(i + 2).and_then(|&c| digit_value(c)).is_some_and(|d| d < 16);
+            && s.get(i + 2)
+                .and_then(|&c| digit_value(c))
+                .is_some_and(|d| d < 16);
         if hex {
             base = 16;
             i += 2;
-        } else {
+        } else if want_base == 0 {
             base = 8;
         }
     }
@@ -54,7 +57,12 @@ fn parse_c_integer(s: &[u8]) -> (bool, u64, bool) {
 
 /// C `strtoull(s, NULL, 0)` (also `strtoul` on LP64).
 pub(crate) fn strtoull(s: &[u8]) -> u64 {
-    match parse_c_integer(s) {
+    strtoull_base(s, 0)
+}
+
+/// C `strtoull(s, NULL, base)` for base 0, 10 or 16.
+pub(crate) fn strtoull_base(s: &[u8], base: u32) -> u64 {
+    match parse_c_integer(s, base) {
         (_, _, true) => u64::MAX,
         (true, v, false) => v.wrapping_neg(),
         (false, v, false) => v,
@@ -63,7 +71,16 @@ pub(crate) fn strtoull(s: &[u8]) -> u64 {
 
 /// C `strtoll(s, NULL, 0)`.
 pub(crate) fn strtoll(s: &[u8]) -> i64 {
-    let (neg, v, over) = parse_c_integer(s);
+    strtoll_base(s, 0)
+}
+
+/// C `strtol(s, NULL, 10)` (what `atoi` uses).
+pub(crate) fn strtoll_base10(s: &[u8]) -> i64 {
+    strtoll_base(s, 10)
+}
+
+fn strtoll_base(s: &[u8], base: u32) -> i64 {
+    let (neg, v, over) = parse_c_integer(s, base);
     if neg {
         if over || v > 1u64 << 63 {
             i64::MIN
@@ -96,10 +113,12 @@ struct Spec {
 /// libtraceevent's print fmts can produce. Missing arguments read as 0.
 pub(crate) fn printf(out: &mut Vec<u8>, fmt: &[u8], args: &[CArg]) {
     let mut args = args.iter().copied();
-    let mut next_int = |args: &mut dyn Iterator<Item = CArg>| match args.next() {
-        Some(CArg::Int(v)) => v,
-        _ => 0,
-    };
+    fn next_int<'a>(args: &mut impl Iterator<Item = CArg<'a>>) -> u64 {
+        match args.next() {
+            Some(CArg::Int(v)) => v,
+            _ => 0,
+        }
+    }
     let mut i = 0;
     while i < fmt.len() {
         let c = fmt[i];
@@ -134,7 +153,10 @@ pub(crate) fn printf(out: &mut Vec<u8>, fmt: &[u8], args: &[CArg]) {
             i += 1;
         } else {
             while let Some(d) = fmt.get(i).filter(|c| c.is_ascii_digit()) {
-                sp.width = sp.width.saturating_mul(10).saturating_add(usize::from(d - b'0'));
+                sp.width = sp
+                    .width
+                    .saturating_mul(10)
+                    .saturating_add(usize::from(d - b'0'));
                 i += 1;
             }
         }
@@ -313,9 +335,39 @@ mod tests {
     #[test]
     fn integers_match_glibc() {
         let fmts = [
-            "%d", "%u", "%x", "%X", "%o", "%5d", "%-5d|", "%05d", "%.3d", "%8.3x", "%#x", "%#o",
-            "%#08x", "%+d", "% d", "%ld", "%lld", "%llu", "%lx", "%hhd", "%hhu", "%hd", "%hu",
-            "%zu", "%Lx", "%.0d", "%#.0o", "%-#10llx|", "%016llx", "%i", "%2d", "%1d", "%03d",
+            "%d",
+            "%u",
+            "%x",
+            "%X",
+            "%o",
+            "%5d",
+            "%-5d|",
+            "%05d",
+            "%.3d",
+            "%8.3x",
+            "%#x",
+            "%#o",
+            "%#08x",
+            "%+d",
+            "% d",
+            "%ld",
+            "%lld",
+            "%llu",
+            "%lx",
+            "%hhd",
+            "%hhu",
+            "%hd",
+            "%hu",
+            "%zu",
+            "%Lx",
+            "%.0d",
+            "%#.0o",
+            "%-#10llx|",
+            "%016llx",
+            "%i",
+            "%2d",
+            "%1d",
+            "%03d",
         ];
         let vals = [
             0u64,
@@ -341,7 +393,10 @@ mod tests {
 
     #[test]
     fn strings_pointers_and_stars() {
-        assert_eq!(ours("[%05s][%-5s][%.1s]", &[CArg::Str(b"ab"); 3]), "[   ab][ab   ][a]");
+        assert_eq!(
+            ours("[%05s][%-5s][%.1s]", &[CArg::Str(b"ab"); 3]),
+            "[   ab][ab   ][a]"
+        );
         assert_eq!(ours("%.*s", &[CArg::Int(2), CArg::Str(b"abcdef")]), "ab");
         assert_eq!(ours("%*d", &[CArg::Int(4), CArg::Int(7)]), "   7");
         assert_eq!(ours("%p %p", &[CArg::Int(0), CArg::Int(16)]), "(nil) 0x10");

@@ -21,6 +21,8 @@ pub(crate) const FIELD_IS_RELATIVE: u32 = 256;
 /// `struct tep_format_field`.
 #[derive(Debug, Clone)]
 pub(crate) struct Field {
+    /// The C type as libtraceevent assembles it (`char[16]`, `const char *`).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) type_: Vec<u8>,
     pub(crate) name: Vec<u8>,
     pub(crate) offset: i32,
@@ -53,14 +55,15 @@ pub struct EventFormat {
     /// `TEP_EVENT_FL_FAILED`: the format or the print fmt did not parse.
     pub(crate) failed: bool,
     pub(crate) is_ftrace: bool,
-    pub(crate) is_bprint: bool,
     pub(crate) print: PrintFmt,
 }
 
 impl EventFormat {
     /// `tep_find_common_field`.
     pub(crate) fn find_common_field(&self, name: &[u8]) -> Option<FieldId> {
-        self.fields[..self.nr_common].iter().position(|f| f.name == name)
+        self.fields[..self.nr_common]
+            .iter()
+            .position(|f| f.name == name)
     }
 
     /// `tep_find_field`: the event's own fields only.
@@ -99,7 +102,6 @@ pub(crate) fn parse_event(buf: &[u8], system: &str, long_size: u32) -> Option<Ev
         nr_common: 0,
         failed: false,
         is_ftrace,
-        is_bprint,
         print: PrintFmt::default(),
     };
     if !event_read_format(&mut lx, &mut ev, long_size) {
@@ -115,7 +117,8 @@ pub(crate) fn parse_event(buf: &[u8], system: &str, long_size: u32) -> Option<Ev
     }
     if ev.print.args.is_empty() && is_ftrace {
         // Old ftrace formats had no args: print every field in order.
-        ev.print.add_field_args(&ev);
+        let (nc, n) = (ev.nr_common, ev.fields.len());
+        ev.print.add_field_args(nc..n);
     }
     if !is_bprint {
         let (cache, failed) = super::printfmt::parse_args(&ev.print.format, &ev.print);
@@ -333,8 +336,8 @@ fn event_read_fields(lx: &mut Lexer, out: &mut Vec<Field>, ftrace: bool, long_si
         }
         let size = size as i32;
         let elementsize = if flags & FIELD_IS_ARRAY != 0 {
-            if arraylen != 0 {
-                (size as u32) / arraylen
+            if let Some(e) = (size as u32).checked_div(arraylen) {
+                e
             } else if flags & FIELD_IS_DYNAMIC != 0 {
                 size_dynamic
             } else if flags & FIELD_IS_STRING != 0 {
@@ -446,7 +449,10 @@ mod tests {
     #[test]
     fn fields_of_a_real_format() {
         let ev = parse_event(SCHED_WAKEUP.as_bytes(), "sched", 8).unwrap();
-        assert_eq!((ev.name.as_str(), ev.id, ev.failed), ("sched_wakeup", 375, false));
+        assert_eq!(
+            (ev.name.as_str(), ev.id, ev.failed),
+            ("sched_wakeup", 375, false)
+        );
         assert_eq!(ev.nr_common, 4);
         let comm = &ev.fields[4];
         assert_eq!(comm.type_, b"char[16]");

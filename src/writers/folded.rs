@@ -192,7 +192,10 @@ impl Folder {
     /// text by inferno's own line rules.
     pub fn add(&mut self, s: &SampleView, names: &Names) {
         let ev = &names.formats.events[s.event];
-        let default_shape = ev.time && s.header.tid >= 0 && ev.name.matches(':').count() <= 1;
+        let default_shape = ev.time
+            && s.header.tid >= 0
+            && ev.tracepoint.is_none()
+            && ev.name.matches(':').count() <= 1;
         if !default_shape {
             return self.add_by_text(s, names);
         }

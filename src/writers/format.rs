@@ -22,6 +22,9 @@ pub struct EventFormat {
     pub ip: bool,
     /// The sample has a callchain and perf prints it (one frame per line).
     pub callchain: bool,
+    /// A tracepoint: its raw fields are printed, formatted from the file's
+    /// tracing data (perf's TRACE field); the value is the tracepoint id.
+    pub tracepoint: Option<u64>,
 }
 
 /// The formats of all events of a file, plus the event-name column width.
@@ -85,9 +88,24 @@ impl Formats {
                 .find(|a| output_type(a.type_) == output_type(attr.type_))
                 .unwrap();
             if attr.type_ == TYPE_TRACEPOINT {
-                return Err(Error::Usage(
-                    "tracepoint events are not supported by this version of perfold".into(),
-                ));
+                // perf's defaults for tracepoints: comm, tid, cpu, time, event
+                // and the fields; ip, sym and dso only when some tracepoint
+                // event has callchains (perf_session__check_output_opt).
+                let tp_callchain = use_callchain
+                    && attrs
+                        .iter()
+                        .any(|a| a.type_ == TYPE_TRACEPOINT && a.has(SAMPLE_CALLCHAIN));
+                events.push(EventFormat {
+                    name: attr.name.clone().unwrap_or_else(|| default_name(attr)),
+                    tid: first.has(SAMPLE_TID),
+                    cpu: first.has(SAMPLE_CPU),
+                    time: first.has(SAMPLE_TIME),
+                    period: false,
+                    ip: tp_callchain,
+                    callchain: tp_callchain && attr.has(SAMPLE_CALLCHAIN),
+                    tracepoint: Some(attr.config),
+                });
+                continue;
             }
             if !first.has(SAMPLE_IP) && !first.has(SAMPLE_ADDR) {
                 return Err(Error::Usage(
@@ -102,6 +120,7 @@ impl Formats {
                 period: true,
                 ip: first.has(SAMPLE_IP),
                 callchain: use_callchain && attr.has(SAMPLE_CALLCHAIN),
+                tracepoint: None,
             });
         }
         let name_width = events.iter().map(|e| e.name.len()).max().unwrap_or(0);

@@ -61,6 +61,11 @@ pub fn render_sample(out: &mut Vec<u8>, texts: &mut FrameTexts, s: &SampleView, 
     let formats = names.formats;
     let ev = &formats.events[s.event];
     format::header_line(out, ev, formats.name_width, &s.header);
+    if let (Some(id), Some(raw), Some(tracing)) = (ev.tracepoint, s.raw, names.tracing) {
+        if let Some(event) = tracing.event(id) {
+            event.print(tracing, s.header.cpu, raw, out);
+        }
+    }
     if ev.ip {
         if ev.callchain {
             out.push(b'\n');

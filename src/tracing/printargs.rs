@@ -1,0 +1,748 @@
+//! The print fmt's argument list (`event_read_print` and the `process_*`
+//! functions of event-parse.c) parsed into a tree of `tep_print_arg`s.
+//!
+//! The tree lives in an arena ([`PrintFmt::nodes`]) so the C parser's
+//! in-place rewrites (`*left = *arg`, the priority rotation in
+//! `process_op`) carry over unchanged, quirks included: operators of equal
+//! priority group to the right, a parenthesised right operand can be
+//! rotated out of its parentheses, `__get_dynamic_array(x)[i]` is rejected,
+//! and unknown helpers (libtraceevent without plugins registers none) fail
+//! the whole print fmt, which then prints as `[FAILED TO PARSE]`.
+
+use super::clib::strtoll;
+use super::eval::eval_type_str;
+use super::format::{EventFormat, FieldId};
+use super::lexer::{Lexer, Tok, Token};
+
+pub(crate) type ArgId = usize;
+
+/// One `{ value, "str" }` of `__print_flags`/`__print_symbolic`.
+#[derive(Debug, Clone)]
+pub(crate) struct FlagSym {
+    pub(crate) value: Vec<u8>,
+    pub(crate) text: Vec<u8>,
+}
+
+/// `struct tep_print_arg`. `TEP_PRINT_FUNC` cannot occur without plugins, and
+/// `TEP_PRINT_BSTRING` only in ftrace's `bprint` event, which perf cannot record.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Null,
+    Atom(Vec<u8>),
+    Field(Option<FieldId>),
+    Flags {
+        field: ArgId,
+        delim: Option<Vec<u8>>,
+        flags: Vec<FlagSym>,
+    },
+    Symbol {
+        field: ArgId,
+        syms: Vec<FlagSym>,
+    },
+    Hex {
+        field: ArgId,
+        size: ArgId,
+        is_str: bool,
+    },
+    IntArray {
+        field: ArgId,
+        count: ArgId,
+        el_size: ArgId,
+    },
+    Type {
+        ty: Vec<u8>,
+        item: ArgId,
+    },
+    Str(Option<FieldId>),
+    DynArray(FieldId),
+    Op {
+        op: Vec<u8>,
+        left: Option<ArgId>,
+        right: Option<ArgId>,
+        prio: i32,
+    },
+    Bitmask(Option<FieldId>),
+    DynArrayLen(FieldId),
+}
+
+impl Arg {
+    /// The `enum tep_print_arg_type` number (printed by "ARG TYPE NOT FIELD BUT %d").
+    pub(crate) fn c_type(&self) -> u64 {
+        match self {
+            Arg::Null => 0,
+            Arg::Atom(_) => 1,
+            Arg::Field(_) => 2,
+            Arg::Flags { .. } => 3,
+            Arg::Symbol { .. } => 4,
+            Arg::Hex { is_str: false, .. } => 5,
+            Arg::IntArray { .. } => 6,
+            Arg::Type { .. } => 7,
+            Arg::Str(_) => 8,
+            Arg::DynArray(_) => 10,
+            Arg::Op { .. } => 11,
+            Arg::Bitmask(_) => 13,
+            Arg::DynArrayLen(_) => 14,
+            Arg::Hex { is_str: true, .. } => 15,
+        }
+    }
+}
+
+/// An event's print fmt: the format string, its arguments, and the
+/// pre-split conversions (`print_cache`).
+#[derive(Debug, Default)]
+pub(crate) struct PrintFmt {
+    pub(crate) format: Vec<u8>,
+    pub(crate) nodes: Vec<Arg>,
+    pub(crate) args: Vec<ArgId>,
+    pub(crate) cache: Vec<super::printfmt::PrintParse>,
+}
+
+impl PrintFmt {
+    pub(crate) fn node(&self, id: ArgId) -> &Arg {
+        self.nodes.get(id).unwrap_or(&Arg::Null)
+    }
+
+    fn alloc(&mut self, a: Arg) -> ArgId {
+        self.nodes.push(a);
+        self.nodes.len() - 1
+    }
+
+    /// Old ftrace formats without arguments print every field in order.
+    pub(crate) fn add_field_args(&mut self, own_fields: std::ops::Range<FieldId>) {
+        for i in own_fields {
+            let id = self.alloc(Arg::Field(Some(i)));
+            self.args.push(id);
+        }
+    }
+}
+
+const ERR: Token = (Tok::Error, Vec::new());
+
+struct Parser<'a, 'b> {
+    lx: &'a mut Lexer<'b>,
+    ev: &'a EventFormat,
+    pf: PrintFmt,
+}
+
+/// `event_read_print`: `None` when the print fmt does not parse.
+pub(crate) fn event_read_print(lx: &mut Lexer, ev: &EventFormat) -> Option<PrintFmt> {
+    if !lx.expect(Tok::Item, b"print", true)
+        || !lx.expect(Tok::Item, b"fmt", false)
+        || !lx.expect(Tok::Op, b":", false)
+    {
+        return None;
+    }
+    let mut format = lx.expect_type(Tok::DQuote)?;
+    let mut p = Parser {
+        lx,
+        ev,
+        pf: PrintFmt::default(),
+    };
+    loop {
+        let (ty, tok) = p.lx.read_item();
+        match ty {
+            Tok::None => break,
+            Tok::DQuote => format.extend_from_slice(&tok),
+            Tok::Delim if tok == b"," => {
+                p.read_print_args()?;
+                break;
+            }
+            _ => return None,
+        }
+    }
+    p.pf.format = format;
+    Some(p.pf)
+}
+
+/// `get_op_prio` (-1 for an unknown operator).
+fn op_prio(op: &[u8]) -> i32 {
+    match op {
+        b"~" | b"!" => 4,
+        b"*" | b"/" | b"%" => 6,
+        b"+" | b"-" => 7,
+        b"<" | b">" => 9,
+        b"&" => 11,
+        b"^" => 12,
+        b"|" => 13,
+        b"?" => 16,
+        b"++" | b"--" => 3,
+        b">>" | b"<<" => 8,
+        b">=" | b"<=" => 9,
+        b"==" | b"!=" => 10,
+        b"&&" => 14,
+        b"||" => 15,
+        _ => -1,
+    }
+}
+
+const BINARY_OPS: [&[u8]; 18] = [
+    b">>", b"<<", b"&", b"|", b"&&", b"||", b"-", b"+", b"*", b"^", b"/", b"%", b"<", b">", b"<=",
+    b">=", b"==", b"!=",
+];
+
+impl Parser<'_, '_> {
+    fn alloc(&mut self) -> ArgId {
+        self.pf.alloc(Arg::Null)
+    }
+
+    fn set(&mut self, id: ArgId, a: Arg) {
+        self.pf.nodes[id] = a;
+    }
+
+    /// `event_read_print_args`.
+    fn read_print_args(&mut self) -> Option<()> {
+        let mut ty = Tok::Error;
+        loop {
+            if ty == Tok::Newline {
+                ty = self.lx.read_item().0;
+            } else {
+                let arg = self.alloc();
+                let (t, tok) = self.process_arg(arg);
+                if t == Tok::Error {
+                    return None;
+                }
+                self.pf.args.push(arg);
+                ty = t;
+                if t == Tok::Op {
+                    ty = self.process_op(arg, tok).0;
+                    if ty == Tok::Error {
+                        self.pf.args.pop();
+                        return None;
+                    }
+                } else if !(t == Tok::Delim && tok == b",") {
+                    return Some(());
+                }
+            }
+            if ty == Tok::None {
+                return Some(());
+            }
+        }
+    }
+
+    /// `process_arg`.
+    fn process_arg(&mut self, arg: ArgId) -> Token {
+        let (ty, tok) = self.lx.read();
+        self.process_arg_token(arg, ty, tok)
+    }
+
+    /// `process_arg_token`.
+    fn process_arg_token(&mut self, arg: ArgId, ty: Tok, tok: Vec<u8>) -> Token {
+        match ty {
+            Tok::Item => {
+                if tok == b"REC" {
+                    return self.process_entry(arg);
+                }
+                let mut atom = tok;
+                let (mut t, mut s) = self.lx.read_item();
+                if t == Tok::Delim && s == b"(" {
+                    return self.process_function(arg, &atom);
+                }
+                while t == Tok::Item {
+                    atom.push(b' ');
+                    atom.extend_from_slice(&s);
+                    (t, s) = self.lx.read_item();
+                }
+                self.set(arg, Arg::Atom(atom));
+                (t, s)
+            }
+            Tok::DQuote | Tok::SQuote => {
+                self.set(arg, Arg::Atom(tok));
+                self.lx.read_item()
+            }
+            Tok::Delim if tok == b"(" => self.process_paren(arg),
+            Tok::Delim | Tok::Op => {
+                self.set(
+                    arg,
+                    Arg::Op {
+                        op: tok.clone(),
+                        left: None,
+                        right: None,
+                        prio: 0,
+                    },
+                );
+                self.process_op(arg, tok)
+            }
+            _ => ERR,
+        }
+    }
+
+    /// `process_op`: `tok` is the operator just read after `arg`.
+    fn process_op(&mut self, arg: ArgId, tok: Vec<u8>) -> Token {
+        let unary = matches!(self.pf.node(arg), Arg::Op { left: None, .. });
+        let right_var;
+        let (ty, next) = if unary {
+            if tok.len() != 1 || !matches!(tok[0], b'~' | b'!' | b'+' | b'-') {
+                return ERR;
+            }
+            let left = self.pf.alloc(Arg::Null);
+            let right = self.alloc();
+            if let Arg::Op {
+                left: l, right: r, ..
+            } = &mut self.pf.nodes[arg]
+            {
+                *l = Some(left);
+                *r = Some(right);
+            }
+            right_var = Some(right);
+            self.process_arg(right)
+        } else if tok == b"?" {
+            let left = self.pf.alloc(self.pf.node(arg).clone());
+            self.set(
+                arg,
+                Arg::Op {
+                    op: tok,
+                    left: Some(left),
+                    right: None,
+                    prio: 0,
+                },
+            );
+            right_var = None;
+            self.process_cond(arg)
+        } else if BINARY_OPS.contains(&tok.as_slice()) {
+            let left_node = self.pf.node(arg).clone();
+            let prio = if matches!(left_node, Arg::Null) {
+                0
+            } else {
+                op_prio(&tok)
+            };
+            let left = self.pf.alloc(left_node);
+            let is_star = tok == b"*";
+            self.set(
+                arg,
+                Arg::Op {
+                    op: tok.clone(),
+                    left: Some(left),
+                    right: None,
+                    prio,
+                },
+            );
+            let (t, s) = self.lx.read_item();
+            if is_star && t == Tok::Delim && s == b")" {
+                // Just a pointer type: `(char *)`.
+                let Arg::Atom(mut atom) = self.pf.node(left).clone() else {
+                    return ERR;
+                };
+                atom.extend_from_slice(b" *");
+                self.set(arg, Arg::Atom(atom));
+                return (t, s);
+            }
+            let right = self.alloc();
+            let (t, s) = self.process_arg_token(right, t, s);
+            if t == Tok::Error {
+                return ERR;
+            }
+            let rotate = match self.pf.node(right) {
+                Arg::Op { op, .. } => op_prio(&tok) < op_prio(op),
+                _ => false,
+            };
+            if rotate {
+                let right_left = match self.pf.node(right) {
+                    Arg::Op { left, .. } => *left,
+                    _ => None,
+                };
+                if let Arg::Op { right: r, .. } = &mut self.pf.nodes[arg] {
+                    *r = right_left;
+                }
+                self.pf.nodes.swap(arg, right);
+                if let Arg::Op { left: l, .. } = &mut self.pf.nodes[arg] {
+                    *l = Some(right);
+                }
+            } else if let Arg::Op { right: r, .. } = &mut self.pf.nodes[arg] {
+                *r = Some(right);
+            }
+            right_var = Some(right);
+            (t, s)
+        } else if tok == b"[" {
+            let left = self.pf.alloc(self.pf.node(arg).clone());
+            self.set(
+                arg,
+                Arg::Op {
+                    op: tok,
+                    left: Some(left),
+                    right: None,
+                    prio: 0,
+                },
+            );
+            right_var = None;
+            self.process_array(arg)
+        } else {
+            return ERR;
+        };
+        if ty == Tok::Op && next != b":" {
+            let prio = op_prio(&next);
+            let arg_prio = match self.pf.node(arg) {
+                Arg::Op { prio, .. } => *prio,
+                _ => 0,
+            };
+            if prio > arg_prio {
+                return self.process_op(arg, next);
+            }
+            // C dereferences a NULL `right` here after `?` and `[`.
+            return match right_var {
+                Some(r) => self.process_op(r, next),
+                None => ERR,
+            };
+        }
+        (ty, next)
+    }
+
+    /// `process_cond`: the `b : c` of `a ? b : c`, stored as `top`'s right.
+    fn process_cond(&mut self, top: ArgId) -> Token {
+        let left = self.alloc();
+        let right = self.alloc();
+        let (mut ty, mut tok) = self.process_arg(left);
+        loop {
+            if ty == Tok::Error {
+                return ERR;
+            }
+            if ty == Tok::Op && tok != b":" {
+                (ty, tok) = self.process_op(left, tok);
+                continue;
+            }
+            break;
+        }
+        if ty != Tok::Op || tok != b":" {
+            return ERR;
+        }
+        let colon = self.pf.alloc(Arg::Op {
+            op: tok,
+            left: Some(left),
+            right: Some(right),
+            prio: 0,
+        });
+        let t = self.process_arg(right);
+        if let Arg::Op { right: r, .. } = &mut self.pf.nodes[top] {
+            *r = Some(colon);
+        }
+        t
+    }
+
+    /// `process_array`: the index of `a[i]`.
+    fn process_array(&mut self, top: ArgId) -> Token {
+        let arg = self.alloc();
+        let (ty, tok) = self.process_arg(arg);
+        if ty != Tok::Op || tok != b"]" {
+            return ERR;
+        }
+        if let Arg::Op { right: r, .. } = &mut self.pf.nodes[top] {
+            *r = Some(arg);
+        }
+        self.lx.read_item()
+    }
+
+    /// `process_entry`: `REC->field`.
+    fn process_entry(&mut self, arg: ArgId) -> Token {
+        if !self.lx.expect(Tok::Op, b"->", false) {
+            return ERR;
+        }
+        let Some(name) = self.lx.expect_type(Tok::Item) else {
+            return ERR;
+        };
+        self.set(arg, Arg::Field(self.ev.find_any_field(&name)));
+        self.lx.read()
+    }
+
+    /// `process_function`: the helpers libtraceevent knows by name.
+    fn process_function(&mut self, arg: ArgId, name: &[u8]) -> Token {
+        match name {
+            b"__print_flags" => self.process_flags(arg),
+            b"__print_symbolic" => self.process_symbols(arg),
+            b"__print_hex" => self.process_hex(arg, false),
+            b"__print_hex_str" => self.process_hex(arg, true),
+            b"__print_array" => self.process_int_array(arg),
+            b"__get_str" | b"__get_rel_str" => self.process_named(arg, Arg::Str),
+            b"__get_bitmask" | b"__get_rel_bitmask" => self.process_named(arg, Arg::Bitmask),
+            b"__get_dynamic_array" | b"__get_rel_dynamic_array" => self.process_dynamic_array(arg),
+            b"__get_dynamic_array_len" | b"__get_rel_dynamic_array_len" => {
+                self.process_dynamic_array_len(arg)
+            }
+            b"__builtin_expect" => self.process_builtin_expect(arg),
+            // "function %s not defined": no print functions are registered.
+            _ => ERR,
+        }
+    }
+
+    /// `process_field_arg`: the first argument of flags/symbolic, ops included.
+    fn process_field_arg(&mut self, arg: ArgId) -> Token {
+        let (mut ty, mut tok) = self.process_arg(arg);
+        while ty == Tok::Op {
+            (ty, tok) = self.process_op(arg, tok);
+        }
+        (ty, tok)
+    }
+
+    /// `process_flags`: `__print_flags(value, "delim", { v, "s" }, ...)`.
+    fn process_flags(&mut self, arg: ArgId) -> Token {
+        let field = self.alloc();
+        let (ty, tok) = self.process_field_arg(field);
+        if ty != Tok::Delim || tok != b"," {
+            return ERR;
+        }
+        let (mut ty, mut tok) = self.lx.read_item();
+        let mut delim = None;
+        if ty.is_item() {
+            delim = Some(tok);
+            (ty, tok) = self.lx.read_item();
+        }
+        if ty != Tok::Delim || tok != b"," {
+            return ERR;
+        }
+        let Some((ty, tok, flags)) = self.process_fields() else {
+            return ERR;
+        };
+        if ty != Tok::Delim || tok != b")" {
+            return ERR;
+        }
+        self.set(
+            arg,
+            Arg::Flags {
+                field,
+                delim,
+                flags,
+            },
+        );
+        self.lx.read_item()
+    }
+
+    /// `process_symbols`: `__print_symbolic(value, { v, "s" }, ...)`.
+    fn process_symbols(&mut self, arg: ArgId) -> Token {
+        let field = self.alloc();
+        let (ty, tok) = self.process_field_arg(field);
+        if ty != Tok::Delim || tok != b"," {
+            return ERR;
+        }
+        let Some((ty, tok, syms)) = self.process_fields() else {
+            return ERR;
+        };
+        if ty != Tok::Delim || tok != b")" {
+            return ERR;
+        }
+        self.set(arg, Arg::Symbol { field, syms });
+        self.lx.read_item()
+    }
+
+    /// `process_fields`: the `{ value, "string" }` list; `None` on error.
+    fn process_fields(&mut self) -> Option<(Tok, Vec<u8>, Vec<FlagSym>)> {
+        let mut list = Vec::new();
+        loop {
+            let (ty, tok) = self.lx.read_item();
+            if ty != Tok::Op || tok != b"{" {
+                return Some((ty, tok, list));
+            }
+            let arg = self.alloc();
+            let (mut ty, mut tok) = self.process_arg(arg);
+            if ty == Tok::Op {
+                (ty, tok) = self.process_op(arg, tok);
+            }
+            if ty != Tok::Delim || tok != b"," {
+                return None;
+            }
+            let value = self.arg_eval(arg)?;
+            let arg = self.alloc();
+            let (ty, tok) = self.process_arg(arg);
+            if ty != Tok::Op || tok != b"}" {
+                return None;
+            }
+            let text = self.arg_eval(arg)?;
+            list.push(FlagSym { value, text });
+            let (ty, tok) = self.lx.read_item();
+            if !(ty == Tok::Delim && tok == b",") {
+                return Some((ty, tok, list));
+            }
+        }
+    }
+
+    /// `alloc_and_process_delim`: one argument followed by `delim`.
+    fn arg_then(&mut self, delim: &[u8]) -> Option<ArgId> {
+        let arg = self.alloc();
+        let (ty, tok) = self.process_arg(arg);
+        (ty == Tok::Delim && tok == delim).then_some(arg)
+    }
+
+    /// `process_hex_common`.
+    fn process_hex(&mut self, arg: ArgId, is_str: bool) -> Token {
+        let Some(field) = self.arg_then(b",") else {
+            return ERR;
+        };
+        let Some(size) = self.arg_then(b")") else {
+            return ERR;
+        };
+        self.set(
+            arg,
+            Arg::Hex {
+                field,
+                size,
+                is_str,
+            },
+        );
+        self.lx.read_item()
+    }
+
+    /// `process_int_array`.
+    fn process_int_array(&mut self, arg: ArgId) -> Token {
+        let Some(field) = self.arg_then(b",") else {
+            return ERR;
+        };
+        let Some(count) = self.arg_then(b",") else {
+            return ERR;
+        };
+        let Some(el_size) = self.arg_then(b")") else {
+            return ERR;
+        };
+        self.set(
+            arg,
+            Arg::IntArray {
+                field,
+                count,
+                el_size,
+            },
+        );
+        self.lx.read_item()
+    }
+
+    /// `process_str` / `process_bitmask`: `__get_str(field)`.
+    fn process_named(&mut self, arg: ArgId, make: fn(Option<FieldId>) -> Arg) -> Token {
+        let Some(name) = self.lx.expect_type(Tok::Item) else {
+            return ERR;
+        };
+        self.set(arg, make(self.ev.find_any_field(&name)));
+        if !self.lx.expect(Tok::Delim, b")", false) {
+            return ERR;
+        }
+        self.lx.read()
+    }
+
+    /// `process_dynamic_array`: an index after it is an error when it is a
+    /// plain `[...]` (libtraceevent tests the closing bracket inverted).
+    fn process_dynamic_array(&mut self, arg: ArgId) -> Token {
+        let (ty, tok) = self.lx.read();
+        if ty != Tok::Item {
+            return ERR;
+        }
+        let Some(field) = self.ev.find_field(&tok) else {
+            return ERR;
+        };
+        self.set(arg, Arg::DynArray(field));
+        if !self.lx.expect(Tok::Delim, b")", false) {
+            return ERR;
+        }
+        let (ty, tok) = self.lx.read_item();
+        if ty != Tok::Op || tok != b"[" {
+            return (ty, tok);
+        }
+        let index = self.alloc();
+        let (ty, tok) = self.process_arg(index);
+        if ty == Tok::Error || (ty == Tok::Op && tok == b"]") {
+            return ERR;
+        }
+        self.lx.read_item()
+    }
+
+    /// `process_dynamic_array_len`.
+    fn process_dynamic_array_len(&mut self, arg: ArgId) -> Token {
+        let Some(name) = self.lx.expect_type(Tok::Item) else {
+            return ERR;
+        };
+        let Some(field) = self.ev.find_field(&name) else {
+            return ERR;
+        };
+        self.set(arg, Arg::DynArrayLen(field));
+        if !self.lx.expect(Tok::Delim, b")", false) {
+            return ERR;
+        }
+        self.lx.read()
+    }
+
+    /// `process_builtin_expect`: keeps the condition, drops the hint.
+    fn process_builtin_expect(&mut self, arg: ArgId) -> Token {
+        let (ty, tok) = self.process_arg(arg);
+        if ty != Tok::Delim || tok.first() != Some(&b',') {
+            return ERR;
+        }
+        if self.lx.expect_type(Tok::Item).is_none() || !self.lx.expect(Tok::Delim, b")", false) {
+            return ERR;
+        }
+        self.lx.read_item()
+    }
+
+    /// `process_paren`: a parenthesised expression or a typecast.
+    fn process_paren(&mut self, arg: ArgId) -> Token {
+        let (mut ty, mut tok) = self.process_arg(arg);
+        if ty == Tok::Error {
+            return ERR;
+        }
+        if ty == Tok::Op {
+            (ty, tok) = self.process_op(arg, tok);
+        }
+        if ty != Tok::Delim || tok != b")" {
+            return ERR;
+        }
+        let (ty, tok) = self.lx.read_item();
+        if ty.is_item() || (ty == Tok::Delim && tok == b"(") {
+            let Arg::Atom(cast) = self.pf.node(arg).clone() else {
+                return ERR;
+            };
+            let item = self.alloc();
+            self.set(arg, Arg::Type { ty: cast, item });
+            return self.process_arg_token(item, ty, tok);
+        }
+        (ty, tok)
+    }
+
+    /// `arg_eval`: the text of a flag/symbol value or string at parse time.
+    fn arg_eval(&self, arg: ArgId) -> Option<Vec<u8>> {
+        match self.pf.node(arg) {
+            Arg::Atom(a) => Some(a.clone()),
+            Arg::Type { item, .. } => self.arg_eval(*item),
+            Arg::Op { .. } => self.arg_num_eval(arg).map(|v| v.to_string().into_bytes()),
+            _ => None,
+        }
+    }
+
+    /// `arg_num_eval`: constant folding, `None` where libtraceevent gives up.
+    fn arg_num_eval(&self, arg: ArgId) -> Option<i64> {
+        match self.pf.node(arg) {
+            Arg::Atom(a) => Some(strtoll(a)),
+            Arg::Type { ty, item } => {
+                let v = self.arg_num_eval(*item)?;
+                Some(eval_type_str(v as u64, ty, false) as i64)
+            }
+            Arg::Op {
+                op, left, right, ..
+            } => {
+                let side = |id: Option<ArgId>| id.and_then(|i| self.arg_num_eval(i));
+                let is_null =
+                    |id: Option<ArgId>| id.is_none_or(|i| matches!(self.pf.node(i), Arg::Null));
+                let both = || Some((side(*left)?, side(*right)?));
+                let second = op.get(1).copied();
+                let v = match (op.first().copied()?, second) {
+                    (b'|', Some(_)) => both().map(|(l, r)| i64::from(l != 0 || r != 0)),
+                    (b'|', None) => both().map(|(l, r)| l | r),
+                    (b'&', Some(_)) => both().map(|(l, r)| i64::from(l != 0 && r != 0)),
+                    (b'&', None) => both().map(|(l, r)| l & r),
+                    (b'<', None) => both().map(|(l, r)| i64::from(l < r)),
+                    (b'<', Some(b'<')) => both().map(|(l, r)| l.wrapping_shl(r as u32)),
+                    (b'<', Some(b'=')) => both().map(|(l, r)| i64::from(l <= r)),
+                    (b'>', None) => both().map(|(l, r)| i64::from(l > r)),
+                    (b'>', Some(b'>')) => both().map(|(l, r)| l.wrapping_shr(r as u32)),
+                    (b'>', Some(b'=')) => both().map(|(l, r)| i64::from(l >= r)),
+                    (b'=', Some(b'=')) => both().map(|(l, r)| i64::from(l == r)),
+                    (b'!', Some(b'=')) => both().map(|(l, r)| i64::from(l != r)),
+                    (b'-' | b'+', _) => {
+                        let l = if is_null(*left) { 0 } else { side(*left)? };
+                        let r = side(*right)?;
+                        Some(if op[0] == b'-' {
+                            l.wrapping_sub(r)
+                        } else {
+                            l.wrapping_add(r)
+                        })
+                    }
+                    (b'~', _) => side(*right).map(|r| !r),
+                    _ => None,
+                }?;
+                Some(v)
+            }
+            _ => None,
+        }
+    }
+}
