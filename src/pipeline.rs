@@ -14,7 +14,7 @@ use crate::reader::sample::{self, parse_sample};
 use crate::reader::{self, Attr, PerfData, Record};
 use crate::report::SymbolReport;
 use crate::symbolize::{SymbolizeOptions, Symbolizer};
-use crate::tracing::TracingData;
+use crate::tracing::{FuncResolver, TracingData};
 use crate::writers::{Formats, Header, Names, SampleSink, SampleView};
 
 /// What a run reads and how it symbolizes; the same for every output.
@@ -77,6 +77,7 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
         by_id: FxHashMap::default(),
         frames: Vec::new(),
         tracing: None,
+        trace: Vec::new(),
         report: opts.verbose.then(SymbolReport::default),
         max_stack: opts.max_stack,
         sink,
@@ -142,6 +143,8 @@ struct State<'s> {
     frames: Vec<Frame>,
     /// Tracepoint formats from the file's tracing data.
     tracing: Option<TracingData>,
+    /// The current sample's formatted tracepoint fields.
+    trace: Vec<u8>,
     report: Option<SymbolReport>,
     max_stack: usize,
     sink: &'s mut dyn SampleSink,
@@ -268,6 +271,19 @@ impl State<'_> {
                 &mut self.frames,
             );
         }
+        // A tracepoint's fields, formatted here where kernel symbols can be
+        // looked up for %pS (perf: machine__resolve_kernel_addr).
+        let trace = match (ev.tracepoint, s.raw, &self.tracing) {
+            (Some(id), Some(raw), Some(tracing)) => {
+                self.trace.clear();
+                if let Some(event) = tracing.event(id) {
+                    let resolver: &mut dyn FuncResolver = &mut self.symbols.symbolizer;
+                    event.print_with(tracing, s.cpu, raw, Some(resolver), &mut self.trace);
+                }
+                true
+            }
+            _ => false,
+        };
         if let Some(report) = &mut self.report {
             report.add(if ev.callchain {
                 &self.frames
@@ -287,11 +303,10 @@ impl State<'_> {
             },
             ip_frame,
             frames: if ev.callchain { &self.frames } else { &[] },
-            raw: s.raw,
+            trace: trace.then_some(self.trace.as_slice()),
         };
         let names = Names {
             formats,
-            tracing: self.tracing.as_ref(),
             machine: &self.machine,
             symbols: &self.symbols,
         };

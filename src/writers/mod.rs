@@ -16,7 +16,6 @@ use std::io;
 
 use crate::frames::{Frame, SymbolTable};
 use crate::mappings::Machine;
-use crate::tracing::TracingData;
 pub use format::{EventFormat, Formats, Header};
 
 /// One resolved sample, as the writers see it.
@@ -27,15 +26,13 @@ pub struct SampleView<'a> {
     pub ip_frame: Frame,
     /// Callchain frames, callee first (used when the event prints callchains).
     pub frames: &'a [Frame],
-    /// The sample's raw data (tracepoint fields), if sampled.
-    pub raw: Option<&'a [u8]>,
+    /// A tracepoint's fields as perf prints them (its TRACE field).
+    pub trace: Option<&'a [u8]>,
 }
 
 /// Tables the writers need to turn ids into names.
 pub struct Names<'a> {
     pub formats: &'a Formats,
-    /// The file's tracing data (tracepoint formats), if it has any.
-    pub tracing: Option<&'a TracingData>,
     pub machine: &'a Machine,
     pub symbols: &'a SymbolTable,
 }

@@ -61,10 +61,8 @@ pub fn render_sample(out: &mut Vec<u8>, texts: &mut FrameTexts, s: &SampleView, 
     let formats = names.formats;
     let ev = &formats.events[s.event];
     format::header_line(out, ev, formats.name_width, &s.header);
-    if let (Some(id), Some(raw), Some(tracing)) = (ev.tracepoint, s.raw, names.tracing) {
-        if let Some(event) = tracing.event(id) {
-            event.print(tracing, s.header.cpu, raw, out);
-        }
+    if let Some(trace) = s.trace {
+        out.extend_from_slice(trace);
     }
     if ev.ip {
         if ev.callchain {
