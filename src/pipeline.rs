@@ -78,6 +78,7 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
         frames: Vec::new(),
         tracing: None,
         trace: Vec::new(),
+        pipe_mode: data.pipe_mode,
         report: opts.verbose.then(SymbolReport::default),
         max_stack: opts.max_stack,
         sink,
@@ -145,6 +146,8 @@ struct State<'s> {
     tracing: Option<TracingData>,
     /// The current sample's formatted tracepoint fields.
     trace: Vec<u8>,
+    /// The input is a pipe-mode stream (perf formats tracepoints without symbols).
+    pipe_mode: bool,
     report: Option<SymbolReport>,
     max_stack: usize,
     sink: &'s mut dyn SampleSink,
@@ -277,8 +280,14 @@ impl State<'_> {
             (Some(id), Some(raw), Some(tracing)) => {
                 self.trace.clear();
                 if let Some(event) = tracing.event(id) {
-                    let resolver: &mut dyn FuncResolver = &mut self.symbols.symbolizer;
-                    event.print_with(tracing, s.cpu, raw, Some(resolver), &mut self.trace);
+                    // perf has no kernel address resolver when it reads a
+                    // pipe-mode stream: %pS then prints the raw address.
+                    let resolver: Option<&mut dyn FuncResolver> = if self.pipe_mode {
+                        None
+                    } else {
+                        Some(&mut self.symbols.symbolizer)
+                    };
+                    event.print_with(tracing, s.cpu, raw, resolver, &mut self.trace);
                 }
                 true
             }

@@ -13,17 +13,32 @@
 //! followed by the raw fields, as perf does.
 //!
 //! `perf script` installs `machine__resolve_kernel_addr` as the function
-//! resolver, so `%pS`/`%ps` print kernel symbols: pass a [`FuncResolver`]
-//! to [`EventFormat::print_with`] for that.
+//! resolver when it opens a file, so `%pS`/`%ps` print kernel symbols: pass
+//! a [`FuncResolver`] to [`EventFormat::print_with`] for that. In pipe mode
+//! (also a pipe-format file) the tracing data only arrives later, in a
+//! fresh `tep_handle` without a resolver, so perf prints the addresses:
+//! use [`EventFormat::print`] there.
 //!
-//! Layout: [`read`] (the container), [`format`] (format files),
-//! [`lexer`], [`printargs`] (print-fmt arguments), [`printfmt`] (the format
-//! string's conversions), [`eval`] (argument values), [`print`] and
-//! [`pointers`] (output), [`clib`] (strtoull and glibc printf).
+//! Where perf's output is not reproducible, or perf crashes, this module
+//! picks something safe: bytes past the end of a record read as zero (perf
+//! reads whatever memory follows); a division by zero gives 0 (SIGFPE); a
+//! negative `*` width or precision, which makes libtraceevent call printf
+//! without that argument, prints with 0; `__get_dynamic_array(f)` used as a
+//! number yields the data's offset (perf: an address in its own memory); a
+//! record whose `common_type` names no event prints as the event it was
+//! given (perf dereferences NULL). Plugins named by `$TRACEEVENT_PLUGIN_DIR`
+//! or found in `~/.local` are not emulated, nor is ftrace's `bprint` event,
+//! which perf cannot record.
+//!
+//! Layout: `read` (the container), `format` (format files),
+//! `lexer`, `printargs` and `helpers` (print-fmt arguments), `printfmt` (the format
+//! string's conversions), `eval` (argument values), `print` and
+//! `pointers` (output), `clib` (strtoull and glibc printf).
 
 mod clib;
 mod eval;
 mod format;
+mod helpers;
 mod lexer;
 mod pointers;
 mod print;
