@@ -1,6 +1,9 @@
 //! Bad input and the command line: exact one-line errors, exit status, and
 //! output that stays valid up to the damage.
 
+mod common;
+use common::record_offsets;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -35,23 +38,6 @@ fn perfold(args: &[&str], cwd: &Path) -> Run {
         stdout: out.stdout,
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
-}
-
-/// Offsets of the records in a file-mode perf.data's data section.
-fn record_offsets(data: &[u8]) -> Vec<(usize, usize)> {
-    let (off, size) = (u64_at(data, 40) as usize, u64_at(data, 48) as usize);
-    let mut at = off;
-    let mut out = Vec::new();
-    while at < off + size {
-        let len = u16::from_le_bytes([data[at + 6], data[at + 7]]) as usize;
-        out.push((at, len));
-        at += len;
-    }
-    out
 }
 
 #[test]

@@ -2,6 +2,9 @@
 //! give either output or one clean error line naming the offset, never a
 //! panic. Truncations are checked against their exact error line.
 
+mod common;
+use common::record_offsets;
+
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -63,22 +66,6 @@ fn run(dir: &Path, name: &str, bytes: &[u8], fold: bool) -> Result<(), String> {
     }
 }
 
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
-}
-
-fn records(data: &[u8]) -> Vec<(usize, usize)> {
-    let (off, size) = (u64_at(data, 40) as usize, u64_at(data, 48) as usize);
-    let mut at = off;
-    let mut out = Vec::new();
-    while at < off + size {
-        let len = u16::from_le_bytes([data[at + 6], data[at + 7]]) as usize;
-        out.push((at, len));
-        at += len;
-    }
-    out
-}
-
 /// xorshift64: the same mutations on every run.
 struct Rng(u64);
 impl Rng {
@@ -94,7 +81,7 @@ impl Rng {
 fn truncation_at_every_record_boundary_names_the_cut() {
     let data = fixture();
     let dir = scratch_dir();
-    for (i, &(at, len)) in records(&data).iter().enumerate() {
+    for (i, &(at, len)) in record_offsets(&data).iter().enumerate() {
         // At the record's start: its header is missing.
         let err = run(&dir, "cut.data", &data[..at], i % 2 == 0).unwrap_err();
         assert_eq!(
@@ -118,7 +105,7 @@ fn truncation_at_every_record_boundary_names_the_cut() {
 fn hostile_record_sizes_are_rejected_at_their_record() {
     let data = fixture();
     let dir = scratch_dir();
-    let recs = records(&data);
+    let recs = record_offsets(&data);
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for _ in 0..40 {
         let (at, _) = recs[rng.next(recs.len())];
