@@ -187,6 +187,22 @@ impl Parser<'_, '_> {
         self.pf.nodes[id] = a;
     }
 
+    /// Moves `arg`'s current value into a new node and makes `arg` the
+    /// operator `tok` with that node as its left operand (libtraceevent's
+    /// `process_op` for `?` and `[`).
+    fn wrap_as_left_operand(&mut self, arg: ArgId, tok: Vec<u8>) {
+        let left = self.pf.alloc(self.pf.node(arg).clone());
+        self.set(
+            arg,
+            Arg::Op {
+                op: tok,
+                left: Some(left),
+                right: None,
+                prio: 0,
+            },
+        );
+    }
+
     /// `event_read_print_args`.
     fn read_print_args(&mut self) -> Option<()> {
         let mut ty = Tok::Error;
@@ -284,16 +300,7 @@ impl Parser<'_, '_> {
             right_var = Some(right);
             self.process_arg(right)
         } else if tok == b"?" {
-            let left = self.pf.alloc(self.pf.node(arg).clone());
-            self.set(
-                arg,
-                Arg::Op {
-                    op: tok,
-                    left: Some(left),
-                    right: None,
-                    prio: 0,
-                },
-            );
+            self.wrap_as_left_operand(arg, tok);
             right_var = None;
             self.process_cond(arg)
         } else if BINARY_OPS.contains(&tok.as_slice()) {
@@ -351,16 +358,7 @@ impl Parser<'_, '_> {
             right_var = Some(right);
             (t, s)
         } else if tok == b"[" {
-            let left = self.pf.alloc(self.pf.node(arg).clone());
-            self.set(
-                arg,
-                Arg::Op {
-                    op: tok,
-                    left: Some(left),
-                    right: None,
-                    prio: 0,
-                },
-            );
+            self.wrap_as_left_operand(arg, tok);
             right_var = None;
             self.process_array(arg)
         } else {

@@ -70,8 +70,10 @@ pub fn render_sample(out: &mut Vec<u8>, texts: &mut FrameTexts, s: &SampleView, 
             for f in s.frames {
                 out.push(b'\t');
                 let kernel = f.dso.is_some_and(|d| {
-                    names.machine.dsos.get(d).kind == DsoKind::Kernel
-                        || names.machine.dsos.get(d).kind == DsoKind::Module
+                    matches!(
+                        names.machine.dsos.get(d).kind,
+                        DsoKind::Kernel | DsoKind::Module
+                    )
                 });
                 fmt::hex_padded(out, f.printed_addr(kernel), 16);
                 out.push(b' ');
