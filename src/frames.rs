@@ -46,6 +46,8 @@ pub struct Frame {
     /// Dense id of this (DSO, address) pair, for per-address caches in the
     /// writers; [`NO_SLOT`] when the address is in no map.
     pub slot: u32,
+    /// An inline frame from DWARF (perf prints ` (inlined)` for the DSO).
+    pub inlined: bool,
 }
 
 /// The slot of frames without a map.
@@ -61,6 +63,7 @@ impl Frame {
             dso: None,
             sym: None,
             slot: NO_SLOT,
+            inlined: false,
         }
     }
 
@@ -80,6 +83,7 @@ pub struct SymbolTable {
     by_start: FxHashMap<(DsoIndex, u64), SymId>,
     by_addr: FxHashMap<(DsoIndex, u64), (Option<SymId>, u32)>,
     dso_ids: FxHashMap<DsoIndex, DsoId>,
+    next_slot: u32,
     pub symbolizer: Symbolizer,
 }
 
@@ -90,6 +94,7 @@ impl SymbolTable {
             by_start: FxHashMap::default(),
             by_addr: FxHashMap::default(),
             dso_ids: FxHashMap::default(),
+            next_slot: 0,
             symbolizer,
         }
     }
@@ -101,6 +106,41 @@ impl SymbolTable {
     ) -> Option<(&[crate::symbolize::locate::Searched], Option<&[u8]>)> {
         let id = *self.dso_ids.get(&dso)?;
         Some(self.symbolizer.search_trail(id))
+    }
+
+    /// perf's `append_inlines` for a DWARF-unwound frame: appends its inline
+    /// records (innermost first) and returns true, or returns false when
+    /// the address has none.
+    pub fn append_inlines(
+        &mut self,
+        _machine: &Machine,
+        _f: &Frame,
+        _out: &mut Vec<Frame>,
+    ) -> bool {
+        false
+    }
+
+    /// The symbolizer's id of a file DSO.
+    pub fn dso_id(&mut self, machine: &Machine, dso: DsoIndex) -> DsoId {
+        let d = machine.dsos.get(dso);
+        *self
+            .dso_ids
+            .entry(dso)
+            .or_insert_with(|| self.symbolizer.dso(&d.name, d.build_id.as_deref()))
+    }
+
+    /// Interns a symbol named `name` over `start..end` (inline frames get
+    /// the range of the real symbol they sit in).
+    pub fn intern(&mut self, name: Box<str>, start: u64, end: u64) -> SymId {
+        self.syms.push(Sym { name, start, end });
+        SymId(self.syms.len() as u32 - 1)
+    }
+
+    /// A fresh slot for a frame that is not a plain (DSO, address) pair.
+    pub fn new_slot(&mut self) -> u32 {
+        let slot = self.next_slot;
+        self.next_slot += 1;
+        slot
     }
 
     pub fn get(&self, id: SymId) -> &Sym {
@@ -117,10 +157,7 @@ impl SymbolTable {
         let found = match d.kind {
             DsoKind::Kernel => self.symbolizer.lookup_kernel(addr),
             DsoKind::File => {
-                let id = *self
-                    .dso_ids
-                    .entry(dso)
-                    .or_insert_with(|| self.symbolizer.dso(&d.name, d.build_id.as_deref()));
+                let id = self.dso_id(machine, dso);
                 self.symbolizer.lookup(id, addr)
             }
             DsoKind::Module | DsoKind::NoFile => None,
@@ -132,7 +169,7 @@ impl SymbolTable {
                 SymId(self.syms.len() as u32 - 1)
             })
         });
-        let slot = self.by_addr.len() as u32;
+        let slot = self.new_slot();
         self.by_addr.insert((dso, addr), (hit, slot));
         (hit, slot)
     }
@@ -171,6 +208,7 @@ pub fn resolve_ip(
                 dso: Some(map.dso),
                 sym,
                 slot,
+                inlined: false,
             }
         }
         None => Frame::unmapped(ip),
@@ -208,5 +246,29 @@ pub fn resolve_callchain(
         }
         entries += 1;
         out.push(resolve_ip(machine, symbols, thread, cpumode, ip, false));
+    }
+}
+
+/// Appends the frames of DWARF-unwound user addresses (perf's
+/// `unwind_entry`): zero addresses are skipped; with `inline` on, a frame
+/// whose address has inline records becomes those records
+/// (`append_inlines`).
+pub fn append_user_frames(
+    machine: &mut Machine,
+    symbols: &mut SymbolTable,
+    thread: &Thread,
+    ips: &[u64],
+    inline: bool,
+    out: &mut Vec<Frame>,
+) {
+    for &ip in ips {
+        if ip == 0 {
+            continue;
+        }
+        let f = resolve_ip(machine, symbols, thread, CPUMODE_USER, ip, false);
+        if inline && symbols.append_inlines(machine, &f, out) {
+            continue;
+        }
+        out.push(f);
     }
 }

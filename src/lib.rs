@@ -21,4 +21,5 @@ pub mod reader;
 pub mod report;
 pub mod symbolize;
 pub mod tracing;
+pub mod unwind;
 pub mod writers;

@@ -15,6 +15,7 @@ use crate::reader::{self, Attr, PerfData, Record};
 use crate::report::SymbolReport;
 use crate::symbolize::{SymbolizeOptions, Symbolizer};
 use crate::tracing::{FuncResolver, TracingData};
+use crate::unwind::{Arch, Unwinding};
 use crate::writers::{Formats, Header, Names, SampleSink, SampleView};
 
 /// What a run reads and how it symbolizes; the same for every output.
@@ -76,6 +77,9 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
         formats: None,
         by_id: FxHashMap::default(),
         frames: Vec::new(),
+        unwinding: None,
+        user_ips: Vec::new(),
+        no_inline: opts.no_inline,
         tracing: None,
         trace: Vec::new(),
         pipe_mode: data.pipe_mode,
@@ -142,6 +146,10 @@ struct State<'s> {
     formats: Option<Formats>,
     by_id: FxHashMap<u64, usize>,
     frames: Vec<Frame>,
+    /// DWARF unwinding (set up with the attributes) and its scratch list.
+    unwinding: Option<Unwinding>,
+    user_ips: Vec<u64>,
+    no_inline: bool,
     /// Tracepoint formats from the file's tracing data.
     tracing: Option<TracingData>,
     /// The current sample's formatted tracepoint fields.
@@ -162,20 +170,13 @@ impl State<'_> {
         if data.attrs.is_empty() {
             return Err(Error::Usage("the input has no event attributes".into()));
         }
-        if let Some(arch) = data.arch.as_deref().filter(|a| *a != "x86_64") {
+        let Some(arch) = Arch::from_uname(data.arch.as_deref()) else {
             return Err(Error::Usage(format!(
-                "recordings made on {arch} are not supported yet (x86_64 only)"
+                "recordings made on {} are not supported (x86_64 and aarch64 only)",
+                data.arch.as_deref().unwrap_or("?")
             )));
-        }
-        if data
-            .attrs
-            .iter()
-            .any(|a| a.has(reader::attrs::SAMPLE_STACK_USER))
-        {
-            return Err(Error::Usage(
-                "DWARF call graphs (perf record --call-graph dwarf) are not supported yet".into(),
-            ));
-        }
+        };
+        self.unwinding = Some(Unwinding::new(arch));
         self.formats = Some(Formats::new(&data.attrs)?);
         let has_tracepoints = data
             .attrs
@@ -273,6 +274,29 @@ impl State<'_> {
                 self.max_stack,
                 &mut self.frames,
             );
+            // perf's thread__resolve_callchain_unwind: DWARF user frames
+            // after the kernel part (callee-first order).
+            if attr.has(reader::attrs::SAMPLE_REGS_USER)
+                && attr.has(reader::attrs::SAMPLE_STACK_USER)
+            {
+                let unwinding = self.unwinding.as_mut().expect("prepared");
+                unwinding.unwind(
+                    &self.machine,
+                    &mut self.symbols,
+                    &thread,
+                    &s,
+                    self.max_stack,
+                    &mut self.user_ips,
+                );
+                frames::append_user_frames(
+                    &mut self.machine,
+                    &mut self.symbols,
+                    &thread,
+                    &self.user_ips,
+                    !self.no_inline,
+                    &mut self.frames,
+                );
+            }
         }
         // A tracepoint's fields, formatted here where kernel symbols can be
         // looked up for %pS (perf: machine__resolve_kernel_addr).

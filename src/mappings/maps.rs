@@ -35,6 +35,9 @@ impl Map {
 #[derive(Debug, Clone, Default)]
 pub struct Maps {
     by_start: BTreeMap<u64, Map>,
+    /// Bumped by every change, so per-space caches (unwinders) can tell
+    /// when to refresh.
+    generation: u64,
 }
 
 impl Maps {
@@ -46,6 +49,7 @@ impl Maps {
 
     /// Inserts `map`, trimming whatever it overlaps.
     pub fn insert(&mut self, map: Map) {
+        self.generation += 1;
         if map.end <= map.start {
             // An empty range can never be found; perf keeps it but never hits it.
             return;
@@ -92,7 +96,18 @@ impl Maps {
 
     /// Removes the map starting at `start`.
     pub fn remove(&mut self, start: u64) -> Option<Map> {
+        self.generation += 1;
         self.by_start.remove(&start)
+    }
+
+    /// Changes so far (see the field).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// All maps, by start address.
+    pub fn iter(&self) -> impl Iterator<Item = &Map> {
+        self.by_start.values()
     }
 
     pub fn len(&self) -> usize {

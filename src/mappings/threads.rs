@@ -4,7 +4,7 @@
 use rustc_hash::FxHashMap;
 
 /// Index of an address space in [`super::Machine`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MapsId(pub u32);
 
 /// Index of an interned comm string.

@@ -29,7 +29,7 @@
 
 mod cxx;
 mod demangle;
-mod elf;
+pub mod elf;
 mod kernel;
 pub mod locate;
 mod perfmap;
@@ -188,6 +188,44 @@ impl Symbolizer {
             n
         };
         (node != NONE_NODE).then(|| &tree.node(node).sym)
+    }
+
+    /// The file perf reads a DSO's bytes from for unwinding
+    /// (`dso__data_get_fd`: `binary_type_data[]` = the build-id cache copy,
+    /// then the recorded path under `--symfs`); no build-id check.
+    pub fn data_file(&self, dso: DsoId) -> Option<PathBuf> {
+        let d = self.dsos.get(dso as usize)?;
+        if let Some(bid) = defined(d.build_id.as_deref()) {
+            let base = if d.path == b"[vdso]" { "vdso" } else { "elf" };
+            let p = locate::build_id_filename(&self.opts.buildid_dir, bid, base);
+            if locate::is_regular_file(&p) {
+                return Some(p);
+            }
+        }
+        let p = PathBuf::from(OsStr::from_bytes(&locate::join_symfs(&self.symfs, &d.path)));
+        locate::is_regular_file(&p).then_some(p)
+    }
+
+    /// perf's `dso->symsrc_filename`: the first file whose `.symtab` was
+    /// used (loads the DSO's symbols if needed); `None` when only a
+    /// `.dynsym` was found or nothing.
+    pub fn symsrc_file(&mut self, dso: DsoId) -> Option<&Path> {
+        self.lookup(dso, 0);
+        let d = self.dsos.get(dso as usize)?;
+        d.trail
+            .iter()
+            .find(|s| s.outcome == locate::Outcome::Used { symtab: true })
+            .map(|s| s.path.as_path())
+    }
+
+    /// The path of a DSO as recorded, joined to `--symfs` (what perf's
+    /// `dso->long_name` opens).
+    pub fn recorded_file(&self, dso: DsoId) -> Option<PathBuf> {
+        let d = self.dsos.get(dso as usize)?;
+        Some(PathBuf::from(OsStr::from_bytes(&locate::join_symfs(
+            &self.symfs,
+            &d.path,
+        ))))
     }
 
     /// Where a loaded DSO's symbols were looked for, and its build-id.

@@ -1,0 +1,253 @@
+//! DWARF unwinding of `--call-graph dwarf` samples: the sample's user
+//! registers and stack copy become the user frames perf 6.1 prints.
+//!
+//! perf here unwinds with libunwind (util/unwind-libunwind-local.c,
+//! `get_entries`): the first frame is the sampled IP; each `unw_step` adds
+//! the caller's return address minus one (perf decrements every frame that is
+//! not a signal frame); zero addresses are skipped when printed; at most
+//! `max_stack` frames. The step stops where libunwind stops:
+//! - the address has no map, or its DSO file has no unwind table (perf's
+//!   `find_proc_info` fails with -EINVAL and `unw_step` gives up);
+//! - a read leaves the stack copy and no file-backed map holds the address
+//!   (perf's `access_mem` / `access_dso_mem`); the copy's last word is out of
+//!   reach (perf checks `addr + 8 >= end`);
+//! - the CFI marks the return address undefined (`_start`, thread start).
+//!
+//! framehop evaluates the CFI; one unwinder (modules + rule cache) per
+//! address space, refreshed when the space's maps change. Unwind tables are
+//! read once per DSO file ([`file`]). Per-architecture register handling is
+//! in the sibling files `x86_64.rs` and `aarch64.rs`.
+
+pub mod aarch64;
+pub mod file;
+pub mod x86_64;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use crate::frames::SymbolTable;
+use crate::mappings::{DsoIndex, DsoKind, Machine, Maps, MapsId, Thread};
+use crate::reader::sample::Sample;
+use file::UnwindFile;
+
+/// The architecture of the recording (perf's `perf_env__arch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    X86_64,
+    Aarch64,
+}
+
+impl Arch {
+    /// From the header's `arch` feature (`uname -m`); `None` for machines
+    /// perfold cannot unwind.
+    pub fn from_uname(arch: Option<&str>) -> Option<Arch> {
+        match arch {
+            None | Some("x86_64") => Some(Arch::X86_64),
+            Some("aarch64") | Some("arm64") => Some(Arch::Aarch64),
+            _ => None,
+        }
+    }
+}
+
+/// One mapped module as registered with an unwinder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Registered {
+    start: u64,
+    end: u64,
+    base: u64,
+    dso: DsoIndex,
+}
+
+/// The per-architecture unwinder of one address space.
+enum SpaceUnwinder {
+    X86_64(x86_64::SpaceUnwinder),
+    Aarch64(aarch64::SpaceUnwinder),
+}
+
+struct Space {
+    generation: u64,
+    modules: Vec<Registered>,
+    unwinder: SpaceUnwinder,
+}
+
+/// What an architecture's stepper needs from the address space.
+pub struct Memory<'a> {
+    /// The sample's stack copy, starting at its stack pointer `sp`.
+    pub stack: &'a [u8],
+    pub sp: u64,
+    maps: &'a Maps,
+    modules: &'a [Registered],
+    files: &'a FxHashMap<DsoIndex, Option<Arc<UnwindFile>>>,
+}
+
+impl Memory<'_> {
+    /// perf's `access_mem`: a word of the stack copy, or else of the file
+    /// behind a file-backed map (`access_dso_mem`).
+    pub fn read(&self, addr: u64) -> Option<u64> {
+        let end = self.sp.wrapping_add(self.stack.len() as u64);
+        let last = addr.checked_add(8)?;
+        if addr >= self.sp && last < end {
+            let off = (addr - self.sp) as usize;
+            return Some(u64::from_le_bytes(
+                self.stack[off..off + 8].try_into().unwrap(),
+            ));
+        }
+        let map = self.maps.find(addr)?;
+        let file = self.files.get(&map.dso)?.as_ref()?;
+        let off = usize::try_from(map.map_ip(addr)).ok()?;
+        let bytes = file.data.get(off..off.checked_add(8)?)?;
+        Some(u64::from_le_bytes(bytes.try_into().unwrap()))
+    }
+
+    /// Whether perf's `find_proc_info` finds a table for `addr` (the map's
+    /// DSO has one); when it does not, libunwind stops.
+    pub fn has_unwind_info(&self, addr: u64) -> bool {
+        let i = self.modules.partition_point(|m| m.start <= addr);
+        i > 0 && addr < self.modules[i - 1].end
+    }
+}
+
+/// Unwinders of every address space, and the unwind tables of every file.
+pub struct Unwinding {
+    arch: Arch,
+    files: FxHashMap<DsoIndex, Option<Arc<UnwindFile>>>,
+    spaces: FxHashMap<MapsId, Space>,
+}
+
+impl Unwinding {
+    pub fn new(arch: Arch) -> Unwinding {
+        Unwinding {
+            arch,
+            files: FxHashMap::default(),
+            spaces: FxHashMap::default(),
+        }
+    }
+
+    /// The user frames of `sample` (callee first), in `out`; nothing when
+    /// the sample has no user registers or an empty stack copy.
+    pub fn unwind(
+        &mut self,
+        machine: &Machine,
+        symbols: &mut SymbolTable,
+        thread: &Thread,
+        sample: &Sample,
+        max_stack: usize,
+        out: &mut Vec<u64>,
+    ) {
+        out.clear();
+        let (Some(regs), Some(stack)) = (&sample.user_regs, sample.user_stack) else {
+            return;
+        };
+        if stack.is_empty() || max_stack == 0 {
+            return;
+        }
+        let maps = machine.maps(thread.maps);
+        self.refresh(machine, symbols, thread.maps);
+        let space = self.spaces.get_mut(&thread.maps).expect("refreshed");
+        let sp_reg = match space.unwinder {
+            SpaceUnwinder::X86_64(_) => x86_64::PERF_REG_SP,
+            SpaceUnwinder::Aarch64(_) => aarch64::PERF_REG_SP,
+        };
+        let Some(sp) = regs.get(sp_reg) else { return };
+        let mem = Memory {
+            stack,
+            sp,
+            maps,
+            modules: &space.modules,
+            files: &self.files,
+        };
+        match &mut space.unwinder {
+            SpaceUnwinder::X86_64(u) => u.unwind(regs, &mem, max_stack, out),
+            SpaceUnwinder::Aarch64(u) => u.unwind(regs, &mem, max_stack, out),
+        }
+    }
+
+    fn file(&mut self, machine: &Machine, symbols: &mut SymbolTable, dso: DsoIndex) -> bool {
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.files.entry(dso) {
+            let d = machine.dsos.get(dso);
+            let loaded = if d.kind == DsoKind::File && !d.name.starts_with(b"/tmp/perf-") {
+                let id = symbols.dso_id(machine, dso);
+                let sym = &mut symbols.symbolizer;
+                sym.data_file(id).and_then(|data| {
+                    let symsrc = sym.symsrc_file(id).map(Path::to_path_buf);
+                    let extra: Vec<&Path> = symsrc.iter().map(|p| p.as_path()).collect();
+                    UnwindFile::load(&data, &extra).map(Arc::new)
+                })
+            } else {
+                None
+            };
+            slot.insert(loaded);
+        }
+        self.files[&dso].as_ref().is_some_and(|f| f.has_tables())
+    }
+
+    /// Registers the modules of space `id` if its maps changed.
+    fn refresh(&mut self, machine: &Machine, symbols: &mut SymbolTable, id: MapsId) {
+        let maps = machine.maps(id);
+        if self
+            .spaces
+            .get(&id)
+            .is_some_and(|s| s.generation == maps.generation())
+        {
+            return;
+        }
+        // perf's base for a DSO: its lowest map's start - pgoff, minus the
+        // file's first PT_LOAD address (read_unwind_spec_eh_frame).
+        let mut wanted: Vec<Registered> = Vec::with_capacity(maps.len());
+        let mut bases: FxHashMap<DsoIndex, u64> = FxHashMap::default();
+        for m in maps.iter() {
+            if m.identity || !self.file(machine, symbols, m.dso) {
+                continue;
+            }
+            let elf_base = self.files[&m.dso].as_ref().map_or(0, |f| f.elf_base);
+            let base = *bases
+                .entry(m.dso)
+                .or_insert_with(|| m.start.wrapping_sub(m.pgoff).wrapping_sub(elf_base));
+            wanted.push(Registered {
+                start: m.start,
+                end: m.end,
+                base,
+                dso: m.dso,
+            });
+        }
+        let arch = self.arch;
+        let space = self.spaces.entry(id).or_insert_with(|| Space {
+            generation: u64::MAX,
+            modules: Vec::new(),
+            unwinder: match arch {
+                Arch::X86_64 => SpaceUnwinder::X86_64(x86_64::SpaceUnwinder::new()),
+                Arch::Aarch64 => SpaceUnwinder::Aarch64(aarch64::SpaceUnwinder::new()),
+            },
+        });
+        for old in &space.modules {
+            if !wanted.contains(old) {
+                match &mut space.unwinder {
+                    SpaceUnwinder::X86_64(u) => u.remove(old.start),
+                    SpaceUnwinder::Aarch64(u) => u.remove(old.start),
+                }
+            }
+        }
+        for new in &wanted {
+            if space.modules.contains(new) {
+                continue;
+            }
+            let Some(f) = self.files[&new.dso].as_ref() else {
+                continue;
+            };
+            let module = framehop::Module::new(
+                String::new(),
+                new.start..new.end,
+                new.base,
+                f.section_info(),
+            );
+            match &mut space.unwinder {
+                SpaceUnwinder::X86_64(u) => u.add(module),
+                SpaceUnwinder::Aarch64(u) => u.add(module),
+            }
+        }
+        space.modules = wanted;
+        space.generation = maps.generation();
+    }
+}
