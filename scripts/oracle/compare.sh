@@ -138,10 +138,14 @@ fi
 # ---- perfold ---------------------------------------------------------------------------
 t0=$(now)
 for c in "${cases[@]}"; do
-  for cmd in perf-script:script fold:folded flamegraph:svg; do
+  cmds=(perf-script:script fold:folded flamegraph:svg)
+  if [[ $c == *dwarf* ]]; then cmds+=(perf-script@--no-inline:noinline); fi
+  for cmd in "${cmds[@]}"; do
     sub=${cmd%%:*} ext=${cmd#*:}
+    flags=()
+    if [[ $sub == *@* ]]; then flags=("${sub#*@}"); sub=${sub%%@*}; fi
     rc=0
-    "$perfold" "$sub" --kallsyms "$outdir/kallsyms" "$outdir/$c.data" \
+    "$perfold" "$sub" "${flags[@]}" --kallsyms "$outdir/kallsyms" "$outdir/$c.data" \
       > "$outdir/perfold/$c.$ext" 2> "$outdir/perfold/$c.$ext.stderr" || rc=$?
     echo "$rc" > "$outdir/perfold/$c.$ext.rc"
   done
@@ -166,11 +170,13 @@ allowed() { # CASE OUTPUT
   return 1
 }
 
-printf '\n%-16s %-14s %-14s %-14s\n' case script fold svg
+printf '\n%-16s %-14s %-14s %-14s %-14s\n' case script fold svg noinline
 n_ok=0 n_diff=0 n_allowed=0 n_err=0
 for c in "${cases[@]}"; do
   row=()
-  for cmd in script:script fold:folded svg:svg; do
+  outs=(script:script fold:folded svg:svg)
+  if [ -f "$outdir/oracle/$c.noinline" ]; then outs+=(noinline:noinline); fi
+  for cmd in "${outs[@]}"; do
     name=${cmd%%:*} ext=${cmd#*:}
     want=$outdir/oracle/$c.$ext got=$outdir/perfold/$c.$ext
     rc=$(cat "$got.rc")
@@ -179,7 +185,8 @@ for c in "${cases[@]}"; do
     perf_rc=$(awk -v want="$name" '{
         for (i = 1; i <= NF; i++) { split($i, kv, "="); rc[kv[1]] = kv[2] }
         r = rc["perf-script"]
-        if (want != "script" && r == 0) r = rc["fold"]
+        if (want == "noinline") r = rc["noinline"]
+        if (want != "script" && want != "noinline" && r == 0) r = rc["fold"]
         if (want == "svg" && r == 0) r = rc["svg"]
         print r }' "$outdir/oracle/$c.status")
     if [ "$rc" != 0 ] && [ "${perf_rc:-0}" != 0 ] && cmp -s "$want" "$got"; then
@@ -209,7 +216,8 @@ for c in "${cases[@]}"; do
     fi
     row+=("$cell")
   done
-  printf '%-16s %-14s %-14s %-14s\n' "$c" "${row[@]}"
+  if [ "${#row[@]}" -lt 4 ]; then row+=("-"); fi
+  printf '%-16s %-14s %-14s %-14s %-14s\n' "$c" "${row[@]}"
 done
 echo
 echo "compare.sh: $n_ok OK, $n_diff DIFF, $n_allowed allowed by $(basename "$parity"), $n_err perfold errors" \

@@ -30,5 +30,11 @@ for c in "$@"; do
   s2=$?
   inferno-flamegraph < "$dest/$c.folded" > "$dest/$c.svg" 2>> "$dest/$c.stderr"
   s3=$?
+  # DWARF cases: also perf's --no-inline text (inline frames exist only there).
+  if [[ $c == *dwarf* ]]; then
+    PERF_CONFIG=/dev/null perf script --no-inline -i "$data" --kallsyms "$outdir/kallsyms" \
+      > "$dest/$c.noinline" 2>> "$dest/$c.stderr"
+    s1="$s1 noinline=$?"
+  fi
   echo "perf-script=$s1 fold=$s2 svg=$s3" > "$dest/$c.status"
 done

@@ -9,7 +9,8 @@
 #
 #   --freq N      sampling frequency for the -F cases (default 999; fixtures use 499)
 #   --cases LIST  record only these cases (comma-separated; see `record.sh --list`)
-#   --dwarf       also record the --call-graph dwarf cases (c-dwarf, cpp-dwarf, rust-dwarf)
+#   --dwarf       also record the --call-graph dwarf cases (c-dwarf, c-fp-dwarf, cpp-dwarf,
+#                 rust-dwarf with dwarf,16384 as cargo-flamegraph, c-dwarf-zstd, shell-dwarf)
 #   --list        print the case table and exit
 set -euo pipefail
 
@@ -62,8 +63,11 @@ EOF
   if [ "$dwarf" = 1 ]; then
     cat <<'EOF'
 c-dwarf        c-nofp    -e cpu-clock -F @F --call-graph dwarf
+c-fp-dwarf     c-fp      -e cpu-clock -F @F --call-graph dwarf
 cpp-dwarf      cpp-nofp  -e cpu-clock -F @F --call-graph dwarf
-rust-dwarf     rust-nofp -e cpu-clock -F @F --call-graph dwarf
+rust-dwarf     rust-nofp -e cpu-clock -F @F --call-graph dwarf,16384
+c-dwarf-zstd   c-nofp    -z -e cpu-clock -F @F --call-graph dwarf
+shell-dwarf    shell     -e cpu-clock -F @F --call-graph dwarf
 EOF
   fi
 }

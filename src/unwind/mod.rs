@@ -94,11 +94,21 @@ impl Memory<'_> {
                 self.stack[off..off + 8].try_into().unwrap(),
             ));
         }
+        // Outside the copy: no map is an error; a map whose file cannot
+        // give the bytes ([stack], anon, past the file's end) reads as 0,
+        // because perf's access_dso_mem then returns 1, which libunwind
+        // does not treat as a failure.
         let map = self.maps.find(addr)?;
-        let file = self.files.get(&map.dso)?.as_ref()?;
-        let off = usize::try_from(map.map_ip(addr)).ok()?;
-        let bytes = file.data.get(off..off.checked_add(8)?)?;
-        Some(u64::from_le_bytes(bytes.try_into().unwrap()))
+        let word = self
+            .files
+            .get(&map.dso)
+            .and_then(|f| f.as_ref())
+            .and_then(|file| {
+                let off = usize::try_from(map.map_ip(addr)).ok()?;
+                let bytes = file.data.get(off..off.checked_add(8)?)?;
+                Some(u64::from_le_bytes(bytes.try_into().unwrap()))
+            });
+        Some(word.unwrap_or(0))
     }
 
     /// Whether perf's `find_proc_info` finds a table for `addr` (the map's
@@ -106,6 +116,20 @@ impl Memory<'_> {
     pub fn has_unwind_info(&self, addr: u64) -> bool {
         let i = self.modules.partition_point(|m| m.start <= addr);
         i > 0 && addr < self.modules[i - 1].end
+    }
+
+    /// Whether the unwind tables of `addr`'s module have an FDE covering it
+    /// (libunwind's `dwarf_search_unwind_table` succeeds).
+    pub fn has_fde(&self, addr: u64) -> bool {
+        let i = self.modules.partition_point(|m| m.start <= addr);
+        if i == 0 || addr >= self.modules[i - 1].end {
+            return false;
+        }
+        let m = &self.modules[i - 1];
+        self.files
+            .get(&m.dso)
+            .and_then(|f| f.as_ref())
+            .is_some_and(|f| f.has_fde(addr.wrapping_sub(m.base)))
     }
 }
 

@@ -62,39 +62,91 @@ impl SpaceUnwinder {
         let mut regs = UnwindRegsX86_64::new(ip, sp, bp);
         let mut address = FrameAddress::from_instruction_pointer(ip);
         let below_sp = std::cell::Cell::new(false);
+        let last_read = std::cell::Cell::new(None);
         let mut read = |addr: u64| {
             if addr < sp {
                 below_sp.set(true);
             }
-            mem.read(addr).ok_or(())
+            let word = mem.read(addr);
+            last_read.set(word);
+            word.ok_or(())
         };
         while out.len() < max {
-            if !mem.has_unwind_info(address.address_for_lookup()) {
+            let lookup = address.address_for_lookup();
+            if !mem.has_unwind_info(lookup) {
                 break;
             }
-            match self
-                .unwinder
-                .unwind_frame(address, &mut regs, &mut self.cache, &mut read)
-            {
-                Ok(Some(ra)) if ra != 0 => {
-                    if below_sp.get() {
-                        // The first frame's CFI put the caller's rbp below
-                        // the stack copy (stale rows after an epilogue).
-                        // framehop keeps the current rbp; libunwind keeps
-                        // the location and fails when a later frame needs
-                        // the value. Poison it so such a read fails here too.
-                        below_sp.set(false);
-                        regs.set_bp(POISONED_BP);
+            let next = if mem.has_fde(lookup) {
+                last_read.set(None);
+                match self
+                    .unwinder
+                    .unwind_frame(address, &mut regs, &mut self.cache, &mut read)
+                {
+                    Ok(Some(ra)) if ra != 0 => {
+                        if below_sp.get() {
+                            // The first frame's CFI put the caller's rbp below
+                            // the stack copy (stale rows after an epilogue).
+                            // framehop keeps the current rbp; libunwind keeps
+                            // the location and fails when a later frame needs
+                            // the value. Poison it so such a read fails here too.
+                            below_sp.set(false);
+                            regs.set_bp(POISONED_BP);
+                        }
+                        ra
                     }
-                    // Not a signal frame: perf shows the return address - 1.
-                    out.push(ra - 1);
-                    match FrameAddress::from_return_address(ra) {
-                        Some(a) => address = a,
-                        None => break,
-                    }
+                    // framehop ends the walk at a zero return address (its
+                    // last read); libunwind yields it as a frame.
+                    Ok(None) if last_read.get() == Some(0) => 0,
+                    _ => break,
                 }
-                _ => break,
+            } else {
+                match frame_chain_step(address.address(), &mut regs, mem) {
+                    Some(ra) => ra,
+                    None => break,
+                }
+            };
+            // Not a signal frame: perf shows the return address - 1 (a zero
+            // from the frame chain prints as all ones, then the walk ends).
+            out.push(next.wrapping_sub(1));
+            match FrameAddress::from_return_address(next) {
+                Some(a) => address = a,
+                None => break,
             }
         }
     }
+}
+
+/// libunwind's x86_64 `unw_step` when `dwarf_step` finds no FDE: the PLT
+/// and signal-trampoline checks aside, a guessed frame chain through rbp.
+/// Returns the caller's IP (possibly 0), or `None` where libunwind stops.
+/// libunwind's "CFA" here is the current rsp.
+fn frame_chain_step(ip: u64, regs: &mut UnwindRegsX86_64, mem: &Memory) -> Option<u64> {
+    let (sp, rbp) = (regs.sp(), regs.bp());
+    if rbp == POISONED_BP {
+        return None;
+    }
+    // Whether the previous IP points at readable memory.
+    let ip_valid = mem.read(ip).is_some();
+    if rbp == 0 && ip_valid {
+        return None;
+    }
+    if !ip_valid {
+        // A call through a bad pointer: the return address is at rsp.
+        if let Some(new_ip) = mem.read(sp) {
+            if mem.read(new_ip).is_some() {
+                let new_bp = mem.read(rbp)?;
+                regs.set_sp(sp.wrapping_add(8));
+                regs.set_bp(new_bp);
+                return Some(new_ip);
+            }
+        }
+    }
+    let rbp1 = mem.read(rbp)?;
+    if rbp < sp || rbp - sp > 0x4000 {
+        return None;
+    }
+    let new_ip = mem.read(rbp.wrapping_add(8))?;
+    regs.set_sp(sp.wrapping_add(16));
+    regs.set_bp(rbp1);
+    Some(new_ip)
 }

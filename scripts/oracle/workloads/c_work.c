@@ -26,6 +26,28 @@ NOINLINE static uint64_t deep_recurse(unsigned depth, uint64_t acc) {
     return deep_recurse(depth - 1, acc ^ depth) + 1;
 }
 
+/* Always-inlined helpers: DWARF call graphs show them as `(inlined)` frames. */
+static inline __attribute__((always_inline)) uint32_t xorshift32(uint32_t x) {
+    x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+    return x;
+}
+
+static inline __attribute__((always_inline)) uint64_t fnv_step(uint64_t h, uint32_t v) {
+    return (h ^ v) * 1099511628211ULL;
+}
+
+/* Recursion deeper than perf's 8 KiB stack copy: each frame holds 96 bytes of locals. */
+NOINLINE static uint64_t wide_recurse(unsigned depth, uint64_t acc) {
+    volatile uint64_t pad[12];
+    for (int i = 0; i < 12; i++) pad[i] = acc + (uint64_t)i;
+    if (depth == 0) {
+        for (int i = 0; i < 3000; i++)
+            acc = acc * 6364136223846793005ULL + pad[i % 12];
+        return acc;
+    }
+    return wide_recurse(depth - 1, acc ^ pad[depth % 12]) + 1;
+}
+
 NOINLINE static int cmp_u32(const void *a, const void *b) {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return (x > y) - (x < y);
@@ -33,14 +55,14 @@ NOINLINE static int cmp_u32(const void *a, const void *b) {
 
 NOINLINE static void fill_random(uint32_t *v, size_t n, uint32_t seed) {
     for (size_t i = 0; i < n; i++) {
-        seed ^= seed << 13; seed ^= seed >> 17; seed ^= seed << 5;
+        seed = xorshift32(seed);
         v[i] = seed;
     }
 }
 
 NOINLINE static uint64_t checksum(const uint32_t *v, size_t n) {
     uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) h = (h ^ v[i]) * 1099511628211ULL;
+    for (size_t i = 0; i < n; i++) h = fnv_step(h, v[i]);
     return h;
 }
 
@@ -71,7 +93,10 @@ NOINLINE static void *deep_worker(void *arg) {
     (void)arg;
     pthread_setname_np(pthread_self(), "c-deep");
     int rounds = (int)(48000 * scale) + 1;
-    for (int r = 0; r < rounds; r++) sink += deep_recurse(40, (uint64_t)r);
+    for (int r = 0; r < rounds; r++) {
+        sink += deep_recurse(40, (uint64_t)r);
+        if (r % 16 == 0) sink += wide_recurse(150, (uint64_t)r);
+    }
     return NULL;
 }
 
