@@ -1,0 +1,358 @@
+//! Inline frames as perf 6.1 gets them: perf (built without libbfd) runs
+//! `addr2line -e FILE -i -f` (binutils 2.40 on Debian bookworm) and turns
+//! every record it prints for an address into an inline-list entry
+//! (tools/perf/util/srcline.c `addr2line`, `read_addr2line_record`). This
+//! module computes those records in-process.
+//!
+//! What `addr2line -i -f` does for an address, restated from binutils
+//! 2.40 (binutils/addr2line.c `translate_addresses`, bfd/elf.c
+//! `_bfd_elf_find_nearest_line`, bfd/dwarf2.c), and reproduced here:
+//! 1. The first allocated section (section-header order) containing the
+//!    address is used; none → `??` / `??:0` (perf: no inline frames).
+//! 2. DWARF comes from the file itself, or else from the build-id or
+//!    `.gnu_debuglink` debug file (`debugfile.rs`). The unit search
+//!    (`dwarf.rs`) gives the innermost function and the line row.
+//! 3. The function name: a "linkage" name (DW_AT_linkage_name, or
+//!    DW_AT_name in C-like languages) is printed as is. Otherwise the ELF
+//!    symbol `_bfd_elf_find_function` picks is printed (from the debug
+//!    file's `.symtab` when the DWARF is there and the sections line up),
+//!    and from then on the function counts as named: with the symbol's name
+//!    when the symbol starts at the function's first range, else with its
+//!    DWARF name. These updates persist for later addresses, as in the
+//!    long-lived addr2line process perf keeps per DSO, so results depend on
+//!    query order exactly as perf's do.
+//! 4. No DWARF answer: the ELF symbol alone (`name`, `file-symbol:?` or
+//!    `??:?`); no symbol either: not found.
+//! 5. With an inlined innermost function, each enclosing function follows
+//!    with its DW_AT_call_file / DW_AT_call_line (`bfd_find_inliner_info`).
+//!
+//! Line 0 prints as `?`; perf reads it as 0. The discriminator printed
+//! after the first record's line is repeated on the callers' lines
+//! (addr2line keeps the variable), perf ignores it.
+
+mod debugfile;
+mod dwarf;
+mod lines;
+mod object;
+
+use dwarf::{SecStore, Stash};
+use object::{FindFunctionCache, ObjFile, SymSet, NO_SYM};
+use rustc_hash::FxHashMap;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// One record `addr2line -i -f` prints for an address (innermost first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InlineRecord {
+    /// The function line as printed; `None` when addr2line prints `??`.
+    pub function: Option<Box<str>>,
+    /// The file part of the `file:line` line; `None` for `??`.
+    pub file: Option<Box<str>>,
+    /// 0 when addr2line prints `?`.
+    pub line: u32,
+    /// addr2line's ` (discriminator N)` suffix (0 = none); perf ignores it.
+    pub discriminator: u32,
+}
+
+struct DwarfState {
+    /// The DWARF lives in the separate debug file.
+    separate: bool,
+    store: SecStore,
+    stash: Stash,
+    /// The debug file's `.symtab` (BFD's `stash->f.syms`).
+    debug_syms: SymSet,
+}
+
+/// addr2line's answers for one file, computed lazily and cached per
+/// address.
+pub struct InlineResolver {
+    main: ObjFile,
+    path: Vec<u8>,
+    /// addr2line's `syms` (`.symtab`, else `.dynsym`); `None` = no symbols.
+    main_syms: Option<SymSet>,
+    debug: Option<ObjFile>,
+    dwarf: Option<Option<DwarfState>>,
+    cache: FindFunctionCache,
+    results: FxHashMap<u64, Box<[InlineRecord]>>,
+}
+
+/// BFD's SEC_DEBUGGING by section name.
+fn is_debugging(name: &[u8]) -> bool {
+    name.starts_with(b".debug")
+        || name.starts_with(b".zdebug")
+        || name.starts_with(b".gnu.linkonce.wi.")
+        || name.starts_with(b".gnu.debuglto_.debug_")
+        || name == b".line"
+        || name.starts_with(b".stab")
+}
+
+/// dwarf2.c `find_debug_info`: `.debug_info`, `.zdebug_info`, then a
+/// `.gnu.linkonce.wi.*` section, each only with contents.
+fn find_debug_info(f: &ObjFile) -> Option<usize> {
+    let ok = |i: &usize| f.sections[*i].has_contents();
+    f.section_index(b".debug_info")
+        .filter(ok)
+        .or_else(|| f.section_index(b".zdebug_info").filter(ok))
+        .or_else(|| {
+            f.sections
+                .iter()
+                .enumerate()
+                .skip(1)
+                .find(|(_, s)| s.has_contents() && s.name.starts_with(b".gnu.linkonce.wi."))
+                .map(|(i, _)| i)
+        })
+}
+
+fn lossy(b: &[u8]) -> Box<str> {
+    String::from_utf8_lossy(b).into()
+}
+
+impl InlineResolver {
+    /// Opens the file perf hands to addr2line. `None` if it is not a
+    /// readable ELF file (addr2line would fail on it).
+    pub fn open(path: &Path) -> Option<InlineResolver> {
+        let main = ObjFile::open(path)?;
+        // addr2line.c `slurp_symtab`.
+        let stat = main.symbols(false);
+        let main_syms = if !stat.is_empty() {
+            Some(SymSet::new(stat))
+        } else {
+            let dynamic = main.symbols(true);
+            (!dynamic.is_empty()).then(|| SymSet::new(dynamic))
+        };
+        Some(InlineResolver {
+            main,
+            path: path.as_os_str().as_bytes().to_vec(),
+            main_syms,
+            debug: None,
+            dwarf: None,
+            cache: FindFunctionCache::default(),
+            results: FxHashMap::default(),
+        })
+    }
+
+    /// The records addr2line prints for `addr` (the address perf passes,
+    /// i.e. an objdump-space address), innermost first. Empty when
+    /// addr2line's first record is the `??:0` "not found" record.
+    pub fn records(&mut self, addr: u64) -> &[InlineRecord] {
+        if !self.results.contains_key(&addr) {
+            let r = self.compute(addr).into_boxed_slice();
+            self.results.insert(addr, r);
+        }
+        &self.results[&addr]
+    }
+
+    fn ensure_dwarf(&mut self) {
+        if self.dwarf.is_some() {
+            return;
+        }
+        let mut state = None;
+        if let Some(i) = find_debug_info(&self.main) {
+            if let Some(store) = SecStore::load(&self.main, i) {
+                let stash = Stash::new(&store.view(&self.main));
+                state = Some(DwarfState {
+                    separate: false,
+                    store,
+                    stash,
+                    debug_syms: SymSet::new(Vec::new()),
+                });
+            }
+        } else if let Some(dbg) = debugfile::find_debug_file(&self.path, &self.main) {
+            if let Some(i) = find_debug_info(&dbg) {
+                if let Some(store) = SecStore::load(&dbg, i) {
+                    let stash = Stash::new(&store.view(&dbg));
+                    let debug_syms = SymSet::new(dbg.symbols(false));
+                    state = Some(DwarfState {
+                        separate: true,
+                        store,
+                        stash,
+                        debug_syms,
+                    });
+                    self.debug = Some(dbg);
+                }
+            }
+        }
+        self.dwarf = Some(state);
+    }
+
+    /// `_bfd_dwarf2_stash_syms`: the debug file's section paired with the
+    /// original one (same position before the first debugging section,
+    /// same name).
+    fn debug_section_for(&self, sec: usize) -> Option<usize> {
+        let dbg = self.debug.as_ref()?;
+        for i in 1..=sec {
+            let d = dbg.sections.get(i)?;
+            if is_debugging(&d.name) {
+                return None;
+            }
+            if i == sec {
+                return (d.name == self.main.sections[sec].name).then_some(i);
+            }
+        }
+        None
+    }
+
+    fn compute(&mut self, addr: u64) -> Vec<InlineRecord> {
+        let pc = if self.main.is64 {
+            addr
+        } else {
+            addr & 0xffff_ffff
+        };
+        // find_address_in_section
+        let Some(sec) = self
+            .main
+            .sections
+            .iter()
+            .enumerate()
+            .skip(1)
+            .find_map(|(i, s)| {
+                (s.is_alloc() && pc >= s.hdr.addr && pc - s.hdr.addr < s.hdr.size).then_some(i)
+            })
+        else {
+            return Vec::new();
+        };
+        let sec_vma = self.main.sections[sec].hdr.addr;
+        let offset = pc - sec_vma;
+        self.ensure_dwarf();
+
+        let mut name: Option<Box<[u8]>> = None;
+        let mut file: Option<Box<[u8]>> = None;
+        let mut line = 0u32;
+        let mut disc = 0u32;
+        let mut chain: Option<(u32, u32)> = None;
+        let mut found = false;
+
+        let debug_sec = self.debug_section_for(sec);
+        if let Some(Some(dw)) = self.dwarf.as_mut() {
+            let dobj = if dw.separate {
+                self.debug.as_ref().expect("debug file")
+            } else {
+                &self.main
+            };
+            let view = dw.store.view(dobj);
+            let mut function = None;
+            if let Some((cu, func)) = dw.stash.find(&view, pc) {
+                found = true;
+                if let Some(fi) = func {
+                    function = Some((cu, fi));
+                    if dw.stash.func(cu, fi).inlined {
+                        chain = Some((cu, fi));
+                    }
+                }
+                if let Some((f, l, d)) = dw.stash.line(cu, pc) {
+                    file = f.map(Into::into);
+                    line = l;
+                    disc = d;
+                }
+            }
+            let linkage = function.map(|(c, f)| dw.stash.func(c, f).is_linkage);
+            if linkage == Some(true) {
+                let (c, f) = function.expect("function");
+                name = dw.stash.func(c, f).name.clone();
+            } else {
+                // The symbol fallback inside the DWARF reader, with the
+                // debug file's symbols when the section pairs up.
+                let pick = match (dw.separate, debug_sec) {
+                    (true, Some(ds)) => Some((1u8, &mut dw.debug_syms, ds)),
+                    _ => self.main_syms.as_mut().map(|s| (0u8, s, sec)),
+                };
+                let mut fun_value = None;
+                if let Some((id, set, s_idx)) = pick {
+                    let (sym, fsym) = self.cache.find(id, set, s_idx as u32, offset);
+                    if sym != NO_SYM {
+                        let o = if id == 1 {
+                            self.debug.as_ref().expect("debug file")
+                        } else {
+                            &self.main
+                        };
+                        let bs = set.syms[sym as usize];
+                        name = Some(o.sym_name(&bs).into());
+                        if file.is_none() {
+                            file = (fsym != NO_SYM)
+                                .then(|| o.sym_name(&set.syms[fsym as usize]).into());
+                        }
+                        fun_value = Some(bs.value);
+                        found = true;
+                    }
+                }
+                if let Some((c, f)) = function {
+                    let func = dw.stash.func_mut(c, f);
+                    match fun_value {
+                        None => name = func.name.clone(),
+                        Some(v) => {
+                            if v.wrapping_add(sec_vma) == func.ranges.head_low() {
+                                func.name = name.clone();
+                            }
+                        }
+                    }
+                    func.is_linkage = true;
+                }
+            }
+        }
+        if !found {
+            // elf.c: after DWARF (and the absent DWARF1/stabs), the symbol
+            // table addr2line read.
+            let Some(set) = self.main_syms.as_mut() else {
+                return Vec::new();
+            };
+            let (sym, fsym) = self.cache.find(0, set, sec as u32, offset);
+            if sym == NO_SYM {
+                return Vec::new();
+            }
+            name = Some(self.main.sym_name(&set.syms[sym as usize]).into());
+            file = (fsym != NO_SYM).then(|| self.main.sym_name(&set.syms[fsym as usize]).into());
+            line = 0;
+            chain = None;
+        }
+        let mut out = Vec::new();
+        let rec = |n: Option<&[u8]>, f: Option<&[u8]>, l: u32| InlineRecord {
+            function: n.filter(|n| !n.is_empty()).map(lossy),
+            file: f.map(lossy),
+            line: l,
+            discriminator: if l != 0 { disc } else { 0 },
+        };
+        out.push(rec(name.as_deref(), file.as_deref(), line));
+        if let (Some((cu, mut fi)), Some(Some(dw))) = (chain, self.dwarf.as_ref()) {
+            loop {
+                let f = dw.stash.func(cu, fi);
+                if f.caller == dwarf::NONE {
+                    break;
+                }
+                let caller = dw.stash.func(cu, f.caller);
+                out.push(rec(
+                    caller.name.as_deref(),
+                    f.caller_file.as_deref(),
+                    f.caller_line,
+                ));
+                fi = f.caller;
+            }
+        }
+        out
+    }
+}
+
+/// perf's naming of the inline entries (srcline.c `new_inline_sym`): each
+/// record's function name (`??` when missing), demangled as perf demangles
+/// ELF symbols when `demangle` is on (`dso__demangle_sym`); a name equal to
+/// the base symbol's (already demangled) name reuses that symbol (not
+/// inlined), anything else becomes a fake symbol marked inlined. Appends
+/// `(name, inlined)` per record to `out`.
+pub fn perf_inline_names(
+    records: &[InlineRecord],
+    base_sym_name: Option<&str>,
+    demangle: bool,
+    out: &mut Vec<(Box<str>, bool)>,
+) {
+    for r in records {
+        let raw = r.function.as_deref().unwrap_or("??");
+        let name = if demangle {
+            super::demangle_sym(raw.as_bytes()).unwrap_or_else(|| raw.to_string())
+        } else {
+            raw.to_string()
+        };
+        match base_sym_name {
+            Some(b) if b == name => out.push((b.into(), false)),
+            _ => out.push((name.into(), true)),
+        }
+    }
+}
