@@ -30,6 +30,7 @@
 mod cxx;
 mod demangle;
 pub mod elf;
+pub mod inlines;
 mod kernel;
 pub mod locate;
 mod perfmap;
