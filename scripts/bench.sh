@@ -15,6 +15,8 @@
 #   --freq F     sampling frequency (default 20000)
 #   --keep DIR   work in DIR and keep it (default: a temporary directory, removed)
 #   --data FILE  skip recording and use FILE
+#   --dwarf      record with --call-graph dwarf (binaries without frame pointers); perf script
+#                then adds inline frames (perf runs addr2line), perfold does too, in-process
 #   --fork-exec  record a fork/exec-heavy workload instead: thousands of short processes
 #                (shell pipelines of sha256sum, gzip, sort, awk, wc) next to the programs
 # Needs root (perf record), perf, inferno-collapse-perf, gcc, g++, rustc.
@@ -27,6 +29,7 @@ freq=20000
 keep=
 data=
 forkexec=0
+dwarf=0
 while [ $# -gt 0 ]; do
   case $1 in
     --min-mb) min_mb=$2; shift 2 ;;
@@ -34,9 +37,13 @@ while [ $# -gt 0 ]; do
     --keep) keep=$2; shift 2 ;;
     --data) data=$2; shift 2 ;;
     --fork-exec) forkexec=1; shift ;;
-    *) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    --dwarf) dwarf=1; shift ;;
+    *) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 done
+
+callgraph=-g
+if [ "$dwarf" = 1 ]; then callgraph="--call-graph dwarf"; fi
 
 if [ -n "$keep" ]; then
   work=$keep; mkdir -p "$work"
@@ -52,9 +59,11 @@ perfold=$root/target/release/perfold
 if [ -z "$data" ]; then
   wl=$root/scripts/oracle/workloads
   mkdir -p "$work/bin"
-  gcc -O2 -g -pthread -fno-omit-frame-pointer -o "$work/bin/c" "$wl/c_work.c"
-  g++ -O2 -g -pthread -fno-omit-frame-pointer -o "$work/bin/cpp" "$wl/cpp_work.cpp"
-  rustc -C force-frame-pointers=yes -g -O -o "$work/bin/rust" "$wl/rust_work.rs"
+  fp=-fno-omit-frame-pointer rfp=yes
+  if [ "$dwarf" = 1 ]; then fp=-fomit-frame-pointer rfp=no; fi
+  gcc -O2 -g -pthread $fp -o "$work/bin/c" "$wl/c_work.c"
+  g++ -O2 -g -pthread $fp -o "$work/bin/cpp" "$wl/cpp_work.cpp"
+  rustc -C force-frame-pointers=$rfp -g -O -o "$work/bin/rust" "$wl/rust_work.rs"
   cp "$wl/shell_work.sh" "$work/bin/shell.sh"
   data=$work/bench.data
   # One round: all workloads at once, as separate processes.
@@ -80,7 +89,8 @@ ROUND
   chmod +x "$work/bin/round.sh"
   rounds=4
   while :; do
-    perf record -q -e cpu-clock -F "$freq" -g -o "$data" -- \
+    # shellcheck disable=SC2086 # $callgraph is two words for dwarf
+    perf record -q -e cpu-clock -F "$freq" $callgraph -o "$data" -- \
       sh -c "i=0; while [ \$i -lt $rounds ]; do $work/bin/round.sh; i=\$((i+1)); done" 2>/dev/null
     size_mb=$(( $(stat -c %s "$data") / 1000000 ))
     [ "$size_mb" -ge "$min_mb" ] && break

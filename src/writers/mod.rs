@@ -62,6 +62,11 @@ pub fn frame_text(out: &mut Vec<u8>, f: &Frame, names: &Names) {
         }
         None => out.extend_from_slice(b"[unknown]"),
     }
+    if f.inlined {
+        // perf prints no DSO for an inline frame, then " (inlined)".
+        out.extend_from_slice(b" (inlined)");
+        return;
+    }
     out.extend_from_slice(b" (");
     match f.dso {
         Some(d) => out.extend_from_slice(&names.machine.dsos.get(d).name),
