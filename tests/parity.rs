@@ -24,9 +24,11 @@ fn fixtures() -> Vec<PathBuf> {
 /// Runs perfold on a fixture as its recipe runs perf: `--symfs ../sysroot
 /// --kallsyms kallsyms`, with a HOME that holds no build-id cache.
 fn perfold(case: &Path, command: &str) -> Vec<u8> {
+    let mut words = command.split(' ');
     let home = tempdir();
     let out = Command::new(env!("CARGO_BIN_EXE_perfold"))
-        .arg(command)
+        .arg(words.next().unwrap())
+        .args(words)
         .arg("perf.data")
         .args(["--symfs", "../sysroot", "--kallsyms", "kallsyms"])
         .current_dir(case)
@@ -72,8 +74,12 @@ fn clip(line: &[u8]) -> String {
 }
 
 fn check(command: &str, expected_file: &str) {
+    check_cases(command, expected_file, fixtures());
+}
+
+fn check_cases(command: &str, expected_file: &str, cases: Vec<PathBuf>) {
     let mut failures = Vec::new();
-    for case in fixtures() {
+    for case in cases {
         let expected = std::fs::read(case.join(expected_file))
             .unwrap_or_else(|e| panic!("{}: {expected_file}: {e}", case.display()));
         let actual = perfold(&case, command);
@@ -91,6 +97,20 @@ fn check(command: &str, expected_file: &str) {
 #[test]
 fn perf_script_matches_perf() {
     check("perf-script", "expected.script");
+}
+
+/// DWARF fixtures also carry perf's `--no-inline` text.
+#[test]
+fn perf_script_no_inline_matches_perf() {
+    let dwarf: Vec<PathBuf> = fixtures()
+        .into_iter()
+        .filter(|c| c.join("expected.noinline").is_file())
+        .collect();
+    assert!(
+        dwarf.len() >= 4,
+        "expected the DWARF fixtures, found {dwarf:?}"
+    );
+    check_cases("perf-script --no-inline", "expected.noinline", dwarf);
 }
 
 #[test]

@@ -41,7 +41,8 @@ die() { echo "make-fixture.sh: $*" >&2; exit 1; }
 log() { echo "make-fixture.sh: $case_name: $*"; }
 
 if [ ! -f "$data" ]; then
-  "$here"/record.sh --freq "$max_freq" --cases "$case_name" "$outdir"
+  dwarf_flag=(); [[ $case_name == *dwarf* ]] && dwarf_flag=(--dwarf)
+  "$here"/record.sh --freq "$max_freq" "${dwarf_flag[@]}" --cases "$case_name" "$outdir"
 fi
 [ -f "$outdir/kallsyms" ] || die "$outdir/kallsyms missing (record.sh saves it)"
 freq=$(perf evlist -F -i "$data" 2>/dev/null | sed -n 's/.*sample_freq=\([0-9]*\).*/\1/p' | sort -n | tail -1)
@@ -90,7 +91,7 @@ mkdir -p "$sysroot" "$fx"
 for dso in "${dsos[@]}"; do
   id=${recorded_id[$dso]:-}
   case $dso in
-    '[kernel.kallsyms]'|'[unknown]'|'[anon]'*|'[heap]'|'[stack]'|'//anon'|/tmp/perf-*.map) continue ;;
+    '[kernel.kallsyms]'|'[unknown]'|'[anon]'*|'[heap]'|'[stack]'|'//anon'|/tmp/perf-*.map|inlined) continue ;;
     '[vdso]')
       [ -n "$id" ] || continue
       src="$HOME/.debug/[vdso]/$id/vdso"
@@ -165,6 +166,9 @@ HOME=$empty PERF_CONFIG=/dev/null perf script -i perf.data --symfs ../sysroot --
 inferno-collapse-perf < expected.script > expected.folded
 inferno-flamegraph < expected.folded > expected.svg
 EOF
+  if [[ $case_name == *dwarf* ]]; then
+    echo 'HOME=$empty PERF_CONFIG=/dev/null perf script --no-inline -i perf.data --symfs ../sysroot --kallsyms kallsyms > expected.noinline'
+  fi
 } > "$fx/recipe.sh"
 chmod +x "$fx/recipe.sh"
 
