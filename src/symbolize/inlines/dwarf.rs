@@ -143,9 +143,6 @@ impl Aranges {
     fn has_any(&self) -> bool {
         self.0.first().is_some_and(|h| h.1 != 0)
     }
-    fn contains(&self, a: u64) -> bool {
-        self.0.iter().any(|&(l, h)| a >= l && a < h)
-    }
 }
 
 pub struct Func {
@@ -215,13 +212,13 @@ pub struct Stash {
     /// the running maximum of high.
     index: Vec<(u64, u64, u32, u64)>,
     no_ranges: Vec<u32>,
-}
-
-/// What the unit search found: the first unit that covered the address.
-pub struct Hit<'s> {
-    pub line: Option<(Option<&'s [u8]>, u32, u32)>,
-    /// (unit, function) of the best-fit function.
-    pub func: Option<(u32, u32)>,
+    /// Ranges a unit gained when its line table and DIEs were read (BFD
+    /// adds every line sequence and function range to its unit lookup
+    /// trie), kept where they reach outside the unit's root ranges:
+    /// (low, high, unit) sorted by low.
+    extra: Vec<(u64, u64, u32)>,
+    /// The longest range in `extra`.
+    extra_max: u64,
 }
 
 type Header<'a> = gimli::UnitHeader<R<'a>>;
@@ -267,6 +264,8 @@ impl Stash {
             units,
             index,
             no_ranges,
+            extra: Vec::new(),
+            extra_max: 0,
         }
     }
 
@@ -528,7 +527,9 @@ fn read_rangelist(s: &Secs<'_>, u: &Unit, out: &mut Aranges, offset: u64) -> boo
         if p > d.len() {
             return false;
         }
-        let all_ones = if asz == 8 { u64::MAX } else { u64::MAX };
+        // BFD compares with -1UL: only an all-ones 64-bit address selects
+        // a base address.
+        let all_ones = u64::MAX;
         loop {
             if 2 * asz > d.len() - p {
                 return false;
@@ -624,6 +625,15 @@ impl Stash {
             }
         }
         cands.extend_from_slice(&self.no_ranges);
+        let n = self.extra.partition_point(|e| e.0 <= addr);
+        for e in self.extra[..n].iter().rev() {
+            if addr - e.0 >= self.extra_max {
+                break;
+            }
+            if addr < e.1 {
+                cands.push(e.2);
+            }
+        }
         cands.sort_unstable();
         cands.dedup();
         for cu in cands {
@@ -695,7 +705,18 @@ impl Stash {
                 return false;
             }
         };
+        let mut gained = seq_ranges;
+        for f in &funcs {
+            gained.extend_from_slice(&f.ranges.0);
+        }
         let u = &mut self.units[cu as usize];
+        for (l, h) in gained {
+            if l < h && !u.ranges.0.iter().any(|&(a, b)| a <= l && h <= b) {
+                let at = self.extra.partition_point(|e| e.0 <= l);
+                self.extra.insert(at, (l, h, cu));
+                self.extra_max = self.extra_max.max(h - l);
+            }
+        }
         let lines = u.lines.take().expect("lines");
         let lookup = build_lookup(&funcs);
         u.decoded = Some(Decoded {
@@ -960,13 +981,11 @@ impl Stash {
                 self.val(s, u, &raw)
             };
             match a.name() {
-                constants::DW_AT_name => {
-                    if name.is_none() {
-                        if let Val::Str(st) = v {
-                            *name = Some(st.unwrap_or(b"").into());
-                            if plain_lang(self.units[target_cu as usize].lang) {
-                                *is_linkage = true;
-                            }
+                constants::DW_AT_name if name.is_none() => {
+                    if let Val::Str(st) = v {
+                        *name = Some(st.unwrap_or(b"").into());
+                        if plain_lang(self.units[target_cu as usize].lang) {
+                            *is_linkage = true;
                         }
                     }
                 }

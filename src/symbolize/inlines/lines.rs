@@ -352,13 +352,9 @@ pub fn decode(
                         .push((entry_string(&e.path_name(), strs), e.directory_index()));
                 }
                 LineInstruction::SetDiscriminator(d) => disc = d as u32,
-                LineInstruction::UnknownExtended(op, _) => {
-                    // DW_LNE_HP_source_file_correlation is skipped, any
-                    // other unknown extended opcode fails the table.
-                    if op.0 != 0x80 {
-                        return None;
-                    }
-                }
+                // DW_LNE_HP_source_file_correlation is skipped, any other
+                // unknown extended opcode fails the table.
+                LineInstruction::UnknownExtended(op, _) if op.0 != 0x80 => return None,
                 LineInstruction::Copy => {
                     emit!(false);
                     disc = 0;

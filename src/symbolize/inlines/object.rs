@@ -7,7 +7,6 @@ use memmap2::Mmap;
 use std::borrow::Cow;
 use std::path::Path;
 
-const SHF_EXECINSTR: u64 = 4;
 const SHF_COMPRESSED: u64 = 0x800;
 const STT_OBJECT: u8 = 1;
 const STT_FUNC: u8 = 2;
@@ -29,9 +28,6 @@ pub struct Section {
 impl Section {
     pub fn is_alloc(&self) -> bool {
         self.hdr.flags & SHF_ALLOC != 0
-    }
-    pub fn is_code(&self) -> bool {
-        self.hdr.flags & SHF_EXECINSTR != 0
     }
     /// BFD's SEC_HAS_CONTENTS for ELF: everything but SHT_NOBITS.
     pub fn has_contents(&self) -> bool {
