@@ -274,6 +274,21 @@ impl State<'_> {
                 self.max_stack,
                 &mut self.frames,
             );
+            // arm64 `-g` (user regs without a stack copy): perf inserts the
+            // leaf function's caller, unwound from the sampled LR.
+            if attr.has(reader::attrs::SAMPLE_REGS_USER)
+                && !attr.has(reader::attrs::SAMPLE_STACK_USER)
+            {
+                insert_leaf_caller(
+                    &mut self.machine,
+                    &mut self.symbols,
+                    self.unwinding.as_mut().expect("prepared"),
+                    &thread,
+                    &s,
+                    self.max_stack,
+                    &mut self.frames,
+                );
+            }
             // perf's thread__resolve_callchain_unwind: DWARF user frames
             // after the kernel part (callee-first order).
             if attr.has(reader::attrs::SAMPLE_REGS_USER)
@@ -344,5 +359,39 @@ impl State<'_> {
             symbols: &self.symbols,
         };
         self.sink.sample(&view, &names).map_err(Error::Output)
+    }
+}
+
+/// perf's `get_leaf_frame_caller` (arm64 `-g` only): the caller of the leaf
+/// function goes before the second user entry unless it equals that entry.
+#[allow(clippy::too_many_arguments)]
+fn insert_leaf_caller(
+    machine: &mut Machine,
+    symbols: &mut SymbolTable,
+    unwinding: &mut Unwinding,
+    thread: &crate::mappings::Thread,
+    s: &sample::Sample,
+    max_stack: usize,
+    frames: &mut Vec<Frame>,
+) {
+    let ips: Vec<u64> = s.callchain_ips().collect();
+    let Some((at, user_ip, next)) = crate::unwind::aarch64::leaf_caller_position(&ips, max_stack)
+    else {
+        return;
+    };
+    if at >= frames.len() {
+        return;
+    }
+    let caller = unwinding.leaf_caller(machine, symbols, thread, s, user_ip);
+    if caller != 0 && caller != next {
+        let f = frames::resolve_ip(
+            machine,
+            symbols,
+            thread,
+            crate::mappings::CPUMODE_USER,
+            caller,
+            false,
+        );
+        frames.insert(at, f);
     }
 }

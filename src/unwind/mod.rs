@@ -118,6 +118,18 @@ impl Memory<'_> {
         i > 0 && addr < self.modules[i - 1].end
     }
 
+    /// The unwind tables of the module holding `addr` and the module's
+    /// base (SVMA = address - base), if perf's `find_proc_info` has a file.
+    pub fn unwind_file(&self, addr: u64) -> Option<(&UnwindFile, u64)> {
+        let i = self.modules.partition_point(|m| m.start <= addr);
+        let m = self.modules.get(i.checked_sub(1)?)?;
+        if addr >= m.end {
+            return None;
+        }
+        let f = self.files.get(&m.dso)?.as_ref()?;
+        Some((f, m.base))
+    }
+
     /// Whether the unwind tables of `addr`'s module have an FDE covering it
     /// (libunwind's `dwarf_search_unwind_table` succeeds).
     pub fn has_fde(&self, addr: u64) -> bool {
@@ -185,6 +197,39 @@ impl Unwinding {
         match &mut space.unwinder {
             SpaceUnwinder::X86_64(u) => u.unwind(regs, &mem, max_stack, out),
             SpaceUnwinder::Aarch64(u) => u.unwind(regs, &mem, max_stack, out),
+        }
+    }
+
+    /// arm64 `-g` samples: the caller of the leaf function (perf's
+    /// `get_leaf_frame_caller`), computed from the sampled LR with libunwind;
+    /// 0 when there is none. `user_ip` is the first user callchain entry.
+    pub fn leaf_caller(
+        &mut self,
+        machine: &Machine,
+        symbols: &mut SymbolTable,
+        thread: &Thread,
+        sample: &Sample,
+        user_ip: u64,
+    ) -> u64 {
+        if self.arch != Arch::Aarch64 {
+            return 0;
+        }
+        let Some(regs) = &sample.user_regs else {
+            return 0;
+        };
+        let maps = machine.maps(thread.maps);
+        self.refresh(machine, symbols, thread.maps);
+        let space = self.spaces.get_mut(&thread.maps).expect("refreshed");
+        let mem = Memory {
+            stack: &[],
+            sp: 0,
+            maps,
+            modules: &space.modules,
+            files: &self.files,
+        };
+        match &mut space.unwinder {
+            SpaceUnwinder::Aarch64(u) => u.leaf_caller(regs, user_ip, &mem),
+            SpaceUnwinder::X86_64(_) => 0,
         }
     }
 
