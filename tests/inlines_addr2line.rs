@@ -49,6 +49,50 @@ int main(int argc, char **argv) {
 }
 "#;
 
+/// Code GCC -O2 splits into `.constprop`, `.isra`, `.part` and `.cold`
+/// clones.
+const CLONES_SRC: &str = r#"
+#include <stdio.h>
+#include <stdlib.h>
+struct big { int a[32]; int n; };
+int g;
+static __attribute__((noinline)) int sum(const struct big *b, int scale) {
+    int s = 0;
+    for (int i = 0; i < b->n; i++) s += b->a[i] * scale;
+    return s;
+}
+static __attribute__((noinline)) int only_n(const struct big b) { return b.n * 3 + b.a[1]; }
+static int slow(int *p, int n) {
+    if (__builtin_expect(p != 0, 1)) return p[0] + n;
+    for (int i = 0; i < n; i++) { g += i * i; printf("%d %d\n", i, g); if (g > 1000) printf("big\n"); }
+    for (int i = 0; i < n; i++) { g ^= i; printf("x%d\n", g); }
+    return g;
+}
+__attribute__((noinline)) int user(int *p, int n) { return slow(p, n) + slow(p + 1, n) * 2; }
+__attribute__((noinline)) int user2(int *p, int n) { return slow(n > 3 ? p : 0, n + 1); }
+__attribute__((noinline)) int worker(int n, const char *s) {
+    int t = 0;
+    for (int i = 0; i < n; i++) {
+        if (__builtin_expect(s[i] == 0, 0)) {
+            fprintf(stderr, "bad input at %d of %d\n", i, n);
+            for (int j = 0; j < i; j++) fprintf(stderr, "%c", s[j]);
+            abort();
+        }
+        t += s[i];
+    }
+    return t;
+}
+int main(int argc, char **argv) {
+    struct big b = { {0}, 32 };
+    for (int i = 0; i < 32; i++) b.a[i] = i * argc;
+    int v[4] = {1, 2, 3, 4};
+    int r = sum(&b, 3) + sum(&b, 3) + only_n(b) + user(v, argc) + user2(v, argc)
+        + worker(argc, argv[0]);
+    printf("%d\n", r);
+    return 0;
+}
+"#;
+
 const CXX_SRC: &str = r#"
 #include <algorithm>
 #include <vector>
@@ -220,8 +264,19 @@ fn addresses(file: &Path, stride: u64) -> Vec<u64> {
     v
 }
 
-fn compare(label: &str, file: &Path, stride: u64) -> (usize, usize) {
-    let addrs = addresses(file, stride);
+fn compare(label: &str, file: &Path, stride: u64, shuffle: bool) -> (usize, usize) {
+    let mut addrs = addresses(file, stride);
+    if shuffle {
+        // Another order: addr2line's answers depend on what it was asked
+        // before (names settled on first use, its symbol cache).
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for i in (1..addrs.len()).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            addrs.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+    }
     let t0 = std::time::Instant::now();
     let mut r = InlineResolver::open(file).expect("open");
     let open_t = t0.elapsed();
@@ -279,6 +334,40 @@ fn matches_binutils_addr2line() {
         .arg(&cbin)
         .arg(&c)));
     files.push(("C -O2 -g".into(), cbin.clone(), 1));
+    let c4 = dir.join("cprog4");
+    assert!(run(Command::new("gcc")
+        .args(["-O2", "-gdwarf-4", "-o"])
+        .arg(&c4)
+        .arg(&c)));
+    files.push(("C -O2 -gdwarf-4".into(), c4, 1));
+    let cl = dir.join("clones.c");
+    std::fs::write(&cl, CLONES_SRC).expect("write");
+    let clbin = dir.join("clones");
+    assert!(run(Command::new("gcc")
+        .args(["-O2", "-g", "-o"])
+        .arg(&clbin)
+        .arg(&cl)));
+    files.push((
+        "C -O2 -g clones (.constprop .isra .part .cold)".into(),
+        clbin,
+        1,
+    ));
+
+    // A debug file found through .gnu_debuglink (CRC-checked) only.
+    let dbg = dir.join("cprog.debug");
+    let linked = dir.join("cprog.linked");
+    if run(Command::new("objcopy")
+        .arg("--only-keep-debug")
+        .arg(&cbin)
+        .arg(&dbg))
+        && run(Command::new("objcopy")
+            .args(["--strip-debug", "--remove-section=.note.gnu.build-id"])
+            .arg(format!("--add-gnu-debuglink={}", dbg.display()))
+            .arg(&cbin)
+            .arg(&linked))
+    {
+        files.push(("C + .gnu_debuglink file".into(), linked, 1));
+    }
 
     let cstrip = dir.join("cprog.nodebug");
     assert!(run(Command::new("objcopy")
@@ -296,6 +385,12 @@ fn matches_binutils_addr2line() {
             .arg(&bin)
             .arg(&cc)));
         files.push(("C++ -O2 -g".into(), bin, 3));
+        let bin4 = dir.join("cxxprog4");
+        assert!(run(Command::new("g++")
+            .args(["-O2", "-gdwarf-4", "-o"])
+            .arg(&bin4)
+            .arg(&cc)));
+        files.push(("C++ -O2 -gdwarf-4".into(), bin4, 5));
     } else {
         assert!(!required, "g++ missing");
     }
@@ -328,11 +423,30 @@ fn matches_binutils_addr2line() {
             files.push(("libc --strip-all, no links".into(), bare, 97));
         }
     }
+    // A debug link whose file is not installed: symbols only.
+    let stdcxx = Path::new("/usr/lib/x86_64-linux-gnu/libstdc++.so.6");
+    if stdcxx.exists() {
+        files.push((
+            "libstdc++.so.6 (no debug file)".into(),
+            stdcxx.to_path_buf(),
+            53,
+        ));
+    }
+    // PERFOLD_A2L_STRIDE_DIV=N samples N times more densely.
+    let div: u64 = std::env::var("PERFOLD_A2L_STRIDE_DIV")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     let mut total = (0, 0);
     for (label, f, stride) in &files {
-        let (ok, n) = compare(label, f, *stride);
-        total.0 += ok;
-        total.1 += n;
+        let stride = &(*stride / div).max(1);
+        for shuffle in [false, true] {
+            let l = format!("{label}{}", if shuffle { " (shuffled)" } else { "" });
+            let (ok, n) = compare(&l, f, *stride, shuffle);
+            total.0 += ok;
+            total.1 += n;
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
     eprintln!("total: {} / {} match", total.0, total.1);
