@@ -266,7 +266,8 @@ impl SymbolTable {
                 let id = self.dso_id(machine, dso);
                 self.symbolizer.lookup(id, addr)
             }
-            DsoKind::Module | DsoKind::NoFile => None,
+            DsoKind::Module => self.symbolizer.lookup_module(&d.name, addr),
+            DsoKind::NoFile => None,
         }
         .map(|s| (s.start, s.end, s.name.clone()));
         let hit = found.map(|(start, end, name)| {

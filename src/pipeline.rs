@@ -231,6 +231,10 @@ impl State<'_> {
             reader::RECORD_MMAP | reader::RECORD_MMAP2 => {
                 let m = Mmap::parse(bytes, rec.misc, rec.type_ == reader::RECORD_MMAP2, base)?;
                 self.machine.mmap(&m);
+                for short in self.machine.new_modules.drain(..) {
+                    let short = String::from_utf8_lossy(&short);
+                    self.symbols.symbolizer.add_kernel_module(&short);
+                }
                 if let Some((name, addr)) = &self.machine.kernel_ref_reloc {
                     self.symbols.symbolizer.set_kernel_ref_reloc(name, *addr);
                 }

@@ -37,6 +37,8 @@ pub struct Machine {
     pub kernel_start: u64,
     /// The kernel's ref-reloc symbol from its MMAP record (`_text` and its address).
     pub kernel_ref_reloc: Option<(String, u64)>,
+    /// Short names of module maps added since the caller last drained them.
+    pub new_modules: Vec<Vec<u8>>,
     /// Kernel symbols were loaded and the kernel map resized to them.
     pub kernel_loaded: bool,
 }
@@ -60,6 +62,7 @@ impl Machine {
             kernel_dso,
             kernel_start: 1 << 63,
             kernel_ref_reloc: None,
+            new_modules: Vec::new(),
             kernel_loaded: false,
         };
         // perf_session__register_idle_thread: thread 0 is "swapper" from the start.
@@ -207,7 +210,10 @@ impl Machine {
         let name = m.filename;
         let is_kernel = name.starts_with(b"[kernel.kallsyms]");
         if name.first() == Some(&b'/') || (!is_kernel && name.first() == Some(&b'[')) {
-            let dso = self.dsos.findnew(name, None, DsoKind::Module, m.build_id);
+            // perf names the module DSO `[name]` (machine__findnew_module_dso).
+            let short = kmod_name(name);
+            let dso = self.dsos.findnew(&short, None, DsoKind::Module, m.build_id);
+            self.new_modules.push(short);
             self.kernel_maps.insert(Map {
                 start: m.start,
                 end: m.start.wrapping_add(m.len),
@@ -280,6 +286,41 @@ impl Machine {
         }
         self.find_map(th, addr_mode, ip)
     }
+}
+
+/// perf's `kmod_path__parse_name` (util/dso.c `__kmod_path__parse`): the
+/// basename; a `.ko` file (optionally `.gz`/`.xz`-compressed) becomes
+/// `[name]`; `-` becomes `_`; a `[...]` name is kept as is.
+pub fn kmod_name(path: &[u8]) -> Vec<u8> {
+    let base = match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => &path[i + 1..],
+        None => path,
+    };
+    if base.first() == Some(&b'[') {
+        return base.to_vec();
+    }
+    let base_at = path.len() - base.len();
+    let Some(mut ext) = path.iter().rposition(|&b| b == b'.') else {
+        return base.to_vec();
+    };
+    if matches!(&path[ext + 1..], b"gz" | b"xz") {
+        ext = ext.saturating_sub(3);
+    }
+    let kmod = ext > base_at && path[ext..].starts_with(b".ko");
+    let mut out = if kmod {
+        let mut v = vec![b'['];
+        v.extend_from_slice(&path[base_at..ext]);
+        v.push(b']');
+        v
+    } else {
+        base.to_vec()
+    };
+    for b in &mut out {
+        if *b == b'-' {
+            *b = b'_';
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -370,5 +411,19 @@ mod tests {
         assert_eq!(m.comms.get(t.comm), b":9");
         let idle = *m.thread(0).unwrap();
         assert_eq!(m.comms.get(idle.comm), b"swapper");
+    }
+
+    #[test]
+    fn module_dso_names() {
+        assert_eq!(
+            kmod_name(b"/lib/modules/6.1.0-56-arm64/kernel/fs/ext4/ext4.ko"),
+            b"[ext4]"
+        );
+        assert_eq!(
+            kmod_name(b"/lib/modules/x/virtio-blk.ko.xz"),
+            b"[virtio_blk]"
+        );
+        assert_eq!(kmod_name(b"[bpf_prog]"), b"[bpf_prog]");
+        assert_eq!(kmod_name(b"/usr/lib/some-lib.so"), b"some_lib.so");
     }
 }

@@ -118,6 +118,9 @@ fn binding(ty: u8) -> u8 {
 pub struct Kernel {
     pub tree: SymTree,
     pub range: Option<(u64, u64)>,
+    /// Symbols `maps__split_kallsyms` moved to module maps, by the module's
+    /// short name (`[ext4]`), at their kallsyms addresses.
+    pub modules: std::collections::HashMap<String, SymTree>,
 }
 
 /// Inputs of `__dso__load_kallsyms` beyond the file itself.
@@ -126,6 +129,9 @@ pub struct KernelCtx<'a> {
     pub ref_reloc: Option<(&'a str, u64)>,
     /// Short names (`[mod]`) of module maps perf created from the recording.
     pub modules: &'a HashSet<String>,
+    /// Modules whose DSO perf loaded (found no `.ko` for) before the kernel:
+    /// their kallsyms symbols are discarded.
+    pub loaded_modules: &'a HashSet<String>,
 }
 
 /// perf `__dso__load_kallsyms` (no kcore) for the host kernel map.
@@ -146,12 +152,16 @@ pub fn load_kallsyms(data: &[u8], ctx: &KernelCtx) -> Option<Kernel> {
     };
     tree.fixup_end(true);
     tree.fixup_duplicate();
-    split_kallsyms(&mut tree, delta, ctx.modules);
+    let modules = split_kallsyms(&mut tree, delta, ctx.modules, ctx.loaded_modules);
     let range = match (tree.first(), tree.last()) {
         (Some(f), Some(l)) => Some((tree.node(f).sym.start, tree.node(l).sym.end)),
         _ => None,
     };
-    Some(Kernel { tree, range })
+    Some(Kernel {
+        tree,
+        range,
+        modules,
+    })
 }
 
 /// perf `maps__split_kallsyms`, keeping only what stays in the initial
@@ -159,7 +169,20 @@ pub fn load_kallsyms(data: &[u8], ctx: &KernelCtx) -> Option<Kernel> {
 /// when perf has none), kernel symbols that follow a module symbol while a
 /// module map is current go to a new `[kernel].N` map, the x86_64 entry
 /// trampoline symbol is dropped, and the relocation delta is applied.
-fn split_kallsyms(tree: &mut SymTree, delta: u64, modules: &HashSet<String>) {
+///
+/// The module symbols that move are returned per module (names without the
+/// `\t[module]` suffix, ends from the fix-up over the whole file). perf
+/// stores them relative to the module map and looks them up with `map_ip`;
+/// module maps are identity-mapped here, so they keep their addresses.
+/// `modules` holds the module maps whose DSO was not loaded yet (perf
+/// discards the symbols of a module whose DSO was loaded before the kernel).
+fn split_kallsyms(
+    tree: &mut SymTree,
+    delta: u64,
+    modules: &HashSet<String>,
+    loaded: &HashSet<String>,
+) -> std::collections::HashMap<String, SymTree> {
+    let mut moved: std::collections::HashMap<String, SymTree> = Default::default();
     // `curr_map`: the initial map (None, false), a module map (Some, false)
     // or one of the "[kernel].N" maps (None, true).
     let mut in_module: Option<String> = None;
@@ -172,6 +195,16 @@ fn split_kallsyms(tree: &mut SymTree, delta: u64, modules: &HashSet<String>) {
             if moved_away || in_module.as_deref() != Some(module) {
                 moved_away = false;
                 in_module = modules.contains(module).then(|| module.to_string());
+            }
+            if let Some(m) = in_module.as_ref().filter(|m| !loaded.contains(*m)) {
+                let node = tree.node(n);
+                let (start, end, binding) = (node.sym.start, node.sym.end, node.binding);
+                moved.entry(m.clone()).or_default().insert(
+                    start,
+                    end.wrapping_sub(start),
+                    binding,
+                    name[..tab].into(),
+                );
             }
             tree.erase(n);
             continue;
@@ -198,6 +231,7 @@ fn split_kallsyms(tree: &mut SymTree, delta: u64, modules: &HashSet<String>) {
         }
         count += 1;
     }
+    moved
 }
 
 /// perf `symbol__read_kptr_restrict` → `symbol__restricted_filename`.
@@ -283,6 +317,7 @@ mod tests {
         let ctx = KernelCtx {
             ref_reloc: reloc,
             modules: &mods,
+            loaded_modules: &mods,
         };
         load_kallsyms(text.as_bytes(), &ctx).unwrap()
     }
@@ -347,6 +382,7 @@ ffffffffc0000100 t mod_fn2\t[mymod]\n";
         let ctx = KernelCtx {
             ref_reloc: Some(("nope", 1)),
             modules: &mods,
+            loaded_modules: &mods,
         };
         assert!(load_kallsyms(KS.as_bytes(), &ctx).is_none());
     }

@@ -92,6 +92,8 @@ pub struct Symbolizer {
     kernel_ref_reloc: Option<(String, u64)>,
     kernel_build_id: Option<Vec<u8>>,
     modules: HashSet<String>,
+    /// Module maps looked up before the kernel was loaded.
+    modules_loaded_early: HashSet<String>,
     kernel: Option<Option<kernel::Kernel>>,
 }
 
@@ -124,6 +126,7 @@ impl Symbolizer {
             kernel_ref_reloc: None,
             kernel_build_id: None,
             modules: HashSet::new(),
+            modules_loaded_early: HashSet::new(),
             kernel: None,
         }
     }
@@ -303,6 +306,7 @@ impl Symbolizer {
                     .as_ref()
                     .map(|(n, a)| (n.as_str(), *a)),
                 modules: &self.modules,
+                loaded_modules: &self.modules_loaded_early,
             };
             self.kernel = Some(path.and_then(|p| kernel::load_kernel(&p, &ctx)));
         }
@@ -314,6 +318,22 @@ impl Symbolizer {
     pub fn lookup_kernel(&mut self, ip: u64) -> Option<&Symbol> {
         let k = self.kernel()?;
         k.tree.find(ip).map(|n| &k.tree.node(n).sym)
+    }
+
+    /// Symbol of `ip` in the module map `[name]` (perf's module DSO): the
+    /// kallsyms symbols split off to it when the kernel was loaded. A module
+    /// looked up before the kernel is loaded gets none, as in perf, whose
+    /// `dso__load` marks it loaded (no `.ko` found) and whose
+    /// `maps__split_kallsyms` then discards its symbols.
+    pub fn lookup_module(&mut self, name: &[u8], ip: u64) -> Option<&Symbol> {
+        let name = String::from_utf8_lossy(name).into_owned();
+        if self.kernel.is_none() {
+            self.modules_loaded_early.insert(name);
+            return None;
+        }
+        let k = self.kernel.as_ref()?.as_ref()?;
+        let tree = k.modules.get(&name)?;
+        tree.find(ip).map(|n| &tree.node(n).sym)
     }
 
     /// The kernel map's range after perf loaded kallsyms (see module doc).
