@@ -19,9 +19,11 @@
 //! in the sibling files `x86_64.rs` and `aarch64.rs`.
 
 pub mod aarch64;
+pub mod cfi;
 pub mod file;
 pub mod x86_64;
 
+use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -80,6 +82,7 @@ pub struct Memory<'a> {
     maps: &'a Maps,
     modules: &'a [Registered],
     files: &'a FxHashMap<DsoIndex, Option<Arc<UnwindFile>>>,
+    kinds: &'a RefCell<FxHashMap<(DsoIndex, u64), cfi::Kind>>,
 }
 
 impl Memory<'_> {
@@ -130,6 +133,30 @@ impl Memory<'_> {
         Some((f, m.base))
     }
 
+    /// How the CFI of `addr`'s module treats it (cached per DSO address);
+    /// `NoFde` also when the module has no tables.
+    pub fn kind(&self, addr: u64, regs: &cfi::ArchRegs) -> cfi::Kind {
+        let i = self.modules.partition_point(|m| m.start <= addr);
+        let Some(m) = i
+            .checked_sub(1)
+            .map(|i| &self.modules[i])
+            .filter(|m| addr < m.end)
+        else {
+            return cfi::Kind::NoFde;
+        };
+        let svma = addr.wrapping_sub(m.base);
+        if let Some(&k) = self.kinds.borrow().get(&(m.dso, svma)) {
+            return k;
+        }
+        let k = self
+            .files
+            .get(&m.dso)
+            .and_then(|f| f.as_ref())
+            .map_or(cfi::Kind::NoFde, |f| f.kind(svma, regs));
+        self.kinds.borrow_mut().insert((m.dso, svma), k);
+        k
+    }
+
     /// Whether the unwind tables of `addr`'s module have an FDE covering it
     /// (libunwind's `dwarf_search_unwind_table` succeeds).
     pub fn has_fde(&self, addr: u64) -> bool {
@@ -150,6 +177,8 @@ pub struct Unwinding {
     arch: Arch,
     files: FxHashMap<DsoIndex, Option<Arc<UnwindFile>>>,
     spaces: FxHashMap<MapsId, Space>,
+    /// CFI kind per (DSO, SVMA), shared by all spaces.
+    kinds: RefCell<FxHashMap<(DsoIndex, u64), cfi::Kind>>,
 }
 
 impl Unwinding {
@@ -158,6 +187,7 @@ impl Unwinding {
             arch,
             files: FxHashMap::default(),
             spaces: FxHashMap::default(),
+            kinds: RefCell::new(FxHashMap::default()),
         }
     }
 
@@ -193,6 +223,7 @@ impl Unwinding {
             maps,
             modules: &space.modules,
             files: &self.files,
+            kinds: &self.kinds,
         };
         match &mut space.unwinder {
             SpaceUnwinder::X86_64(u) => u.unwind(regs, &mem, max_stack, out),
@@ -226,6 +257,7 @@ impl Unwinding {
             maps,
             modules: &space.modules,
             files: &self.files,
+            kinds: &self.kinds,
         };
         match &mut space.unwinder {
             SpaceUnwinder::Aarch64(u) => u.leaf_caller(regs, user_ip, &mem),

@@ -4,6 +4,7 @@
 use framehop::x86_64::{CacheX86_64, UnwindRegsX86_64, UnwinderX86_64};
 use framehop::{FrameAddress, Unwinder};
 
+use super::cfi::{ArchRegs, Kind, Rule};
 use super::file::Section;
 use super::Memory;
 use crate::reader::sample::Regs;
@@ -12,6 +13,16 @@ use crate::reader::sample::Regs;
 const PERF_REG_BP: u32 = 6;
 pub const PERF_REG_SP: u32 = 7;
 const PERF_REG_IP: u32 = 8;
+
+/// DWARF register numbers (x86-64 psABI).
+const DW_RBP: u16 = 6;
+const DW_RSP: u16 = 7;
+const DW_RA: u16 = 16;
+const CFI_REGS: ArchRegs = ArchRegs {
+    sp: DW_RSP,
+    fp: DW_RBP,
+    ra: DW_RA,
+};
 
 /// An rbp whose saved value could not be read: in no map, so every read
 /// through it fails.
@@ -76,7 +87,14 @@ impl SpaceUnwinder {
             if !mem.has_unwind_info(lookup) {
                 break;
             }
-            let next = if mem.has_fde(lookup) {
+            let kind = mem.kind(lookup, &CFI_REGS);
+            let signal = kind == Kind::Signal;
+            let next = if kind == Kind::Complex || signal {
+                match complex_step(address.address(), lookup, &mut regs, mem) {
+                    Some(ra) => ra,
+                    None => break,
+                }
+            } else if kind == Kind::Simple {
                 last_read.set(None);
                 match self
                     .unwinder
@@ -107,6 +125,13 @@ impl SpaceUnwinder {
             };
             // Not a signal frame: perf shows the return address - 1 (a zero
             // from the frame chain prints as all ones, then the walk ends).
+            if signal {
+                // Stepped through a signal trampoline: libunwind's
+                // unw_is_signal_frame is true for the interrupted frame.
+                out.push(next);
+                address = FrameAddress::from_instruction_pointer(next);
+                continue;
+            }
             out.push(next.wrapping_sub(1));
             match FrameAddress::from_return_address(next) {
                 Some(a) => address = a,
@@ -124,6 +149,15 @@ fn frame_chain_step(ip: u64, regs: &mut UnwindRegsX86_64, mem: &Memory) -> Optio
     let (sp, rbp) = (regs.sp(), regs.bp());
     if rbp == POISONED_BP {
         return None;
+    }
+    // libunwind's is_plt_entry: `jmp *x(%rip); push $n; jmp ...` at ip
+    // unwinds like a fresh call (CFA = rsp + 8, return address at rsp).
+    if let (Some(w0), Some(w1)) = (mem.read(ip), mem.read(ip.wrapping_add(8))) {
+        if w0 & 0xffff == 0x25ff && (w0 >> 48) & 0xff == 0x68 && (w1 >> 24) & 0xff == 0xe9 {
+            let ra = mem.read(sp)?;
+            regs.set_sp(sp.wrapping_add(8));
+            return Some(ra);
+        }
     }
     // Whether the previous IP points at readable memory.
     let ip_valid = mem.read(ip).is_some();
@@ -149,4 +183,44 @@ fn frame_chain_step(ip: u64, regs: &mut UnwindRegsX86_64, mem: &Memory) -> Optio
     regs.set_sp(sp.wrapping_add(16));
     regs.set_bp(rbp1);
     Some(new_ip)
+}
+
+/// A step through a row framehop cannot take (PLT stubs' CFA expression,
+/// signal trampolines' register expressions), evaluated as libunwind does:
+/// rip is the frame's address, rsp the CFA unless a rule restores it, an
+/// undefined return address ends the walk.
+fn complex_step(ip: u64, lookup: u64, regs: &mut UnwindRegsX86_64, mem: &Memory) -> Option<u64> {
+    let (file, base) = mem.unwind_file(lookup)?;
+    let (sp, bp) = (regs.sp(), regs.bp());
+    let reg = |r: u16| match r {
+        DW_RSP => Some(sp),
+        DW_RBP => (bp != POISONED_BP).then_some(bp),
+        DW_RA => Some(ip),
+        _ => None,
+    };
+    let read = |a: u64| mem.read(a);
+    let mut out = [Rule::Undefined; 3];
+    let cfa = file.evaluate(
+        lookup.wrapping_sub(base),
+        &reg,
+        &read,
+        &[DW_RBP, DW_RSP, DW_RA],
+        &mut out,
+    )?;
+    let ra = match out[2] {
+        Rule::Value(v) => v,
+        _ => return None,
+    };
+    let new_sp = match out[1] {
+        Rule::Value(v) => v,
+        _ => cfa,
+    };
+    let new_bp = match out[0] {
+        Rule::Value(v) => v,
+        Rule::Unreadable => POISONED_BP,
+        Rule::Same | Rule::Undefined => bp,
+    };
+    regs.set_sp(new_sp);
+    regs.set_bp(new_bp);
+    Some(ra)
 }

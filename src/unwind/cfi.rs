@@ -1,0 +1,232 @@
+//! CFI rows read with gimli: whether an FDE covers an address (libunwind
+//! falls back to its own heuristics when none does), whether framehop can
+//! take the row, and the full evaluation of the rows it cannot take — DWARF
+//! expressions, as in PLT stubs (`DW_CFA_def_cfa_expression`) and signal
+//! trampolines (`DW_CFA_expression` for every register), which libunwind
+//! evaluates.
+
+use gimli::{
+    BaseAddresses, CfaRule, EhFrame, EhFrameHdr, Evaluation, EvaluationResult, LittleEndian,
+    Location, RegisterRule, UnwindContext, UnwindSection, UnwindTableRow, Value,
+};
+
+use super::file::UnwindFile;
+
+type R<'a> = gimli::EndianSlice<'a, LittleEndian>;
+
+/// How the CFI treats an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// No FDE covers it.
+    NoFde,
+    /// CFA from the stack or frame pointer, registers saved at CFA offsets:
+    /// framehop's rules give libunwind's result.
+    Simple,
+    /// Anything else (expressions, other CFA registers): evaluated here.
+    Complex,
+    /// A signal trampoline (its CIE has the `S` augmentation): evaluated
+    /// here, and libunwind then treats the caller as interrupted, not
+    /// called (its address is not decremented, nor looked up minus one).
+    Signal,
+}
+
+/// A register after one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    Undefined,
+    Same,
+    Value(u64),
+    /// Its saved location could not be read (libunwind fails only when the
+    /// value is needed).
+    Unreadable,
+}
+
+/// Registers the evaluation asks about.
+pub struct ArchRegs {
+    pub sp: u16,
+    pub fp: u16,
+    pub ra: u16,
+}
+
+impl UnwindFile {
+    fn bases(&self) -> BaseAddresses {
+        let mut bases = BaseAddresses::default();
+        if let Some((r, _)) = &self.eh_frame_hdr {
+            bases = bases.set_eh_frame_hdr(r.start);
+        }
+        if let Some((r, _)) = &self.eh_frame {
+            bases = bases.set_eh_frame(r.start);
+        }
+        if let Some(text) = &self.text {
+            bases = bases.set_text(text.start);
+        }
+        bases
+    }
+
+    /// Runs `f` on the CFI row of `svma`; `None` when no FDE covers it.
+    fn with_row<T>(
+        &self,
+        svma: u64,
+        f: impl FnOnce(&EhFrame<R<'_>>, &UnwindTableRow<usize>, bool) -> T,
+    ) -> Option<T> {
+        let (Some((_, hdr)), Some((_, eh))) = (&self.eh_frame_hdr, &self.eh_frame) else {
+            return None;
+        };
+        let bases = self.bases();
+        let parsed = EhFrameHdr::new(hdr, LittleEndian).parse(&bases, 8).ok()?;
+        let table = parsed.table()?;
+        let eh = EhFrame::new(eh, LittleEndian);
+        let fde = table
+            .fde_for_address(&eh, &bases, svma, EhFrame::cie_from_offset)
+            .ok()?;
+        let mut ctx = UnwindContext::new();
+        let row = fde
+            .unwind_info_for_address(&eh, &bases, &mut ctx, svma)
+            .ok()?;
+        Some(f(&eh, row, fde.cie().is_signal_trampoline()))
+    }
+
+    /// How the CFI treats `svma`. Files with only `.debug_frame` count as
+    /// covered and simple (framehop reads those tables itself).
+    pub fn kind(&self, svma: u64, regs: &ArchRegs) -> Kind {
+        if self.eh_frame_hdr.is_none() || self.eh_frame.is_none() {
+            return if self.debug_frame.is_some() {
+                Kind::Simple
+            } else {
+                Kind::NoFde
+            };
+        }
+        self.with_row(svma, |_, row, signal| {
+            if signal {
+                return Kind::Signal;
+            }
+            let cfa_simple = matches!(row.cfa(), CfaRule::RegisterAndOffset { register, .. }
+                if register.0 == regs.sp || register.0 == regs.fp);
+            let plain = |r: RegisterRule<usize>| {
+                matches!(
+                    r,
+                    RegisterRule::Undefined | RegisterRule::SameValue | RegisterRule::Offset(_)
+                )
+            };
+            let regs_simple = plain(rule(row, regs.fp))
+                && plain(rule(row, regs.ra))
+                && matches!(
+                    rule(row, regs.sp),
+                    RegisterRule::Undefined | RegisterRule::SameValue
+                );
+            if cfa_simple && regs_simple {
+                Kind::Simple
+            } else {
+                Kind::Complex
+            }
+        })
+        .unwrap_or(Kind::NoFde)
+    }
+
+    /// Evaluates the row of `svma` with the current register values
+    /// (`reg`, `None` when unknown) and memory (`read`): the CFA, and in
+    /// `out` the rule result for each register of `wanted`.
+    pub fn evaluate(
+        &self,
+        svma: u64,
+        reg: &dyn Fn(u16) -> Option<u64>,
+        read: &dyn Fn(u64) -> Option<u64>,
+        wanted: &[u16],
+        out: &mut [Rule],
+    ) -> Option<u64> {
+        self.with_row(svma, |eh, row, _| {
+            let cfa = match row.cfa() {
+                CfaRule::RegisterAndOffset { register, offset } => {
+                    reg(register.0)?.wrapping_add(*offset as u64)
+                }
+                CfaRule::Expression(e) => {
+                    let expr = e.get(eh).ok()?;
+                    match eval(expr, None, reg, read)? {
+                        Location::Address { address } => address,
+                        _ => return None,
+                    }
+                }
+            };
+            for (i, &r) in wanted.iter().enumerate() {
+                out[i] = match rule(row, r) {
+                    RegisterRule::Undefined => Rule::Undefined,
+                    RegisterRule::SameValue => Rule::Same,
+                    RegisterRule::Offset(o) => {
+                        read(cfa.wrapping_add(o as u64)).map_or(Rule::Unreadable, Rule::Value)
+                    }
+                    RegisterRule::ValOffset(o) => Rule::Value(cfa.wrapping_add(o as u64)),
+                    RegisterRule::Register(other) => {
+                        reg(other.0).map_or(Rule::Unreadable, Rule::Value)
+                    }
+                    RegisterRule::Expression(e) => {
+                        let expr = e.get(eh).ok()?;
+                        match eval(expr, Some(cfa), reg, read)? {
+                            Location::Address { address } => {
+                                read(address).map_or(Rule::Unreadable, Rule::Value)
+                            }
+                            _ => Rule::Unreadable,
+                        }
+                    }
+                    RegisterRule::ValExpression(e) => {
+                        let expr = e.get(eh).ok()?;
+                        match eval(expr, Some(cfa), reg, read)? {
+                            Location::Address { address } => Rule::Value(address),
+                            _ => Rule::Unreadable,
+                        }
+                    }
+                    RegisterRule::Constant(v) => Rule::Value(v),
+                    _ => Rule::Unreadable,
+                };
+            }
+            Some(cfa)
+        })?
+    }
+}
+
+/// A register's rule; registers the CFI does not mention keep their value
+/// (libunwind starts every column as "same value").
+fn rule(row: &UnwindTableRow<usize>, r: u16) -> RegisterRule<usize> {
+    row.register(gimli::Register(r))
+        .unwrap_or(RegisterRule::SameValue)
+}
+
+/// Bound on the steps of one expression (hostile CFI must not hang).
+const MAX_EVAL_STEPS: usize = 256;
+
+fn eval(
+    expr: gimli::Expression<R<'_>>,
+    initial: Option<u64>,
+    reg: &dyn Fn(u16) -> Option<u64>,
+    read: &dyn Fn(u64) -> Option<u64>,
+) -> Option<Location<R<'static>>> {
+    let encoding = gimli::Encoding {
+        address_size: 8,
+        format: gimli::Format::Dwarf32,
+        version: 4,
+    };
+    let mut ev: Evaluation<R<'_>> = expr.evaluation(encoding);
+    if let Some(v) = initial {
+        ev.set_initial_value(v);
+    }
+    let mut result = ev.evaluate().ok()?;
+    for _ in 0..MAX_EVAL_STEPS {
+        result = match result {
+            EvaluationResult::Complete => {
+                let pieces = ev.result();
+                let loc = pieces.first()?.location;
+                return match loc {
+                    Location::Address { address } => Some(Location::Address { address }),
+                    _ => None,
+                };
+            }
+            EvaluationResult::RequiresRegister { register, .. } => ev
+                .resume_with_register(Value::Generic(reg(register.0)?))
+                .ok()?,
+            EvaluationResult::RequiresMemory { address, .. } => {
+                ev.resume_with_memory(Value::Generic(read(address)?)).ok()?
+            }
+            _ => return None,
+        };
+    }
+    None
+}
