@@ -20,8 +20,10 @@ pub enum Kind {
     /// No FDE covers it.
     NoFde,
     /// CFA from the stack or frame pointer, registers saved at CFA offsets:
-    /// framehop's rules give libunwind's result.
-    Simple,
+    /// framehop's rules give libunwind's result. `saved` holds the rule of
+    /// each of [`ArchRegs::saved`]: [`SAME`], [`UNDEFINED`], or the CFA
+    /// offset / 8 where it is saved.
+    Simple { saved: [i8; MAX_SAVED] },
     /// Anything else (expressions, other CFA registers): evaluated here.
     Complex,
     /// A signal trampoline (its CIE has the `S` augmentation): evaluated
@@ -46,7 +48,16 @@ pub struct ArchRegs {
     pub sp: u16,
     pub fp: u16,
     pub ra: u16,
+    /// Other callee-saved registers whose saved values are tracked (at most
+    /// [`MAX_SAVED`]).
+    pub saved: &'static [u16],
 }
+
+pub const MAX_SAVED: usize = 6;
+/// A tracked register keeps its value.
+pub const SAME: i8 = 0;
+/// A tracked register becomes unknown.
+pub const UNDEFINED: i8 = i8::MAX;
 
 impl UnwindFile {
     fn bases(&self) -> BaseAddresses {
@@ -91,7 +102,9 @@ impl UnwindFile {
     pub fn kind(&self, svma: u64, regs: &ArchRegs) -> Kind {
         if self.eh_frame_hdr.is_none() || self.eh_frame.is_none() {
             return if self.debug_frame.is_some() {
-                Kind::Simple
+                Kind::Simple {
+                    saved: [SAME; MAX_SAVED],
+                }
             } else {
                 Kind::NoFde
             };
@@ -114,8 +127,19 @@ impl UnwindFile {
                     rule(row, regs.sp),
                     RegisterRule::Undefined | RegisterRule::SameValue
                 );
+            let mut saved = [SAME; MAX_SAVED];
+            for (slot, &r) in saved.iter_mut().zip(regs.saved) {
+                *slot = match rule(row, r) {
+                    RegisterRule::SameValue => SAME,
+                    RegisterRule::Undefined => UNDEFINED,
+                    RegisterRule::Offset(o) if o % 8 == 0 && (-1016..0).contains(&o) => {
+                        (o / 8) as i8
+                    }
+                    _ => return Kind::Complex,
+                };
+            }
             if cfa_simple && regs_simple {
-                Kind::Simple
+                Kind::Simple { saved }
             } else {
                 Kind::Complex
             }

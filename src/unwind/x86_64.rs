@@ -4,7 +4,7 @@
 use framehop::x86_64::{CacheX86_64, UnwindRegsX86_64, UnwinderX86_64};
 use framehop::{FrameAddress, Unwinder};
 
-use super::cfi::{ArchRegs, Kind, Rule};
+use super::cfi::{ArchRegs, Kind, Rule, SAME, UNDEFINED};
 use super::file::Section;
 use super::Memory;
 use crate::reader::sample::Regs;
@@ -22,7 +22,13 @@ const CFI_REGS: ArchRegs = ArchRegs {
     sp: DW_RSP,
     fp: DW_RBP,
     ra: DW_RA,
+    saved: &TRACKED,
 };
+/// Callee-saved registers besides rbp: rbx, r12-r15.
+const TRACKED: [u16; 5] = [3, 12, 13, 14, 15];
+/// perf's x86 register number of each DWARF register 0-16 (rax, rdx, rcx,
+/// rbx, rsi, rdi, rbp, rsp, r8-r15, rip).
+const PERF_OF_DWARF: [u32; 17] = [0, 3, 2, 1, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23, 8];
 
 /// An rbp whose saved value could not be read: in no map, so every read
 /// through it fails.
@@ -59,17 +65,29 @@ impl SpaceUnwinder {
     }
 
     /// Appends the sample's user frames to `out` as perf lists them.
-    pub fn unwind(&mut self, regs: &Regs, mem: &Memory, max_stack: usize, out: &mut Vec<u64>) {
+    pub fn unwind(
+        &mut self,
+        sample_regs: &Regs,
+        mem: &Memory,
+        max_stack: usize,
+        out: &mut Vec<u64>,
+    ) {
         // perf_reg_value fails for a register that was not sampled: no frames.
         let (Some(ip), Some(sp), Some(bp)) = (
-            regs.get(PERF_REG_IP),
-            regs.get(PERF_REG_SP),
-            regs.get(PERF_REG_BP),
+            sample_regs.get(PERF_REG_IP),
+            sample_regs.get(PERF_REG_SP),
+            sample_regs.get(PERF_REG_BP),
         ) else {
             return;
         };
         out.push(ip);
         let max = max_stack.min(MAX_FRAMES);
+        // libunwind knows every register of the first frame from the
+        // sample; later frames keep what the CFI does not restore.
+        let mut gprs: [Option<u64>; 17] = [None; 17];
+        for (g, &p) in gprs.iter_mut().zip(&PERF_OF_DWARF) {
+            *g = sample_regs.get(p);
+        }
         let mut regs = UnwindRegsX86_64::new(ip, sp, bp);
         let mut address = FrameAddress::from_instruction_pointer(ip);
         let below_sp = std::cell::Cell::new(false);
@@ -90,11 +108,11 @@ impl SpaceUnwinder {
             let kind = mem.kind(lookup, &CFI_REGS);
             let signal = kind == Kind::Signal;
             let next = if kind == Kind::Complex || signal {
-                match complex_step(address.address(), lookup, &mut regs, mem) {
+                match complex_step(address.address(), lookup, &mut regs, &mut gprs, mem) {
                     Some(ra) => ra,
                     None => break,
                 }
-            } else if kind == Kind::Simple {
+            } else if let Kind::Simple { saved } = kind {
                 last_read.set(None);
                 match self
                     .unwinder
@@ -109,6 +127,19 @@ impl SpaceUnwinder {
                             // the value. Poison it so such a read fails here too.
                             below_sp.set(false);
                             regs.set_bp(POISONED_BP);
+                        }
+                        // The other callee-saved registers, from the CFA
+                        // (the caller's rsp).
+                        let cfa = regs.sp();
+                        for (&r, &rule) in TRACKED.iter().zip(&saved) {
+                            match rule {
+                                SAME => {}
+                                UNDEFINED => gprs[r as usize] = None,
+                                off => {
+                                    gprs[r as usize] =
+                                        mem.read(cfa.wrapping_add((i64::from(off) * 8) as u64))
+                                }
+                            }
                         }
                         ra
                     }
@@ -189,33 +220,41 @@ fn frame_chain_step(ip: u64, regs: &mut UnwindRegsX86_64, mem: &Memory) -> Optio
 /// signal trampolines' register expressions), evaluated as libunwind does:
 /// rip is the frame's address, rsp the CFA unless a rule restores it, an
 /// undefined return address ends the walk.
-fn complex_step(ip: u64, lookup: u64, regs: &mut UnwindRegsX86_64, mem: &Memory) -> Option<u64> {
+fn complex_step(
+    ip: u64,
+    lookup: u64,
+    regs: &mut UnwindRegsX86_64,
+    gprs: &mut [Option<u64>; 17],
+    mem: &Memory,
+) -> Option<u64> {
     let (file, base) = mem.unwind_file(lookup)?;
     let (sp, bp) = (regs.sp(), regs.bp());
+    let current = *gprs;
     let reg = |r: u16| match r {
         DW_RSP => Some(sp),
         DW_RBP => (bp != POISONED_BP).then_some(bp),
         DW_RA => Some(ip),
-        _ => None,
+        _ => current.get(r as usize).copied().flatten(),
     };
     let read = |a: u64| mem.read(a);
-    let mut out = [Rule::Undefined; 3];
-    let cfa = file.evaluate(
-        lookup.wrapping_sub(base),
-        &reg,
-        &read,
-        &[DW_RBP, DW_RSP, DW_RA],
-        &mut out,
-    )?;
-    let ra = match out[2] {
+    let mut out = [Rule::Undefined; 17];
+    let cfa = file.evaluate(lookup.wrapping_sub(base), &reg, &read, &ALL_REGS, &mut out)?;
+    let ra = match out[DW_RA as usize] {
         Rule::Value(v) => v,
         _ => return None,
     };
-    let new_sp = match out[1] {
+    for (r, rule) in out.iter().enumerate().take(16) {
+        match rule {
+            Rule::Value(v) => gprs[r] = Some(*v),
+            Rule::Unreadable | Rule::Undefined => gprs[r] = None,
+            Rule::Same => {}
+        }
+    }
+    let new_sp = match out[DW_RSP as usize] {
         Rule::Value(v) => v,
         _ => cfa,
     };
-    let new_bp = match out[0] {
+    let new_bp = match out[DW_RBP as usize] {
         Rule::Value(v) => v,
         Rule::Unreadable => POISONED_BP,
         Rule::Same | Rule::Undefined => bp,
@@ -224,3 +263,6 @@ fn complex_step(ip: u64, lookup: u64, regs: &mut UnwindRegsX86_64, mem: &Memory)
     regs.set_bp(new_bp);
     Some(ra)
 }
+
+/// DWARF registers 0-16 in order.
+const ALL_REGS: [u16; 17] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
