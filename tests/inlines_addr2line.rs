@@ -443,7 +443,10 @@ fn matches_binutils_addr2line() {
         let stride = &(*stride / div).max(1);
         for shuffle in [false, true] {
             let l = format!("{label}{}", if shuffle { " (shuffled)" } else { "" });
-            let (ok, n) = compare(&l, f, *stride, shuffle);
+            // The shuffled pass samples a third as densely (addr2line is
+            // the slow side of this test).
+            let st = if shuffle { *stride * 3 } else { *stride };
+            let (ok, n) = compare(&l, f, st, shuffle);
             total.0 += ok;
             total.1 += n;
         }

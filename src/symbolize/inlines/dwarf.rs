@@ -58,18 +58,31 @@ impl SecStore {
             Cow::Borrowed(b) => Data::Range(b.as_ptr() as usize - base, b.len()),
             Cow::Owned(v) => Data::Owned(v),
         };
-        let mut d: [Option<Data>; 9] = Default::default();
-        d[0] = Some(conv(obj.contents(info_idx)?));
+        let mut idx: [Option<usize>; 9] = Default::default();
+        idx[0] = Some(info_idx);
         for (k, n) in NAMES.iter().enumerate().skip(1) {
             let i = obj.section_index(n).or_else(|| {
                 let mut z = b".zdebug".to_vec();
                 z.extend_from_slice(&n[6..]);
                 obj.section_index(&z)
             });
-            if let Some(i) = i.filter(|&i| obj.sections[i].has_contents()) {
-                d[k] = obj.contents(i).map(conv);
-            }
+            idx[k] = i.filter(|&i| obj.sections[i].has_contents());
         }
+        // Compressed sections (Debian's debug files) are inflated in
+        // parallel: the first lookup in libc waits for all of them.
+        let mut d: [Option<Data>; 9] = Default::default();
+        std::thread::scope(|sc| {
+            let jobs: Vec<_> = idx
+                .iter()
+                .enumerate()
+                .filter_map(|(k, i)| i.map(|i| (k, i)))
+                .map(|(k, i)| (k, sc.spawn(move || obj.contents(i))))
+                .collect();
+            for (k, j) in jobs {
+                d[k] = j.join().ok().flatten().map(conv);
+            }
+        });
+        d[0].as_ref()?;
         Some(SecStore { d })
     }
 
@@ -169,7 +182,7 @@ struct Unit {
     version: u16,
     addr_size: u8,
     offset_size: u8,
-    abbrevs: Arc<gimli::Abbreviations>,
+    abbrev_off: usize,
     lang: u64,
     comp_dir: Option<Box<[u8]>>,
     stmt_list: Option<u64>,
@@ -219,6 +232,9 @@ pub struct Stash {
     extra: Vec<(u64, u64, u32)>,
     /// The longest range in `extra`.
     extra_max: u64,
+    /// Parsed abbreviation tables by `.debug_abbrev` offset (only units
+    /// that are searched need theirs).
+    abbrevs: rustc_hash::FxHashMap<usize, Arc<gimli::Abbreviations>>,
 }
 
 type Header<'a> = gimli::UnitHeader<R<'a>>;
@@ -233,12 +249,10 @@ enum Val<'a> {
 impl Stash {
     pub fn new(s: &Secs<'_>) -> Stash {
         let info = gimli::DebugInfo::new(s.info, LittleEndian);
-        let abbrev = gimli::DebugAbbrev::new(s.abbrev, LittleEndian);
         let mut units = Vec::new();
-        let mut cache: rustc_hash::FxHashMap<usize, Arc<gimli::Abbreviations>> = Default::default();
         let mut iter = info.units();
         while let Ok(Some(h)) = iter.next() {
-            match Self::parse_unit(s, &h, &abbrev, &mut cache) {
+            match Self::parse_unit(s, &h) {
                 Some(u) => units.push(u),
                 None => break,
             }
@@ -266,37 +280,25 @@ impl Stash {
             no_ranges,
             extra: Vec::new(),
             extra_max: 0,
+            abbrevs: Default::default(),
         }
     }
 
     /// `parse_comp_unit`: `None` when BFD gives up on this unit (and so on
     /// every later one).
-    fn parse_unit(
-        s: &Secs<'_>,
-        h: &Header<'_>,
-        abbrev: &gimli::DebugAbbrev<R<'_>>,
-        cache: &mut rustc_hash::FxHashMap<usize, Arc<gimli::Abbreviations>>,
-    ) -> Option<Unit> {
+    fn parse_unit(s: &Secs<'_>, h: &Header<'_>) -> Option<Unit> {
         let version = h.version();
         if !(2..=5).contains(&version) || ![2, 4, 8].contains(&h.address_size()) {
             return None;
         }
         let aoff = h.debug_abbrev_offset().0;
-        let abbrevs = match cache.get(&aoff) {
-            Some(a) => a.clone(),
-            None => {
-                let a = Arc::new(h.abbreviations(abbrev).ok()?);
-                cache.insert(aoff, a.clone());
-                a
-            }
-        };
         let offset = h.offset().0;
         let mut u = Unit {
             offset,
             version,
             addr_size: h.address_size(),
             offset_size: h.format().word_size(),
-            abbrevs,
+            abbrev_off: aoff,
             lang: 0,
             comp_dir: None,
             stmt_list: None,
@@ -308,14 +310,21 @@ impl Stash {
             lines: None,
             decoded: None,
         };
-        let abbrevs = u.abbrevs.clone();
-        let mut entries = h.entries_raw(&abbrevs, None).ok()?;
-        let ab = entries.read_abbreviation().ok()??;
-        let is_cu = ab.tag().0 == DW_TAG_COMPILE_UNIT;
+        // Only the root DIE's abbreviation is looked up here; whole tables
+        // are parsed for the units that get searched.
+        let mut input = h.range_from(h.root_offset()..).ok()?;
+        let code = gimli::Reader::read_uleb128(&mut input).ok()?;
+        if code == 0 {
+            return None;
+        }
+        let (tag, specs) = root_abbrev(s.abbrev, aoff, code)?;
+        let no_abbrevs = gimli::Abbreviations::default();
+        let mut entries = gimli::EntriesRaw::new(input, h.encoding(), &no_abbrevs, h.root_offset());
+        let is_cu = tag == DW_TAG_COMPILE_UNIT;
         let (mut low, mut high, mut rel) = (0u64, 0u64, false);
         let mut deferred = Vec::new();
-        for spec in ab.attributes() {
-            let a = entries.read_attribute(*spec).ok()?;
+        for spec in specs {
+            let a = entries.read_attribute(spec).ok()?;
             let raw = a.raw_value();
             let strx = matches!(raw, AttributeValue::DebugStrOffsetsIndex(_));
             let addrx = matches!(raw, AttributeValue::DebugAddrIndex(_));
@@ -743,12 +752,24 @@ impl Stash {
         lt.files.concat(file).into()
     }
 
+    fn abbrevs_of(&mut self, s: &Secs<'_>, cu: u32) -> Option<Arc<gimli::Abbreviations>> {
+        let off = self.units[cu as usize].abbrev_off;
+        if let Some(a) = self.abbrevs.get(&off) {
+            return Some(a.clone());
+        }
+        let a = Arc::new(
+            gimli::DebugAbbrev::new(s.abbrev, LittleEndian)
+                .abbreviations(gimli::DebugAbbrevOffset(off))
+                .ok()?,
+        );
+        self.abbrevs.insert(off, a.clone());
+        Some(a)
+    }
+
     /// `scan_unit_for_symbols` (both passes in one walk).
     fn scan(&mut self, s: &Secs<'_>, cu: u32) -> Option<Vec<Func>> {
-        let (off, abbrevs) = {
-            let u = &self.units[cu as usize];
-            (u.offset, u.abbrevs.clone())
-        };
+        let off = self.units[cu as usize].offset;
+        let abbrevs = self.abbrevs_of(s, cu)?;
         let h = Self::header(s, off)?;
         let mut e = h.entries_raw(&abbrevs, None).ok()?;
         // Skip the root DIE.
@@ -956,9 +977,9 @@ impl Stash {
                 (cu, die_ref as usize)
             }
         };
-        let (toff, abbrevs) = {
-            let u = &self.units[target_cu as usize];
-            (u.offset, u.abbrevs.clone())
+        let toff = self.units[target_cu as usize].offset;
+        let Some(abbrevs) = self.abbrevs_of(s, target_cu) else {
+            return false;
         };
         let Some(h) = Self::header(s, toff) else {
             return false;
@@ -1024,6 +1045,48 @@ impl Stash {
             }
         }
         true
+    }
+}
+
+/// The tag and attribute specifications of abbreviation `code` in the
+/// table at `off`, read straight from `.debug_abbrev`.
+fn root_abbrev(
+    abbrev: &[u8],
+    off: usize,
+    code: u64,
+) -> Option<(u16, Vec<gimli::AttributeSpecification>)> {
+    let mut r = gimli::EndianSlice::new(abbrev.get(off..)?, LittleEndian);
+    use gimli::Reader;
+    loop {
+        let c = r.read_uleb128().ok()?;
+        if c == 0 {
+            return None;
+        }
+        let tag = r.read_uleb128().ok()?;
+        r.read_u8().ok()?;
+        let mut specs = Vec::new();
+        loop {
+            let name = r.read_uleb128().ok()?;
+            let form = r.read_uleb128().ok()?;
+            if name == 0 && form == 0 {
+                break;
+            }
+            let imp = if form == 0x21 {
+                Some(r.read_sleb128().ok()?)
+            } else {
+                None
+            };
+            if c == code {
+                specs.push(gimli::AttributeSpecification::new(
+                    gimli::DwAt(u16::try_from(name).ok()?),
+                    gimli::DwForm(u16::try_from(form).ok()?),
+                    imp,
+                ));
+            }
+        }
+        if c == code {
+            return Some((u16::try_from(tag).ok()?, specs));
+        }
     }
 }
 

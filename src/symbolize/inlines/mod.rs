@@ -26,6 +26,12 @@
 //! 5. With an inlined innermost function, each enclosing function follows
 //!    with its DW_AT_call_file / DW_AT_call_line (`bfd_find_inliner_info`).
 //!
+//! Not reproduced: for an address in a non-code section that is exactly a
+//! symbol's value, BFD looks the *symbol* up in the DWARF variable tables
+//! (`do_line` in `_bfd_dwarf2_find_nearest_line`); perf only asks about
+//! code addresses. `DW_FORM_GNU_ref_alt` (dwz `.gnu_debugaltlink` files)
+//! is treated as a DWARF error for its unit.
+//!
 //! Line 0 prints as `?`; perf reads it as 0. The discriminator printed
 //! after the first record's line is repeated on the callers' lines
 //! (addr2line keeps the variable), perf ignores it.
