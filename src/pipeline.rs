@@ -239,7 +239,18 @@ impl State<'_> {
                     self.symbols.symbolizer.set_kernel_ref_reloc(name, *addr);
                 }
             }
-            reader::RECORD_COMM => self.machine.comm(&Comm::parse(bytes, rec.misc, base)?),
+            reader::RECORD_COMM => {
+                let comm = Comm::parse(bytes, rec.misc, base)?;
+                self.machine.comm(&comm);
+                // perf's thread__set_comm on exec: unwind__flush_access.
+                if comm.exec {
+                    if let (Some(th), Some(u)) =
+                        (self.machine.thread(comm.tid), self.unwinding.as_mut())
+                    {
+                        u.flush(th.maps);
+                    }
+                }
+            }
             reader::RECORD_FORK => self.machine.fork(&Task::parse(bytes, rec.misc, base)?),
             reader::RECORD_EXIT => self.machine.exit(&Task::parse(bytes, rec.misc, base)?),
             _ => {}

@@ -499,6 +499,11 @@ impl SpaceUnwinder {
 
     pub fn remove(&mut self, _start: u64) {}
 
+    /// Empties libunwind's register-state cache (perf flushes it on exec).
+    pub fn flush(&mut self) {
+        self.cache = RsCache::default();
+    }
+
     /// perf's `get_entries`: the sampled PC, then each caller libunwind
     /// finds, minus one unless it is a signal trampoline.
     pub fn unwind(&mut self, regs: &Regs, mem: &Memory, max_stack: usize, out: &mut Vec<u64>) {

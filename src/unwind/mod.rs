@@ -133,28 +133,38 @@ impl Memory<'_> {
         Some((f, m.base))
     }
 
-    /// How the CFI of `addr`'s module treats it (cached per DSO address);
-    /// `NoFde` also when the module has no tables.
-    pub fn kind(&self, addr: u64, regs: &cfi::ArchRegs) -> cfi::Kind {
+    /// The DSO of the module holding `addr` and the address's SVMA under
+    /// the module's current base (what perf's `find_proc_info` would use).
+    pub fn locate(&self, addr: u64) -> Option<(DsoIndex, u64)> {
         let i = self.modules.partition_point(|m| m.start <= addr);
-        let Some(m) = i
-            .checked_sub(1)
-            .map(|i| &self.modules[i])
-            .filter(|m| addr < m.end)
-        else {
-            return cfi::Kind::NoFde;
-        };
-        let svma = addr.wrapping_sub(m.base);
-        if let Some(&k) = self.kinds.borrow().get(&(m.dso, svma)) {
+        let m = self.modules.get(i.checked_sub(1)?)?;
+        (addr < m.end).then(|| (m.dso, addr.wrapping_sub(m.base)))
+    }
+
+    /// The unwind tables of a DSO.
+    pub fn file(&self, dso: DsoIndex) -> Option<&UnwindFile> {
+        self.files.get(&dso)?.as_deref()
+    }
+
+    /// How a DSO's CFI treats `svma` (cached per DSO address).
+    pub fn kind_of(&self, dso: DsoIndex, svma: u64, regs: &cfi::ArchRegs) -> cfi::Kind {
+        if let Some(&k) = self.kinds.borrow().get(&(dso, svma)) {
             return k;
         }
         let k = self
-            .files
-            .get(&m.dso)
-            .and_then(|f| f.as_ref())
+            .file(dso)
             .map_or(cfi::Kind::NoFde, |f| f.kind(svma, regs));
-        self.kinds.borrow_mut().insert((m.dso, svma), k);
+        self.kinds.borrow_mut().insert((dso, svma), k);
         k
+    }
+
+    /// How the CFI of `addr`'s module treats it; `NoFde` also when the
+    /// module has no tables.
+    pub fn kind(&self, addr: u64, regs: &cfi::ArchRegs) -> cfi::Kind {
+        match self.locate(addr) {
+            Some((dso, svma)) => self.kind_of(dso, svma, regs),
+            None => cfi::Kind::NoFde,
+        }
     }
 
     /// Whether the unwind tables of `addr`'s module have an FDE covering it
@@ -282,6 +292,17 @@ impl Unwinding {
             slot.insert(loaded);
         }
         self.files[&dso].as_ref().is_some_and(|f| f.has_tables())
+    }
+
+    /// perf's `unwind__flush_access` on exec: libunwind's caches of the
+    /// thread's address space are emptied.
+    pub fn flush(&mut self, id: MapsId) {
+        if let Some(space) = self.spaces.get_mut(&id) {
+            match &mut space.unwinder {
+                SpaceUnwinder::X86_64(u) => u.flush(),
+                SpaceUnwinder::Aarch64(u) => u.flush(),
+            }
+        }
     }
 
     /// Registers the modules of space `id` if its maps changed.

@@ -5,8 +5,9 @@ use framehop::x86_64::{CacheX86_64, UnwindRegsX86_64, UnwinderX86_64};
 use framehop::{FrameAddress, Unwinder};
 
 use super::cfi::{ArchRegs, Kind, Rule, SAME, UNDEFINED};
-use super::file::Section;
+use super::file::{Section, UnwindFile};
 use super::Memory;
+use crate::mappings::DsoIndex;
 use crate::reader::sample::Regs;
 
 /// perf's x86 register numbers (arch/x86/include/uapi/asm/perf_regs.h).
@@ -40,6 +41,39 @@ const MAX_FRAMES: usize = 1024;
 pub struct SpaceUnwinder {
     unwinder: UnwinderX86_64<Section>,
     cache: CacheX86_64,
+    rs_cache: RsCache,
+}
+
+/// libunwind's global register-state cache of one address space
+/// (perf sets UNW_CACHE_GLOBAL): the last 128 states computed, looked up
+/// by the frame's IP; here a state is the (DSO, SVMA) it was read from.
+struct RsCache {
+    entries: Box<[(u64, DsoIndex, u64, Kind); RS_CACHE_SIZE]>,
+    head: usize,
+}
+
+const RS_CACHE_SIZE: usize = 128;
+
+impl RsCache {
+    fn new() -> Self {
+        RsCache {
+            entries: Box::new([(0, DsoIndex(0), 0, Kind::NoFde); RS_CACHE_SIZE]),
+            head: 0,
+        }
+    }
+
+    fn lookup(&self, ip: u64) -> Option<(DsoIndex, u64, Kind)> {
+        self.entries
+            .iter()
+            .find(|e| e.0 == ip && e.3 != Kind::NoFde)
+            .map(|e| (e.1, e.2, e.3))
+    }
+
+    /// Round-robin replacement, as libunwind's `rs_new`.
+    fn insert(&mut self, ip: u64, (dso, svma, kind): (DsoIndex, u64, Kind)) {
+        self.entries[self.head] = (ip, dso, svma, kind);
+        self.head = (self.head + 1) % RS_CACHE_SIZE;
+    }
 }
 
 impl Default for SpaceUnwinder {
@@ -53,7 +87,13 @@ impl SpaceUnwinder {
         SpaceUnwinder {
             unwinder: UnwinderX86_64::new(),
             cache: CacheX86_64::new(),
+            rs_cache: RsCache::new(),
         }
+    }
+
+    /// Empties libunwind's register-state cache (perf flushes it on exec).
+    pub fn flush(&mut self) {
+        self.rs_cache = RsCache::new();
     }
 
     pub fn add(&mut self, module: framehop::Module<Section>) {
@@ -102,13 +142,38 @@ impl SpaceUnwinder {
         };
         while out.len() < max {
             let lookup = address.address_for_lookup();
-            if !mem.has_unwind_info(lookup) {
-                break;
-            }
-            let kind = mem.kind(lookup, &CFI_REGS);
+            // libunwind's register-state cache answers by the frame's IP,
+            // whatever address the state was computed for; only a miss asks
+            // perf's find_proc_info (which fails without a map or tables).
+            let (dso, svma, kind) = match self.rs_cache.lookup(address.address()) {
+                Some(hit) => hit,
+                None => {
+                    let Some((dso, svma)) = mem.locate(lookup) else {
+                        break;
+                    };
+                    if mem.file(dso).is_none_or(|f| !f.has_tables()) {
+                        break;
+                    }
+                    let kind = mem.kind_of(dso, svma, &CFI_REGS);
+                    if kind != Kind::NoFde {
+                        self.rs_cache.insert(address.address(), (dso, svma, kind));
+                    }
+                    (dso, svma, kind)
+                }
+            };
             let signal = kind == Kind::Signal;
-            let next = if kind == Kind::Complex || signal {
-                match complex_step(address.address(), lookup, &mut regs, &mut gprs, mem) {
+            // framehop finds the row itself, through the module's current
+            // base: only when that is the row libunwind uses.
+            let framehop_row =
+                matches!(kind, Kind::Simple { .. }) && mem.locate(lookup) == Some((dso, svma));
+            let next = if kind == Kind::NoFde {
+                match frame_chain_step(address.address(), &mut regs, mem) {
+                    Some(ra) => ra,
+                    None => break,
+                }
+            } else if !framehop_row {
+                let Some(file) = mem.file(dso) else { break };
+                match gimli_step(address.address(), file, svma, &mut regs, &mut gprs, mem) {
                     Some(ra) => ra,
                     None => break,
                 }
@@ -149,10 +214,7 @@ impl SpaceUnwinder {
                     _ => break,
                 }
             } else {
-                match frame_chain_step(address.address(), &mut regs, mem) {
-                    Some(ra) => ra,
-                    None => break,
-                }
+                break;
             };
             // Not a signal frame: perf shows the return address - 1 (a zero
             // from the frame chain prints as all ones, then the walk ends).
@@ -216,18 +278,19 @@ fn frame_chain_step(ip: u64, regs: &mut UnwindRegsX86_64, mem: &Memory) -> Optio
     Some(new_ip)
 }
 
-/// A step through a row framehop cannot take (PLT stubs' CFA expression,
-/// signal trampolines' register expressions), evaluated as libunwind does:
-/// rip is the frame's address, rsp the CFA unless a rule restores it, an
-/// undefined return address ends the walk.
-fn complex_step(
+/// A step through a row evaluated here: rows framehop cannot take (PLT
+/// stubs' CFA expression, signal trampolines' register expressions, CFA on
+/// another register) and rows libunwind takes from its cache that framehop
+/// would not find. As libunwind: rip is the frame's address, rsp the CFA
+/// unless a rule restores it, an undefined return address ends the walk.
+fn gimli_step(
     ip: u64,
-    lookup: u64,
+    file: &UnwindFile,
+    svma: u64,
     regs: &mut UnwindRegsX86_64,
     gprs: &mut [Option<u64>; 17],
     mem: &Memory,
 ) -> Option<u64> {
-    let (file, base) = mem.unwind_file(lookup)?;
     let (sp, bp) = (regs.sp(), regs.bp());
     let current = *gprs;
     let reg = |r: u16| match r {
@@ -238,7 +301,7 @@ fn complex_step(
     };
     let read = |a: u64| mem.read(a);
     let mut out = [Rule::Undefined; 17];
-    let cfa = file.evaluate(lookup.wrapping_sub(base), &reg, &read, &ALL_REGS, &mut out)?;
+    let cfa = file.evaluate(svma, &reg, &read, &ALL_REGS, &mut out)?;
     let ra = match out[DW_RA as usize] {
         Rule::Value(v) => v,
         _ => return None,
