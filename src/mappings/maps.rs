@@ -35,8 +35,8 @@ impl Map {
 #[derive(Debug, Clone, Default)]
 pub struct Maps {
     by_start: BTreeMap<u64, Map>,
-    /// Bumped by every change, so per-space caches (unwinders) can tell
-    /// when to refresh.
+    /// Bumped by every change to a file-backed map (added, trimmed or
+    /// removed), so per-space caches (unwinders) can tell when to refresh.
     generation: u64,
 }
 
@@ -49,7 +49,9 @@ impl Maps {
 
     /// Inserts `map`, trimming whatever it overlaps.
     pub fn insert(&mut self, map: Map) {
-        self.generation += 1;
+        if !map.identity {
+            self.generation += 1;
+        }
         if map.end <= map.start {
             // An empty range can never be found; perf keeps it but never hits it.
             return;
@@ -68,6 +70,9 @@ impl Maps {
         );
         for s in overlapped {
             let pos = self.by_start.remove(&s).unwrap();
+            if !pos.identity {
+                self.generation += 1;
+            }
             if map.start > pos.start {
                 self.by_start.insert(
                     pos.start,

@@ -9,6 +9,7 @@ use super::file::{Section, UnwindFile};
 use super::Memory;
 use crate::mappings::DsoIndex;
 use crate::reader::sample::Regs;
+use rustc_hash::FxHashMap;
 
 /// perf's x86 register numbers (arch/x86/include/uapi/asm/perf_regs.h).
 const PERF_REG_BP: u32 = 6;
@@ -49,6 +50,8 @@ pub struct SpaceUnwinder {
 /// by the frame's IP; here a state is the (DSO, SVMA) it was read from.
 struct RsCache {
     entries: Box<[(u64, DsoIndex, u64, Kind); RS_CACHE_SIZE]>,
+    /// Entry slot by IP (the last inserted one for a repeated IP).
+    index: FxHashMap<u64, u8>,
     head: usize,
 }
 
@@ -56,22 +59,30 @@ const RS_CACHE_SIZE: usize = 128;
 
 impl RsCache {
     fn new() -> Self {
+        let mut index = FxHashMap::default();
+        index.reserve(RS_CACHE_SIZE * 2);
         RsCache {
             entries: Box::new([(0, DsoIndex(0), 0, Kind::NoFde); RS_CACHE_SIZE]),
+            index,
             head: 0,
         }
     }
 
     fn lookup(&self, ip: u64) -> Option<(DsoIndex, u64, Kind)> {
-        self.entries
-            .iter()
-            .find(|e| e.0 == ip && e.3 != Kind::NoFde)
-            .map(|e| (e.1, e.2, e.3))
+        let e = &self.entries[*self.index.get(&ip)? as usize];
+        Some((e.1, e.2, e.3))
     }
 
     /// Round-robin replacement, as libunwind's `rs_new`.
     fn insert(&mut self, ip: u64, (dso, svma, kind): (DsoIndex, u64, Kind)) {
+        let old = self.entries[self.head].0;
+        if self.entries[self.head].3 != Kind::NoFde
+            && self.index.get(&old) == Some(&(self.head as u8))
+        {
+            self.index.remove(&old);
+        }
         self.entries[self.head] = (ip, dso, svma, kind);
+        self.index.insert(ip, self.head as u8);
         self.head = (self.head + 1) % RS_CACHE_SIZE;
     }
 }
