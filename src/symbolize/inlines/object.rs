@@ -17,7 +17,9 @@ const STT_TLS: u8 = 6;
 const STT_RELC: u8 = 8;
 const STT_SRELC: u8 = 9;
 const STB_LOCAL: u8 = 0;
+const STT_NOTYPE: u8 = 0;
 const STV_HIDDEN: u8 = 2;
+const EM_AARCH64: u16 = 183;
 const SHN_LORESERVE: u16 = 0xff00;
 
 pub struct Section {
@@ -187,6 +189,9 @@ impl ObjFile {
             return Vec::new();
         };
         let strtab = self.sections.get(strtab_idx).map(|s| s.hdr);
+        // BFD picks the backend by e_machine; the AArch64 one brings its own
+        // `maybe_function_sym` (elfnn-aarch64.c).
+        let aarch64 = elf.e_machine == EM_AARCH64;
         let entsize: u64 = if self.is64 { 24 } else { 16 };
         let count = hdr.size / entsize;
         let mut out = Vec::with_capacity(count as usize);
@@ -224,13 +229,22 @@ impl ObjFile {
                 stype,
                 STT_SECTION | STT_FILE | STT_OBJECT | STT_COMMON | STT_TLS | STT_RELC | STT_SRELC
             );
-            let annobin = s.size == 0 && is_local && stype == 0 && (s.other & 3) == STV_HIDDEN;
-            let fn_size = if excluded || annobin || section == u32::MAX {
+            let annobin =
+                s.size == 0 && is_local && stype == STT_NOTYPE && (s.other & 3) == STV_HIDDEN;
+            // elfnn-aarch64.c `elfNN_aarch64_maybe_function_sym`: only
+            // STT_NOTYPE and STT_FUNC symbols qualify (no STT_GNU_IFUNC),
+            // and local mapping/tag symbols (`$x`, `$d`, `$m`, `$f`, `$p`,
+            // alone or followed by `.suffix`, cpu-aarch64.c
+            // `bfd_is_aarch64_special_symbol_name`) never name a function:
+            // a PLT stub covered only by `$x` gets no function at all.
+            let aarch64_excluded = aarch64
+                && (!matches!(stype, STT_NOTYPE | STT_FUNC)
+                    || (is_local && is_aarch64_special_symbol(self.name_bytes(name))));
+            let fn_size = if excluded || annobin || aarch64_excluded || section == u32::MAX {
                 0
             } else {
                 s.size.max(1)
             };
-            let _ = STT_FUNC;
             out.push(BfdSym {
                 name,
                 value: s.value.wrapping_sub(vma),
@@ -244,9 +258,20 @@ impl ObjFile {
     }
 
     pub fn sym_name(&self, s: &BfdSym) -> &[u8] {
-        let (start, len) = (s.name.0 as usize, s.name.1 as usize);
+        self.name_bytes(s.name)
+    }
+
+    fn name_bytes(&self, (start, len): (u32, u32)) -> &[u8] {
+        let (start, len) = (start as usize, len as usize);
         self.map.get(start..start + len).unwrap_or(b"")
     }
+}
+
+/// cpu-aarch64.c `bfd_is_aarch64_special_symbol_name(name, ANY)`: `$x`/`$d`
+/// (mapping) or `$m`/`$f`/`$p` (tag) symbols, bare or with a `.` suffix.
+fn is_aarch64_special_symbol(name: &[u8]) -> bool {
+    matches!(name, [b'$', b'x' | b'd' | b'm' | b'f' | b'p', rest @ ..]
+        if rest.is_empty() || rest[0] == b'.')
 }
 
 fn inflate(data: &[u8], size: u64) -> Option<Vec<u8>> {
@@ -387,5 +412,20 @@ impl FindFunctionCache {
                 self.file
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_aarch64_special_symbol as special;
+
+    #[test]
+    fn aarch64_special_symbols() {
+        for name in ["$x", "$d", "$x.1", "$d.foo", "$m", "$f", "$p", "$x."] {
+            assert!(special(name.as_bytes()), "{name}");
+        }
+        for name in ["$a", "$t", "$xx", "x", "", "$", "memcmp@plt", "$dfoo"] {
+            assert!(!special(name.as_bytes()), "{name}");
+        }
     }
 }
