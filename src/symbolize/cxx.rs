@@ -106,16 +106,30 @@ fn fix_fn_type_space(s: &str) -> String {
     out
 }
 
-/// Empty template argument packs: libiberty removes the ", " it printed
-/// before the (empty) pack and then does not space a following '>'
-/// (its `last_char` still says ' '); empty function parameter packs vanish.
+/// Empty template argument packs. libiberty prints an argument list as a
+/// cons list (cp-demangle.c `d_print_comp`, TEMPLATE_ARGLIST): the head,
+/// then ", " and the tail, taking the ", " back when the tail printed
+/// nothing. So every empty pack at the end of the list disappears with its
+/// separator (`f<int, {}, {}>` is `f<int>`), while leading and middle ones
+/// keep theirs (`f<, int>`, `f<int, , int>`), which is what cpp_demangle
+/// prints. It then does not space a following '>' (its `last_char` still
+/// says ' ': `f<A<int>>`). cpp_demangle prints each trailing empty pack as
+/// ", ", so the whole run of ", " before a '>' goes. Empty function
+/// parameter packs vanish.
 fn fix_packs(s: &str) -> String {
     if !s.contains(", >") && !s.contains(", &&)") && !s.contains(", &)") {
         return s.to_string();
     }
-    s.replace(", >", ">")
-        .replace(", &&)", ")")
-        .replace(", &)", ")")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c == '>' {
+            while out.ends_with(", ") {
+                out.truncate(out.len() - 2);
+            }
+        }
+        out.push(c);
+    }
+    out.replace(", &&)", ")").replace(", &)", ")")
 }
 
 /// cpp_demangle on the whole symbol, params and return type hidden. Like
@@ -381,5 +395,37 @@ mod tests {
             Some("transaction clone for operator new(unsigned long)")
         );
         assert_eq!(d("_Z"), None);
+    }
+
+    /// Empty template argument packs as c++filt 2.40 (`-p`) prints them:
+    /// libiberty drops the ", " before a tail of the argument list that
+    /// printed nothing, so trailing empty packs vanish while leading and
+    /// middle ones keep their separators.
+    #[test]
+    fn empty_template_packs() {
+        let cases = [
+            ("_Z1fIJEJiEEvv", "f<, int>"),
+            ("_Z1fIiJEJiEEvv", "f<int, , int>"),
+            ("_Z1fIiJEJEEvv", "f<int>"),
+            ("_Z1fIJEEvv", "f<>"),
+            ("_Z1fIJEJEEvv", "f<>"),
+            ("_Z1fIJEJEiEvv", "f<, , int>"),
+            ("_Z1fI1AIiEJEEvv", "f<A<int>>"),
+            ("_Z1fI1AIiEJEJEEvv", "f<A<int>>"),
+            ("_Z1fIJ1AIiEEJEEvv", "f<A<int>>"),
+            // cpp.dwarf (arm64) inline frame: pair's piecewise constructor.
+            (
+                "_ZNSt4pairIKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEEjEC4IJRS6_EJLm0EEJEJEEERSt5tupleIJDpT_EERSA_IJDpT1_EESt12_Index_tupleIJXspT0_EEESJ_IJXspT2_EEE",
+                "std::pair<std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> > const, unsigned int>::pair<std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> > const&, 0ul>",
+            ),
+        ];
+        let mut bad = Vec::new();
+        for (m, want) in cases {
+            let got = d(m);
+            if got.as_deref() != Some(want) {
+                bad.push(format!("{m}: got {got:?}, want {want:?}"));
+            }
+        }
+        assert!(bad.is_empty(), "{}", bad.join("\n"));
     }
 }
