@@ -92,6 +92,15 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
     let result = read_all(&mut data, &mut queue, &mut state);
     // Deliver what was read before any error, so the output stays valid.
     let flushed = queue.flush_all(|r| state.deliver(&data, r));
+    state.symbols.resolve_deferred();
+    if let Some(formats) = &state.formats {
+        let names = Names {
+            formats,
+            machine: &state.machine,
+            symbols: &state.symbols,
+        };
+        state.sink.resolve_deferred(&names);
+    }
     // Whatever was rendered is written out even when the input is damaged.
     let finished = state.sink.finish().map_err(Error::Output);
     if let Some(report) = &state.report {
@@ -177,7 +186,22 @@ impl State<'_> {
             )));
         };
         self.unwinding = Some(Unwinding::new(arch));
-        self.formats = Some(Formats::new(&data.attrs)?);
+        let formats = Formats::new(&data.attrs)?;
+        // Inline lookups run on a second thread when the sink can wait for
+        // them: DWARF samples, inline frames on, every event of the shape
+        // the sink folds without rendering text.
+        let dwarf = data
+            .attrs
+            .iter()
+            .any(|a| a.has(reader::attrs::SAMPLE_STACK_USER));
+        let default_shape = formats
+            .events
+            .iter()
+            .all(|e| e.time && e.tracepoint.is_none() && e.name.matches(':').count() <= 1);
+        if dwarf && !self.no_inline && default_shape && self.sink.takes_pending_frames() {
+            self.symbols.defer_inlines();
+        }
+        self.formats = Some(formats);
         let has_tracepoints = data
             .attrs
             .iter()

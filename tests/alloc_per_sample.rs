@@ -108,9 +108,17 @@ struct CountingSink {
     folder: Folder,
     last: u64,
     per_sample: Vec<u64>,
+    /// Take pending frames (inline lookups on the worker thread).
+    deferred: bool,
 }
 
 impl SampleSink for CountingSink {
+    fn takes_pending_frames(&self) -> bool {
+        self.deferred
+    }
+    fn resolve_deferred(&mut self, names: &Names) {
+        self.folder.resolve_deferred(names);
+    }
     fn sample(&mut self, s: &SampleView, names: &Names) -> io::Result<()> {
         self.folder.add(s, names);
         let now = allocs();
@@ -127,11 +135,20 @@ impl SampleSink for CountingSink {
 
 #[test]
 fn warm_samples_do_not_allocate() {
+    let immediate = warm_run(false);
+    let deferred = warm_run(true);
+    // Inline lookups on the worker thread fold to the same stacks.
+    assert_eq!(immediate, deferred);
+}
+
+/// Runs the repeated stream; asserts the warm samples allocate nothing and
+/// returns the folded lines.
+fn warm_run(deferred: bool) -> Vec<(String, u64)> {
     let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/c-dwarf");
     let file = std::fs::read(case.join("perf.data")).unwrap();
     let (pipe, samples) = pipe_with_repeated_samples(&file);
     assert!(samples > 20, "the fixture has {samples} samples");
-    let dir = std::env::temp_dir().join(format!("perfold-alloc-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("perfold-alloc-{}-{deferred}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("repeated.pipe.data");
     std::fs::write(&input, &pipe).unwrap();
@@ -144,6 +161,7 @@ fn warm_samples_do_not_allocate() {
         folder: Folder::new(None),
         last: 0,
         per_sample: Vec::with_capacity(4 * samples),
+        deferred,
     };
     sink.last = allocs();
     pipeline::run(&opts, &mut sink).expect("the stream reads");
@@ -169,6 +187,7 @@ fn warm_samples_do_not_allocate() {
     );
     assert!(
         allocating.is_empty(),
-        "repeated samples allocated (index, allocations): {allocating:?}"
+        "repeated samples allocated (deferred inlines: {deferred}; index, allocations): {allocating:?}"
     );
+    lines
 }

@@ -27,6 +27,8 @@ use super::{format, frame_text, Names, SampleSink, SampleView};
 use crate::frames::{Frame, NO_SLOT};
 
 /// Slot-cache marker: not computed yet.
+/// Marks a placeholder id of a pending frame (bit 30: folded for Java).
+const PENDING: u32 = 1 << 31;
 const UNSET: u32 = u32::MAX;
 /// Slot-cache marker: inferno drops this frame.
 const DROPPED: u32 = u32::MAX - 1;
@@ -98,8 +100,12 @@ impl Folder {
         }
     }
 
-    /// The folded text id of one frame, computed once per slot.
+    /// The folded text id of one frame, computed once per slot; a pending
+    /// frame gets a placeholder that [`Self::resolve_deferred`] replaces.
     fn frame_id(&mut self, f: &Frame, java: bool, names: &Names) -> u32 {
+        if f.pending {
+            return PENDING | (u32::from(java) << 30) | f.slot;
+        }
         let j = java as usize;
         let cached = if f.slot == NO_SLOT {
             self.unmapped_text[j]
@@ -254,6 +260,42 @@ impl Folder {
         self.key = key;
     }
 
+    /// Replaces the placeholders of pending frames by the folded texts of
+    /// the frames they stand for (callee first there, root first here) and
+    /// merges the stacks that become equal.
+    pub fn resolve_deferred(&mut self, names: &Names) {
+        let mut expanded: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        let old = std::mem::take(&mut self.counts);
+        for (key, count) in old {
+            let mut new_key: Vec<u32> = Vec::with_capacity(key.len());
+            for &id in key.iter() {
+                if id & PENDING == 0 {
+                    new_key.push(id);
+                    continue;
+                }
+                if let std::collections::hash_map::Entry::Vacant(slot) = expanded.entry(id) {
+                    let java = id & (1 << 30) != 0;
+                    let frames = names.symbols.deferred(id & !(PENDING | (1 << 30)));
+                    let mut ids = Vec::with_capacity(frames.len());
+                    for f in frames.iter().rev() {
+                        let t = self.frame_id(f, java, names);
+                        if t != DROPPED {
+                            ids.push(t);
+                        }
+                    }
+                    slot.insert(ids);
+                }
+                new_key.extend_from_slice(&expanded[&id]);
+            }
+            match self.counts.get_mut(new_key.as_slice()) {
+                Some(c) => *c = c.wrapping_add(count),
+                None => {
+                    self.counts.insert(new_key.into_boxed_slice(), count);
+                }
+            }
+        }
+    }
+
     /// The sorted `stack count` lines. Different id sequences that spell the
     /// same text (a comm containing `;`) are merged, as inferno's string keys are.
     pub fn into_lines(self) -> Vec<(String, u64)> {
@@ -333,6 +375,16 @@ impl<W: Write + Send> SampleSink for FoldWriter<W> {
             f.add(s, names);
         }
         Ok(())
+    }
+
+    fn takes_pending_frames(&self) -> bool {
+        true
+    }
+
+    fn resolve_deferred(&mut self, names: &Names) {
+        if let Some(f) = &mut self.folder {
+            f.resolve_deferred(names);
+        }
     }
 
     fn finish(&mut self) -> io::Result<()> {

@@ -40,6 +40,15 @@ pub struct Names<'a> {
 /// A consumer of resolved samples.
 pub trait SampleSink {
     fn sample(&mut self, s: &SampleView, names: &Names) -> io::Result<()>;
+    /// Whether the sink can take `pending` frames (inline lookups finished
+    /// later, see `frames::inline`) and resolve them in
+    /// [`Self::resolve_deferred`]; only for samples of the default shape.
+    fn takes_pending_frames(&self) -> bool {
+        false
+    }
+    /// Called after the last sample, once pending frames can be resolved
+    /// (`names.symbols.deferred`), before [`Self::finish`].
+    fn resolve_deferred(&mut self, _names: &Names) {}
     /// Called once after the last sample.
     fn finish(&mut self) -> io::Result<()>;
 }

@@ -40,6 +40,7 @@ mod debugfile;
 mod dwarf;
 mod lines;
 mod object;
+pub mod worker;
 
 use dwarf::{SecStore, Stash};
 use object::{FindFunctionCache, ObjFile, SymSet, NO_SYM};

@@ -7,28 +7,13 @@
 //! marker discards the whole chain; at most `max_stack` real entries are
 //! used. Symbol lookups are cached per (DSO, address).
 
+mod inline;
+
 use rustc_hash::FxHashMap;
 
 use crate::mappings::{DsoIndex, DsoKind, Machine, Thread, CPUMODE_KERNEL, CPUMODE_USER};
 use crate::reader::sample::Sample;
-use crate::symbolize::elf::{map_file, Elf};
-use crate::symbolize::inlines::InlineResolver;
-use crate::symbolize::{demangle_sym, DsoId, Symbolizer};
-use std::path::Path;
-
-/// perf's `MAX_INLINE_NEST` bounds the records read after the first.
-const MAX_INLINE_RECORDS: usize = 257;
-
-/// perf's `dso->text_offset`: `.text`'s `sh_addr - sh_offset`.
-fn text_offset(path: &Path) -> u64 {
-    map_file(path)
-        .and_then(|m| {
-            let elf = Elf::parse(&m)?;
-            let (_, text) = elf.section_by_name(".text")?;
-            Some(text.addr.wrapping_sub(text.offset))
-        })
-        .unwrap_or(0)
-}
+use crate::symbolize::{DsoId, Symbolizer};
 
 const CONTEXT_HV: u64 = -32i64 as u64;
 const CONTEXT_KERNEL: u64 = -128i64 as u64;
@@ -65,6 +50,10 @@ pub struct Frame {
     pub slot: u32,
     /// An inline frame from DWARF (perf prints ` (inlined)` for the DSO).
     pub inlined: bool,
+    /// A frame whose inline frames are still being looked up: `slot` is
+    /// the lookup's id, and [`SymbolTable::deferred`] gives the frames once
+    /// [`SymbolTable::resolve_deferred`] ran (see `Options::defer_inlines`).
+    pub pending: bool,
 }
 
 /// The slot of frames without a map.
@@ -81,6 +70,7 @@ impl Frame {
             sym: None,
             slot: NO_SLOT,
             inlined: false,
+            pending: false,
         }
     }
 
@@ -101,11 +91,8 @@ pub struct SymbolTable {
     by_addr: FxHashMap<(DsoIndex, u64), (Option<SymId>, u32)>,
     dso_ids: FxHashMap<DsoIndex, DsoId>,
     next_slot: u32,
-    /// Inline frames per (DSO, address): a range of `inline_frames`.
-    inline_index: FxHashMap<(DsoIndex, u64), (u32, u32)>,
-    inline_frames: Vec<(SymId, u32, bool)>,
-    /// One addr2line-compatible reader per DSO, with its `.text` offset.
-    inline_resolvers: FxHashMap<DsoIndex, Option<(InlineResolver, u64)>>,
+    /// Inline frames of DWARF-unwound addresses (see `inline.rs`).
+    inlines: inline::Inlines,
     pub symbolizer: Symbolizer,
 }
 
@@ -117,9 +104,7 @@ impl SymbolTable {
             by_addr: FxHashMap::default(),
             dso_ids: FxHashMap::default(),
             next_slot: 0,
-            inline_index: FxHashMap::default(),
-            inline_frames: Vec::new(),
-            inline_resolvers: FxHashMap::default(),
+            inlines: inline::Inlines::default(),
             symbolizer,
         }
     }
@@ -131,99 +116,6 @@ impl SymbolTable {
     ) -> Option<(&[crate::symbolize::locate::Searched], Option<&[u8]>)> {
         let id = *self.dso_ids.get(&dso)?;
         Some(self.symbolizer.search_trail(id))
-    }
-
-    /// perf's `append_inlines` for a DWARF-unwound frame: appends its inline
-    /// records (innermost first) and returns true, or returns false when
-    /// the address has none.
-    pub fn append_inlines(&mut self, machine: &Machine, f: &Frame, out: &mut Vec<Frame>) -> bool {
-        let (Some(dso), Some(sym)) = (f.dso, f.sym) else {
-            return false;
-        };
-        let key = (dso, f.addr);
-        let (start, len) = match self.inline_index.get(&key) {
-            Some(&hit) => hit,
-            None => {
-                let hit = self.parse_inlines(machine, dso, sym, f.addr);
-                self.inline_index.insert(key, hit);
-                hit
-            }
-        };
-        if len == 0 {
-            return false;
-        }
-        for &(sym, slot, inlined) in &self.inline_frames[start as usize..(start + len) as usize] {
-            out.push(Frame {
-                sym: Some(sym),
-                slot,
-                inlined,
-                ..*f
-            });
-        }
-        true
-    }
-
-    /// perf's `dso__parse_addr_inlines` for one address: the records
-    /// addr2line prints, named by `new_inline_sym`.
-    fn parse_inlines(
-        &mut self,
-        machine: &Machine,
-        dso: DsoIndex,
-        base: SymId,
-        addr: u64,
-    ) -> (u32, u32) {
-        let d = machine.dsos.get(dso);
-        // perf's dso__name: no addr2line for `[...]` DSOs or perf maps.
-        if d.kind != DsoKind::File || d.name.starts_with(b"[") || d.name.starts_with(b"/tmp/perf-")
-        {
-            return (0, 0);
-        }
-        let id = self.dso_id(machine, dso);
-        let symbolizer = &mut self.symbolizer;
-        let resolver = self.inline_resolvers.entry(dso).or_insert_with(|| {
-            // perf hands addr2line dso->symsrc_filename, else the long name;
-            // the address is map_ip + text_offset (map__rip_2objdump).
-            let path = symbolizer
-                .symsrc_file(id)
-                .map(Path::to_path_buf)
-                .or_else(|| symbolizer.recorded_file(id))?;
-            // text_offset comes from the runtime image (a separate debug
-            // file's .text is NOBITS with no meaningful offset).
-            let text_offset = symbolizer
-                .data_file(id)
-                .or_else(|| symbolizer.recorded_file(id))
-                .map_or(0, |p| text_offset(&p));
-            Some((InlineResolver::open(&path)?, text_offset))
-        });
-        let Some((resolver, text_offset)) = resolver else {
-            return (0, 0);
-        };
-        let records = resolver.records(addr.wrapping_add(*text_offset));
-        if records.is_empty() {
-            return (0, 0);
-        }
-        let start = self.inline_frames.len() as u32;
-        let base_sym = &self.syms[base.0 as usize];
-        let (base_name, base_start, base_end) =
-            (base_sym.name.clone(), base_sym.start, base_sym.end);
-        for r in records.iter().take(MAX_INLINE_RECORDS) {
-            let raw = r.function.as_deref().unwrap_or("??");
-            let name = demangle_sym(raw.as_bytes()).unwrap_or_else(|| raw.to_string());
-            let (sym, inlined) = if *name == *base_name {
-                (base, false)
-            } else {
-                self.syms.push(Sym {
-                    name: name.into_boxed_str(),
-                    start: base_start,
-                    end: base_end,
-                });
-                (SymId(self.syms.len() as u32 - 1), true)
-            };
-            let slot = self.next_slot;
-            self.next_slot += 1;
-            self.inline_frames.push((sym, slot, inlined));
-        }
-        (start, self.inline_frames.len() as u32 - start)
     }
 
     /// The symbolizer's id of a file DSO.
@@ -316,6 +208,7 @@ pub fn resolve_ip(
                 sym,
                 slot,
                 inlined: false,
+                pending: false,
             }
         }
         None => Frame::unmapped(ip),
