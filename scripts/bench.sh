@@ -15,8 +15,10 @@
 #   --freq F     sampling frequency (default 20000)
 #   --keep DIR   work in DIR and keep it (default: a temporary directory, removed)
 #   --data FILE  skip recording and use FILE
-#   --dwarf      record with --call-graph dwarf (binaries without frame pointers); perf script
-#                then adds inline frames (perf runs addr2line), perfold does too, in-process
+#   --dwarf      record with --call-graph dwarf (binaries without frame pointers) a Rust-heavy
+#                round (perfold itself reading a ~100 MB recording, next to the C, C++ and
+#                Rust workloads); perf script then adds inline frames (it runs addr2line), perfold
+#                does too, in-process. Use --freq 4000 --min-mb 500 for the issue-5 table.
 #   --fork-exec  record a fork/exec-heavy workload instead: thousands of short processes
 #                (shell pipelines of sha256sum, gzip, sort, awk, wc) next to the programs
 # Needs root (perf record), perf, inferno-collapse-perf, gcc, g++, rustc.
@@ -38,7 +40,7 @@ while [ $# -gt 0 ]; do
     --data) data=$2; shift 2 ;;
     --fork-exec) forkexec=1; shift ;;
     --dwarf) dwarf=1; shift ;;
-    *) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 done
 
@@ -76,6 +78,20 @@ while [ \$i -lt 150 ]; do
   seq 1 2000 | sha256sum | gzip -c | sort | awk '{ n += length(\$0) } END { print n }' | wc -c > /dev/null
   i=\$((i + 1))
 done
+wait
+ROUND
+  elif [ "$dwarf" = 1 ]; then
+    # A Rust-heavy round: perfold itself (release, line tables and inline
+    # info, thousands of inlined functions) reading a DWARF recording of the
+    # C, C++ and Rust workloads (~100-200 MB), next to those workloads.
+    cp "$perfold" "$work/bin/perfold-workload"
+    perf record -q -e cpu-clock -F 4000 --call-graph dwarf -o "$work/input.data" -- \
+      sh -c "$work/bin/c 2 & $work/bin/cpp 2 & $work/bin/rust 2 & wait" >/dev/null 2>&1
+    cat > "$work/bin/round.sh" <<ROUND
+#!/bin/sh
+"$work/bin/perfold-workload" perf-script "$work/input.data" >/dev/null &
+"$work/bin/perfold-workload" fold "$work/input.data" >/dev/null &
+"$work/bin/c" >/dev/null & "$work/bin/cpp" >/dev/null & "$work/bin/rust" >/dev/null &
 wait
 ROUND
   else
