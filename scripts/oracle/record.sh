@@ -10,7 +10,8 @@
 #   --freq N      sampling frequency for the -F cases (default 999; fixtures use 499)
 #   --cases LIST  record only these cases (comma-separated; see `record.sh --list`)
 #   --dwarf       also record the --call-graph dwarf cases (c-dwarf, c-fp-dwarf, cpp-dwarf,
-#                 rust-dwarf with dwarf,16384 as cargo-flamegraph, c-dwarf-zstd, shell-dwarf)
+#                 rust-dwarf with dwarf,16384 as cargo-flamegraph, c-dwarf-zstd, shell-dwarf,
+#                 unwind-dwarf: signal handler frames, lazy PLT binding, libc mapped as data)
 #   --list        print the case table and exit
 set -euo pipefail
 
@@ -68,6 +69,7 @@ cpp-dwarf      cpp-nofp  -e cpu-clock -F @F --call-graph dwarf
 rust-dwarf     rust-nofp -e cpu-clock -F @F --call-graph dwarf,16384
 c-dwarf-zstd   c-nofp    -z -e cpu-clock -F @F --call-graph dwarf
 shell-dwarf    shell     -e cpu-clock -F @F --call-graph dwarf
+unwind-dwarf   unwind    -e cpu-clock -F @F --call-graph dwarf
 EOF
   fi
 }
@@ -88,7 +90,7 @@ want() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
 # OUTDIR/bin/build.cmds (make-fixture.sh copies them into the fixture's recipe).
 build() {
   local t0=$SECONDS
-  cp "$workloads"/c_work.c "$workloads"/cpp_work.cpp "$workloads"/rust_work.rs "$workloads"/misc_work.c "$workloads"/jit_work.c "$bin"/
+  cp "$workloads"/c_work.c "$workloads"/cpp_work.cpp "$workloads"/rust_work.rs "$workloads"/misc_work.c "$workloads"/jit_work.c "$workloads"/unwind_work.c "$bin"/
   cp "$workloads"/shell_work.sh "$bin"/shell
   chmod +x "$bin"/shell
   (
@@ -103,6 +105,7 @@ build() {
     run rustc -g -O -o rust-nofp rust_work.rs
     run gcc -O2 -g -pthread -fno-omit-frame-pointer -o misc misc_work.c
     run gcc -O2 -g -fno-omit-frame-pointer -o jit jit_work.c
+    run gcc -O2 -g -fomit-frame-pointer -Wl,-z,lazy -o unwind unwind_work.c -lm
     echo "# $(gcc --version | head -1); $(rustc --version)" >> build.cmds
   )
   echo "record.sh: built workloads in $bin ($((SECONDS - t0)) s)"
