@@ -17,6 +17,7 @@ case $target in
   demangle) max_len=1024 ;;
   perf_map) max_len=16384 ;;
   tracing) max_len=65536 ;;
+  unwind_stack) max_len=16384 ;;
   *) echo "unknown target $target" >&2; exit 2 ;;
 esac
 work=${PERFOLD_FUZZ_WORK:-/dev/shm/perfold-fuzz-work}/$target

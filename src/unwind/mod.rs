@@ -13,10 +13,11 @@
 //!   reach (perf checks `addr + 8 >= end`);
 //! - the CFI marks the return address undefined (`_start`, thread start).
 //!
-//! framehop evaluates the CFI; one unwinder (modules + rule cache) per
-//! address space, refreshed when the space's maps change. Unwind tables are
-//! read once per DSO file ([`file`]). Per-architecture register handling is
-//! in the sibling files `x86_64.rs` and `aarch64.rs`.
+//! One unwinder per address space (framehop modules, libunwind's
+//! register-state cache), refreshed when the space's file-backed maps
+//! change. Unwind tables are read once per DSO file ([`file`]) and their
+//! rows classified and evaluated with gimli ([`cfi`]). Per-architecture
+//! stepping is in the sibling files `x86_64.rs` and `aarch64.rs`.
 
 pub mod aarch64;
 pub mod cfi;

@@ -1,5 +1,8 @@
-//! x86_64: perf's sample registers to framehop's, and the step loop of
-//! perf's libunwind-based `get_entries` (see the module doc of `unwind`).
+//! x86_64: the step loop of perf's libunwind-based `get_entries` (see the
+//! module doc of `unwind`): libunwind 1.6.2's x86_64 `unw_step` with its
+//! register-state cache, its registers (all sixteen, first-frame values
+//! from the sample), its frame-chain fallback without an FDE; framehop
+//! steps the plain rows, `cfi.rs` evaluates the others.
 
 use framehop::x86_64::{CacheX86_64, UnwindRegsX86_64, UnwinderX86_64};
 use framehop::{FrameAddress, Unwinder};
