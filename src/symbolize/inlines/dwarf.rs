@@ -18,209 +18,50 @@
 //!   range, the later DIE winning a tie; an inlined one starts the
 //!   inliner chain (callers = enclosing function DIEs, with
 //!   DW_AT_call_file / DW_AT_call_line).
+//!
+//! Section loading and the low-level section readers are in
+//! `dwarf_sections.rs`; the per-unit function table (DIE scan, names,
+//! inliner chain, address lookup) is in `dwarf_funcs.rs`. This file owns
+//! the unit list: unit headers and root DIEs, the address index over
+//! units, line-table decoding and the unit search.
 
+use super::dwarf_funcs::{build_lookup, lookup_function, Func};
+use super::dwarf_sections::{read_rangelist, root_abbrev, Aranges, Secs};
 use super::lines::{cstr_at, decode, LineTable, StrSecs, R};
-use super::object::ObjFile;
 use gimli::{constants, AttributeValue, LittleEndian};
-use std::borrow::Cow;
 use std::sync::Arc;
 
 const DW_TAG_COMPILE_UNIT: u16 = 0x11;
 
-/// A debug section: a range of the mapped file or an inflated copy.
-enum Data {
-    Range(usize, usize),
-    Owned(Vec<u8>),
-}
-
-/// The debug sections of the file holding the DWARF, loaded once.
-pub struct SecStore {
-    d: [Option<Data>; 9],
-}
-
-const NAMES: [&[u8]; 9] = [
-    b".debug_info",
-    b".debug_abbrev",
-    b".debug_line",
-    b".debug_str",
-    b".debug_line_str",
-    b".debug_ranges",
-    b".debug_rnglists",
-    b".debug_addr",
-    b".debug_str_offsets",
-];
-
-impl SecStore {
-    /// `info_idx` is the `.debug_info` section BFD chose.
-    pub fn load(obj: &ObjFile, info_idx: usize) -> Option<SecStore> {
-        let base = obj.data().as_ptr() as usize;
-        let conv = |c: Cow<'_, [u8]>| match c {
-            Cow::Borrowed(b) => Data::Range(b.as_ptr() as usize - base, b.len()),
-            Cow::Owned(v) => Data::Owned(v),
-        };
-        let mut idx: [Option<usize>; 9] = Default::default();
-        idx[0] = Some(info_idx);
-        for (k, n) in NAMES.iter().enumerate().skip(1) {
-            let i = obj.section_index(n).or_else(|| {
-                let mut z = b".zdebug".to_vec();
-                z.extend_from_slice(&n[6..]);
-                obj.section_index(&z)
-            });
-            idx[k] = i.filter(|&i| obj.sections[i].has_contents());
-        }
-        // Compressed sections (Debian's debug files) are inflated in
-        // parallel: the first lookup in libc waits for all of them.
-        let mut d: [Option<Data>; 9] = Default::default();
-        std::thread::scope(|sc| {
-            let jobs: Vec<_> = idx
-                .iter()
-                .enumerate()
-                .filter_map(|(k, i)| i.map(|i| (k, i)))
-                .map(|(k, i)| (k, sc.spawn(move || obj.contents(i))))
-                .collect();
-            for (k, j) in jobs {
-                d[k] = j.join().ok().flatten().map(conv);
-            }
-        });
-        d[0].as_ref()?;
-        Some(SecStore { d })
-    }
-
-    pub fn view<'a>(&'a self, obj: &'a ObjFile) -> Secs<'a> {
-        let get = |k: usize| -> Option<&'a [u8]> {
-            match self.d[k].as_ref()? {
-                Data::Range(s, l) => obj.data().get(*s..*s + *l),
-                Data::Owned(v) => Some(v),
-            }
-        };
-        Secs {
-            info: get(0).unwrap_or(&[]),
-            abbrev: get(1).unwrap_or(&[]),
-            line: get(2).unwrap_or(&[]),
-            str_: get(3).unwrap_or(&[]),
-            line_str: get(4).unwrap_or(&[]),
-            ranges: get(5),
-            rnglists: get(6),
-            addr: get(7).unwrap_or(&[]),
-            str_offsets: get(8).unwrap_or(&[]),
-        }
-    }
-}
-
-/// A view of the debug sections.
-pub struct Secs<'a> {
-    pub info: &'a [u8],
-    pub abbrev: &'a [u8],
-    pub line: &'a [u8],
-    pub str_: &'a [u8],
-    pub line_str: &'a [u8],
-    pub ranges: Option<&'a [u8]>,
-    pub rnglists: Option<&'a [u8]>,
-    pub addr: &'a [u8],
-    pub str_offsets: &'a [u8],
-}
-
-/// BFD's `struct arange` list: the head, then later ranges inserted right
-/// after the head; a range touching an existing one extends it.
-#[derive(Default, Clone)]
-pub struct Aranges(Vec<(u64, u64)>);
-
-impl Aranges {
-    fn add(&mut self, low: u64, high: u64) {
-        if low == high {
-            return;
-        }
-        if self.0.first().is_none_or(|h| h.1 == 0) {
-            if self.0.is_empty() {
-                self.0.push((low, high));
-            } else {
-                self.0[0] = (low, high);
-            }
-            return;
-        }
-        for r in self.0.iter_mut() {
-            if low == r.1 {
-                r.1 = high;
-                return;
-            }
-            if high == r.0 {
-                r.0 = low;
-                return;
-            }
-        }
-        self.0.insert(1, (low, high));
-    }
-    pub fn head_low(&self) -> u64 {
-        self.0.first().map_or(0, |r| r.0)
-    }
-    fn has_any(&self) -> bool {
-        self.0.first().is_some_and(|h| h.1 != 0)
-    }
-}
-
-pub struct Func {
-    pub inlined: bool,
-    pub caller: u32,
-    pub caller_file: Option<Box<[u8]>>,
-    pub caller_line: u32,
-    pub name: Option<Box<[u8]>>,
-    pub is_linkage: bool,
-    pub ranges: Aranges,
-}
-
-pub const NONE: u32 = u32::MAX;
-
-struct Decoded {
-    lines: LineTable,
-    funcs: Vec<Func>,
+pub(super) struct Decoded {
+    pub(super) lines: LineTable,
+    pub(super) funcs: Vec<Func>,
     /// (low, watermark high, func) sorted like `build_lookup_funcinfo_table`.
-    lookup: Vec<(u64, u64, u32)>,
+    pub(super) lookup: Vec<(u64, u64, u32)>,
 }
 
-struct Unit {
-    offset: usize,
-    version: u16,
-    addr_size: u8,
-    offset_size: u8,
-    abbrev_off: usize,
-    lang: u64,
-    comp_dir: Option<Box<[u8]>>,
-    stmt_list: Option<u64>,
-    base_address: u64,
-    str_offsets_base: u64,
-    addr_base: u64,
-    ranges: Aranges,
-    error: bool,
+pub(super) struct Unit {
+    pub(super) offset: usize,
+    pub(super) version: u16,
+    pub(super) addr_size: u8,
+    pub(super) offset_size: u8,
+    pub(super) abbrev_off: usize,
+    pub(super) lang: u64,
+    pub(super) comp_dir: Option<Box<[u8]>>,
+    pub(super) stmt_list: Option<u64>,
+    pub(super) base_address: u64,
+    pub(super) str_offsets_base: u64,
+    pub(super) addr_base: u64,
+    pub(super) ranges: Aranges,
+    pub(super) error: bool,
     /// Line table decoded (set before the DIE scan, as BFD sets
     /// `unit->line_table` before `scan_unit_for_symbols`).
-    lines: Option<LineTable>,
-    decoded: Option<Decoded>,
-}
-
-/// `mangle_style(lang) == 0`: languages whose DW_AT_name is the symbol.
-fn plain_lang(lang: u64) -> bool {
-    matches!(
-        lang,
-        0x0001 // C89
-        | 0x0002 // C
-        | 0x0005 // Cobol74
-        | 0x0006 // Cobol85
-        | 0x0007 // Fortran77
-        | 0x0009 // Pascal83
-        | 0x000a // PLI
-        | 0x000c // C99
-        | 0x0012 // UPC
-        | 0x001d // C11
-        | 0x8001 // Mips_Assembler
-        | 0x8765 // Upc (old)
-        | 0x8101 // HP_Basic91
-        | 0x8105 // HP_IMacro
-        | 0x8106 // HP_Assembler
-    )
+    pub(super) lines: Option<LineTable>,
+    pub(super) decoded: Option<Decoded>,
 }
 
 pub struct Stash {
-    units: Vec<Unit>,
+    pub(super) units: Vec<Unit>,
     /// (low, high, unit) of every unit root range, sorted by low, with
     /// the running maximum of high.
     index: Vec<(u64, u64, u32, u64)>,
@@ -237,10 +78,10 @@ pub struct Stash {
     abbrevs: rustc_hash::FxHashMap<usize, Arc<gimli::Abbreviations>>,
 }
 
-type Header<'a> = gimli::UnitHeader<R<'a>>;
+pub(super) type Header<'a> = gimli::UnitHeader<R<'a>>;
 
 /// An attribute value as BFD's `struct attribute` sees it.
-enum Val<'a> {
+pub(super) enum Val<'a> {
     Int(u64, bool),
     Str(Option<&'a [u8]>),
     Other,
@@ -351,7 +192,7 @@ impl Stash {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn val<'a>(&self, s: &'a Secs<'_>, u: &Unit, a: &AttributeValue<R<'a>>) -> Val<'a> {
+    pub(super) fn val<'a>(&self, s: &'a Secs<'_>, u: &Unit, a: &AttributeValue<R<'a>>) -> Val<'a> {
         Self::value(s, u, a)
     }
 
@@ -516,107 +357,6 @@ impl RootAttr for Unit {
     }
 }
 
-/// `read_rangelist`: DWARF 2-4 `.debug_ranges`, DWARF 5 `.debug_rnglists`
-/// (the index forms BFD does not support make it fail).
-fn read_rangelist(s: &Secs<'_>, u: &Unit, out: &mut Aranges, offset: u64) -> bool {
-    let asz = usize::from(u.addr_size);
-    let rd_addr = |d: &[u8], p: usize| -> u64 {
-        let mut x = [0u8; 8];
-        x[..asz].copy_from_slice(&d[p..p + asz]);
-        u64::from_le_bytes(x)
-    };
-    let mut base = u.base_address;
-    if u.version <= 4 {
-        let Some(d) = s.ranges else {
-            return false;
-        };
-        let Ok(mut p) = usize::try_from(offset) else {
-            return false;
-        };
-        if p > d.len() {
-            return false;
-        }
-        // BFD compares with -1UL: only an all-ones 64-bit address selects
-        // a base address.
-        let all_ones = u64::MAX;
-        loop {
-            if 2 * asz > d.len() - p {
-                return false;
-            }
-            let low = rd_addr(d, p);
-            let high = rd_addr(d, p + asz);
-            p += 2 * asz;
-            if low == 0 && high == 0 {
-                return true;
-            }
-            if low == all_ones && high != all_ones {
-                base = high;
-            } else {
-                out.add(base.wrapping_add(low), base.wrapping_add(high));
-            }
-        }
-    }
-    let Some(d) = s.rnglists else {
-        return false;
-    };
-    let Ok(mut p) = usize::try_from(offset) else {
-        return false;
-    };
-    let uleb = |p: &mut usize| -> u64 {
-        let mut r = gimli::EndianSlice::new(d.get(*p..).unwrap_or(&[]), LittleEndian);
-        let before = r.len();
-        let v = gimli::Reader::read_uleb128(&mut r).unwrap_or(0);
-        *p += before - r.len();
-        v
-    };
-    loop {
-        if p >= d.len() {
-            return false;
-        }
-        let kind = d[p];
-        p += 1;
-        let (low, high) = match kind {
-            0 => return true, // DW_RLE_end_of_list
-            5 => {
-                // DW_RLE_base_address
-                if asz > d.len() - p {
-                    return false;
-                }
-                base = rd_addr(d, p);
-                p += asz;
-                continue;
-            }
-            7 => {
-                // DW_RLE_start_length
-                if asz > d.len() - p {
-                    return false;
-                }
-                let l = rd_addr(d, p);
-                p += asz;
-                (l, l.wrapping_add(uleb(&mut p)))
-            }
-            4 => {
-                // DW_RLE_offset_pair
-                let a = uleb(&mut p);
-                let b = uleb(&mut p);
-                (base.wrapping_add(a), base.wrapping_add(b))
-            }
-            6 => {
-                // DW_RLE_start_end
-                if 2 * asz > d.len() - p {
-                    return false;
-                }
-                let l = rd_addr(d, p);
-                let h = rd_addr(d, p + asz);
-                p += 2 * asz;
-                (l, h)
-            }
-            _ => return false,
-        };
-        out.add(low, high);
-    }
-}
-
 impl Stash {
     /// The unit search of `_bfd_dwarf2_find_nearest_line` for `addr`.
     pub fn find(&mut self, s: &Secs<'_>, addr: u64) -> Option<(u32, Option<u32>)> {
@@ -680,7 +420,7 @@ impl Stash {
     }
 
     /// `comp_unit_maybe_decode_line_info`.
-    fn ensure_decoded(&mut self, s: &Secs<'_>, cu: u32) -> bool {
+    pub(super) fn ensure_decoded(&mut self, s: &Secs<'_>, cu: u32) -> bool {
         let u = &mut self.units[cu as usize];
         if u.error {
             return false;
@@ -736,13 +476,13 @@ impl Stash {
         true
     }
 
-    fn header<'a>(s: &'a Secs<'_>, off: usize) -> Option<Header<'a>> {
+    pub(super) fn header<'a>(s: &'a Secs<'_>, off: usize) -> Option<Header<'a>> {
         gimli::DebugInfo::new(s.info, LittleEndian)
             .header_from_offset(gimli::DebugInfoOffset(off))
             .ok()
     }
 
-    fn concat(&self, cu: u32, file: u64) -> Box<[u8]> {
+    pub(super) fn concat(&self, cu: u32, file: u64) -> Box<[u8]> {
         let u = &self.units[cu as usize];
         let lt = u
             .lines
@@ -752,7 +492,11 @@ impl Stash {
         lt.files.concat(file).into()
     }
 
-    fn abbrevs_of(&mut self, s: &Secs<'_>, cu: u32) -> Option<Arc<gimli::Abbreviations>> {
+    pub(super) fn abbrevs_of(
+        &mut self,
+        s: &Secs<'_>,
+        cu: u32,
+    ) -> Option<Arc<gimli::Abbreviations>> {
         let off = self.units[cu as usize].abbrev_off;
         if let Some(a) = self.abbrevs.get(&off) {
             return Some(a.clone());
@@ -765,395 +509,4 @@ impl Stash {
         self.abbrevs.insert(off, a.clone());
         Some(a)
     }
-
-    /// `scan_unit_for_symbols` (both passes in one walk).
-    fn scan(&mut self, s: &Secs<'_>, cu: u32) -> Option<Vec<Func>> {
-        let off = self.units[cu as usize].offset;
-        let abbrevs = self.abbrevs_of(s, cu)?;
-        let h = Self::header(s, off)?;
-        let mut e = h.entries_raw(&abbrevs, None).ok()?;
-        // Skip the root DIE.
-        let root = e.read_abbreviation().ok()??;
-        for spec in root.attributes() {
-            e.read_attribute(*spec).ok()?;
-        }
-        if e.is_empty() {
-            return Some(Vec::new());
-        }
-        let mut funcs: Vec<Func> = Vec::new();
-        let mut nested: Vec<u32> = vec![NONE];
-        let mut level: isize = 0;
-        while level >= 0 {
-            if e.is_empty() {
-                return None;
-            }
-            let Ok(ab) = e.read_abbreviation() else {
-                return None;
-            };
-            let Some(ab) = ab else {
-                level -= 1;
-                continue;
-            };
-            let tag = ab.tag();
-            let is_func = tag == constants::DW_TAG_subprogram
-                || tag == constants::DW_TAG_entry_point
-                || tag == constants::DW_TAG_inlined_subroutine;
-            let lv = level as usize;
-            if nested.len() <= lv + 1 {
-                nested.resize(lv + 2, NONE);
-            }
-            let fidx = if is_func {
-                let inlined = tag == constants::DW_TAG_inlined_subroutine;
-                let caller = if inlined {
-                    nested[..lv]
-                        .iter()
-                        .rev()
-                        .copied()
-                        .find(|&f| f != NONE)
-                        .unwrap_or(NONE)
-                } else {
-                    NONE
-                };
-                funcs.push(Func {
-                    inlined,
-                    caller,
-                    caller_file: None,
-                    caller_line: 0,
-                    name: None,
-                    is_linkage: false,
-                    ranges: Aranges::default(),
-                });
-                let i = (funcs.len() - 1) as u32;
-                nested[lv] = i;
-                Some(i)
-            } else {
-                nested[lv] = NONE;
-                None
-            };
-            let (mut low, mut high, mut rel) = (0u64, 0u64, false);
-            for spec in ab.attributes() {
-                let a = e.read_attribute(*spec).ok()?;
-                let Some(fi) = fidx else { continue };
-                let raw = a.raw_value();
-                let v = {
-                    let u = &self.units[cu as usize];
-                    self.val(s, u, &raw)
-                };
-                match a.name() {
-                    constants::DW_AT_call_file => {
-                        if let Val::Int(x, _) = v {
-                            funcs[fi as usize].caller_file = Some(self.concat(cu, x));
-                        }
-                    }
-                    constants::DW_AT_call_line => {
-                        if let Val::Int(x, _) = v {
-                            funcs[fi as usize].caller_line = x as u32;
-                        }
-                    }
-                    constants::DW_AT_abstract_origin | constants::DW_AT_specification => {
-                        if let Val::Int(x, _) = v {
-                            let f = &mut funcs[fi as usize];
-                            let mut name = f.name.take();
-                            let mut link = f.is_linkage;
-                            let ok =
-                                self.abstract_instance(s, cu, x, &raw, 0, &mut name, &mut link);
-                            let f = &mut funcs[fi as usize];
-                            f.name = name;
-                            f.is_linkage = link;
-                            if !ok {
-                                return None;
-                            }
-                        }
-                    }
-                    constants::DW_AT_name => {
-                        let f = &mut funcs[fi as usize];
-                        if f.name.is_none() {
-                            if let Val::Str(st) = v {
-                                f.name = Some(st.unwrap_or(b"").into());
-                                if plain_lang(self.units[cu as usize].lang) {
-                                    f.is_linkage = true;
-                                }
-                            }
-                        }
-                    }
-                    constants::DW_AT_linkage_name | constants::DW_AT_MIPS_linkage_name => {
-                        if let Val::Str(st) = v {
-                            let f = &mut funcs[fi as usize];
-                            f.name = Some(st.unwrap_or(b"").into());
-                            f.is_linkage = true;
-                        }
-                    }
-                    constants::DW_AT_low_pc => {
-                        if let Val::Int(x, _) = v {
-                            low = x;
-                        }
-                    }
-                    constants::DW_AT_high_pc => {
-                        if let Val::Int(x, is_addr) = v {
-                            high = x;
-                            rel = !is_addr;
-                        }
-                    }
-                    constants::DW_AT_ranges => {
-                        if let Val::Int(x, _) = v {
-                            let u = &self.units[cu as usize];
-                            let f = &mut funcs[fi as usize];
-                            if !read_rangelist(s, u, &mut f.ranges, x) {
-                                return None;
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            if ab.has_children() {
-                level += 1;
-                let lv = level as usize;
-                if nested.len() <= lv {
-                    nested.resize(lv + 1, NONE);
-                }
-                nested[lv] = NONE;
-            }
-            if rel {
-                high = high.wrapping_add(low);
-            }
-            if let Some(fi) = fidx {
-                if high != 0 {
-                    funcs[fi as usize].ranges.add(low, high);
-                }
-            }
-        }
-        Some(funcs)
-    }
-
-    /// `find_abstract_instance`: follow a reference to the DIE that names a
-    /// function. `false` = BFD reports an error (the scan fails).
-    #[allow(clippy::too_many_arguments)]
-    fn abstract_instance(
-        &mut self,
-        s: &Secs<'_>,
-        cu: u32,
-        die_ref: u64,
-        raw: &AttributeValue<R<'_>>,
-        depth: u32,
-        name: &mut Option<Box<[u8]>>,
-        is_linkage: &mut bool,
-    ) -> bool {
-        if depth == 100 {
-            return false;
-        }
-        let (target_cu, unit_off) = match raw {
-            AttributeValue::DebugInfoRef(_) => {
-                if die_ref == 0 {
-                    return true;
-                }
-                if die_ref >= s.info.len() as u64 {
-                    return false;
-                }
-                let d = die_ref as usize;
-                let k = self.units.partition_point(|u| u.offset <= d);
-                if k == 0 {
-                    return false;
-                }
-                let t = (k - 1) as u32;
-                let Some(h) = Self::header(s, self.units[t as usize].offset) else {
-                    return false;
-                };
-                let end = self.units[t as usize].offset + h.length_including_self();
-                if d >= end {
-                    return false;
-                }
-                (t, d - self.units[t as usize].offset)
-            }
-            AttributeValue::DebugInfoRefSup(_) => return false,
-            _ => {
-                let u = &self.units[cu as usize];
-                let Some(h) = Self::header(s, u.offset) else {
-                    return false;
-                };
-                if die_ref == 0 || die_ref >= h.length_including_self() as u64 {
-                    return false;
-                }
-                (cu, die_ref as usize)
-            }
-        };
-        let toff = self.units[target_cu as usize].offset;
-        let Some(abbrevs) = self.abbrevs_of(s, target_cu) else {
-            return false;
-        };
-        let Some(h) = Self::header(s, toff) else {
-            return false;
-        };
-        let Ok(mut e) = h.entries_raw(&abbrevs, Some(gimli::UnitOffset(unit_off))) else {
-            return false;
-        };
-        let ab = match e.read_abbreviation() {
-            Ok(Some(ab)) => ab,
-            Ok(None) => return true,
-            Err(_) => return false,
-        };
-        for spec in ab.attributes() {
-            let Ok(a) = e.read_attribute(*spec) else {
-                break;
-            };
-            let raw = a.raw_value();
-            let v = {
-                let u = &self.units[target_cu as usize];
-                self.val(s, u, &raw)
-            };
-            match a.name() {
-                constants::DW_AT_name if name.is_none() => {
-                    if let Val::Str(st) = v {
-                        *name = Some(st.unwrap_or(b"").into());
-                        if plain_lang(self.units[target_cu as usize].lang) {
-                            *is_linkage = true;
-                        }
-                    }
-                }
-                constants::DW_AT_specification => {
-                    if let Val::Int(x, _) = v {
-                        if !self.abstract_instance(
-                            s,
-                            target_cu,
-                            x,
-                            &raw,
-                            depth + 1,
-                            name,
-                            is_linkage,
-                        ) {
-                            return false;
-                        }
-                    }
-                }
-                constants::DW_AT_linkage_name | constants::DW_AT_MIPS_linkage_name => {
-                    if let Val::Str(st) = v {
-                        *name = Some(st.unwrap_or(b"").into());
-                        *is_linkage = true;
-                    }
-                }
-                constants::DW_AT_decl_file => {
-                    // BFD decodes the referenced unit's line table (and
-                    // scans it) here; a failure is an error.
-                    if target_cu != cu && !self.ensure_decoded(s, target_cu) {
-                        return false;
-                    }
-                    if target_cu == cu && self.units[cu as usize].error {
-                        return false;
-                    }
-                }
-                _ => {}
-            }
-        }
-        true
-    }
-}
-
-/// The tag and attribute specifications of abbreviation `code` in the
-/// table at `off`, read straight from `.debug_abbrev`.
-fn root_abbrev(
-    abbrev: &[u8],
-    off: usize,
-    code: u64,
-) -> Option<(u16, Vec<gimli::AttributeSpecification>)> {
-    let mut r = gimli::EndianSlice::new(abbrev.get(off..)?, LittleEndian);
-    use gimli::Reader;
-    loop {
-        let c = r.read_uleb128().ok()?;
-        if c == 0 {
-            return None;
-        }
-        let tag = r.read_uleb128().ok()?;
-        r.read_u8().ok()?;
-        let mut specs = Vec::new();
-        loop {
-            let name = r.read_uleb128().ok()?;
-            let form = r.read_uleb128().ok()?;
-            if name == 0 && form == 0 {
-                break;
-            }
-            let imp = if form == 0x21 {
-                Some(r.read_sleb128().ok()?)
-            } else {
-                None
-            };
-            if c == code {
-                specs.push(gimli::AttributeSpecification::new(
-                    gimli::DwAt(u16::try_from(name).ok()?),
-                    gimli::DwForm(u16::try_from(form).ok()?),
-                    imp,
-                ));
-            }
-        }
-        if c == code {
-            return Some((u16::try_from(tag).ok()?, specs));
-        }
-    }
-}
-
-/// `build_lookup_funcinfo_table`.
-fn build_lookup(funcs: &[Func]) -> Vec<(u64, u64, u32)> {
-    let mut v: Vec<(u64, u64, u32)> = funcs
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let (mut lo, mut hi) = f.ranges.0.first().copied().unwrap_or((0, 0));
-            for &(l, h) in f.ranges.0.iter().skip(1) {
-                lo = lo.min(l);
-                hi = hi.max(h);
-            }
-            (lo, hi, i as u32)
-        })
-        .collect();
-    v.sort_unstable();
-    let mut mx = 0;
-    for (k, e) in v.iter_mut().enumerate() {
-        if k == 0 || e.1 > mx {
-            mx = e.1;
-        } else {
-            e.1 = mx;
-        }
-    }
-    v
-}
-
-/// `lookup_address_in_function_table`: the smallest containing range,
-/// the later DIE on a tie.
-fn lookup_function(d: &Decoded, addr: u64) -> Option<u32> {
-    let t = &d.lookup;
-    if t.is_empty() || t[t.len() - 1].1 < addr {
-        return None;
-    }
-    let (mut low, mut high) = (0usize, t.len());
-    let mut first = t.len();
-    while low < high {
-        let mid = (low + high) / 2;
-        if addr < t[mid].0 {
-            high = mid;
-        } else if addr >= t[mid].1 {
-            low = mid + 1;
-        } else {
-            high = mid;
-            first = mid;
-        }
-    }
-    let mut best: Option<u32> = None;
-    let mut best_len = u64::MAX;
-    while first < t.len() {
-        if addr < t[first].0 {
-            break;
-        }
-        let fi = t[first].2;
-        for &(l, h) in &d.funcs[fi as usize].ranges.0 {
-            if addr < l || addr >= h {
-                continue;
-            }
-            let len = h.wrapping_sub(l);
-            if len < best_len || (len == best_len && best.is_some_and(|b| fi > b)) {
-                best = Some(fi);
-                best_len = len;
-            }
-        }
-        first += 1;
-    }
-    best
 }

@@ -38,11 +38,14 @@
 
 mod debugfile;
 mod dwarf;
+mod dwarf_funcs;
+mod dwarf_sections;
 mod lines;
 mod object;
 pub mod worker;
 
-use dwarf::{SecStore, Stash};
+use dwarf::Stash;
+use dwarf_sections::SecStore;
 use object::{FindFunctionCache, ObjFile, SymSet, NO_SYM};
 use rustc_hash::FxHashMap;
 use std::os::unix::ffi::OsStrExt;
@@ -322,7 +325,7 @@ impl InlineResolver {
         if let (Some((cu, mut fi)), Some(Some(dw))) = (chain, self.dwarf.as_ref()) {
             loop {
                 let f = dw.stash.func(cu, fi);
-                if f.caller == dwarf::NONE {
+                if f.caller == dwarf_funcs::NONE {
                     break;
                 }
                 let caller = dw.stash.func(cu, f.caller);

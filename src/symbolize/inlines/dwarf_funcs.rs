@@ -1,0 +1,397 @@
+//! A unit's function table, restated from binutils 2.40 bfd/dwarf2.c:
+//! the DIE walk of `scan_unit_for_symbols` (DW_TAG_subprogram /
+//! entry_point / inlined_subroutine DIEs, their ranges, call sites and the
+//! enclosing function each inlined one is called from),
+//! `find_abstract_instance` for the names BFD gives them,
+//! `build_lookup_funcinfo_table` and `lookup_address_in_function_table`.
+//! The unit list and search around it live in `dwarf.rs`.
+
+use super::dwarf::{Decoded, Stash, Val};
+use super::dwarf_sections::{read_rangelist, Aranges, Secs};
+use super::lines::R;
+use gimli::{constants, AttributeValue};
+
+pub struct Func {
+    pub inlined: bool,
+    pub caller: u32,
+    pub caller_file: Option<Box<[u8]>>,
+    pub caller_line: u32,
+    pub name: Option<Box<[u8]>>,
+    pub is_linkage: bool,
+    pub ranges: Aranges,
+}
+
+pub const NONE: u32 = u32::MAX;
+
+/// `mangle_style(lang) == 0`: languages whose DW_AT_name is the symbol.
+fn plain_lang(lang: u64) -> bool {
+    matches!(
+        lang,
+        0x0001 // C89
+        | 0x0002 // C
+        | 0x0005 // Cobol74
+        | 0x0006 // Cobol85
+        | 0x0007 // Fortran77
+        | 0x0009 // Pascal83
+        | 0x000a // PLI
+        | 0x000c // C99
+        | 0x0012 // UPC
+        | 0x001d // C11
+        | 0x8001 // Mips_Assembler
+        | 0x8765 // Upc (old)
+        | 0x8101 // HP_Basic91
+        | 0x8105 // HP_IMacro
+        | 0x8106 // HP_Assembler
+    )
+}
+
+impl Stash {
+    /// `scan_unit_for_symbols` (both passes in one walk).
+    pub(super) fn scan(&mut self, s: &Secs<'_>, cu: u32) -> Option<Vec<Func>> {
+        let off = self.units[cu as usize].offset;
+        let abbrevs = self.abbrevs_of(s, cu)?;
+        let h = Self::header(s, off)?;
+        let mut e = h.entries_raw(&abbrevs, None).ok()?;
+        // Skip the root DIE.
+        let root = e.read_abbreviation().ok()??;
+        for spec in root.attributes() {
+            e.read_attribute(*spec).ok()?;
+        }
+        if e.is_empty() {
+            return Some(Vec::new());
+        }
+        let mut funcs: Vec<Func> = Vec::new();
+        let mut nested: Vec<u32> = vec![NONE];
+        let mut level: isize = 0;
+        while level >= 0 {
+            if e.is_empty() {
+                return None;
+            }
+            let Ok(ab) = e.read_abbreviation() else {
+                return None;
+            };
+            let Some(ab) = ab else {
+                level -= 1;
+                continue;
+            };
+            let tag = ab.tag();
+            let is_func = tag == constants::DW_TAG_subprogram
+                || tag == constants::DW_TAG_entry_point
+                || tag == constants::DW_TAG_inlined_subroutine;
+            let lv = level as usize;
+            if nested.len() <= lv + 1 {
+                nested.resize(lv + 2, NONE);
+            }
+            let fidx = if is_func {
+                let inlined = tag == constants::DW_TAG_inlined_subroutine;
+                let caller = if inlined {
+                    nested[..lv]
+                        .iter()
+                        .rev()
+                        .copied()
+                        .find(|&f| f != NONE)
+                        .unwrap_or(NONE)
+                } else {
+                    NONE
+                };
+                funcs.push(Func {
+                    inlined,
+                    caller,
+                    caller_file: None,
+                    caller_line: 0,
+                    name: None,
+                    is_linkage: false,
+                    ranges: Aranges::default(),
+                });
+                let i = (funcs.len() - 1) as u32;
+                nested[lv] = i;
+                Some(i)
+            } else {
+                nested[lv] = NONE;
+                None
+            };
+            let (mut low, mut high, mut rel) = (0u64, 0u64, false);
+            for spec in ab.attributes() {
+                let a = e.read_attribute(*spec).ok()?;
+                let Some(fi) = fidx else { continue };
+                let raw = a.raw_value();
+                let v = {
+                    let u = &self.units[cu as usize];
+                    self.val(s, u, &raw)
+                };
+                match a.name() {
+                    constants::DW_AT_call_file => {
+                        if let Val::Int(x, _) = v {
+                            funcs[fi as usize].caller_file = Some(self.concat(cu, x));
+                        }
+                    }
+                    constants::DW_AT_call_line => {
+                        if let Val::Int(x, _) = v {
+                            funcs[fi as usize].caller_line = x as u32;
+                        }
+                    }
+                    constants::DW_AT_abstract_origin | constants::DW_AT_specification => {
+                        if let Val::Int(x, _) = v {
+                            let f = &mut funcs[fi as usize];
+                            let mut name = f.name.take();
+                            let mut link = f.is_linkage;
+                            let ok =
+                                self.abstract_instance(s, cu, x, &raw, 0, &mut name, &mut link);
+                            let f = &mut funcs[fi as usize];
+                            f.name = name;
+                            f.is_linkage = link;
+                            if !ok {
+                                return None;
+                            }
+                        }
+                    }
+                    constants::DW_AT_name => {
+                        let f = &mut funcs[fi as usize];
+                        if f.name.is_none() {
+                            if let Val::Str(st) = v {
+                                f.name = Some(st.unwrap_or(b"").into());
+                                if plain_lang(self.units[cu as usize].lang) {
+                                    f.is_linkage = true;
+                                }
+                            }
+                        }
+                    }
+                    constants::DW_AT_linkage_name | constants::DW_AT_MIPS_linkage_name => {
+                        if let Val::Str(st) = v {
+                            let f = &mut funcs[fi as usize];
+                            f.name = Some(st.unwrap_or(b"").into());
+                            f.is_linkage = true;
+                        }
+                    }
+                    constants::DW_AT_low_pc => {
+                        if let Val::Int(x, _) = v {
+                            low = x;
+                        }
+                    }
+                    constants::DW_AT_high_pc => {
+                        if let Val::Int(x, is_addr) = v {
+                            high = x;
+                            rel = !is_addr;
+                        }
+                    }
+                    constants::DW_AT_ranges => {
+                        if let Val::Int(x, _) = v {
+                            let u = &self.units[cu as usize];
+                            let f = &mut funcs[fi as usize];
+                            if !read_rangelist(s, u, &mut f.ranges, x) {
+                                return None;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if ab.has_children() {
+                level += 1;
+                let lv = level as usize;
+                if nested.len() <= lv {
+                    nested.resize(lv + 1, NONE);
+                }
+                nested[lv] = NONE;
+            }
+            if rel {
+                high = high.wrapping_add(low);
+            }
+            if let Some(fi) = fidx {
+                if high != 0 {
+                    funcs[fi as usize].ranges.add(low, high);
+                }
+            }
+        }
+        Some(funcs)
+    }
+
+    /// `find_abstract_instance`: follow a reference to the DIE that names a
+    /// function. `false` = BFD reports an error (the scan fails).
+    #[allow(clippy::too_many_arguments)]
+    fn abstract_instance(
+        &mut self,
+        s: &Secs<'_>,
+        cu: u32,
+        die_ref: u64,
+        raw: &AttributeValue<R<'_>>,
+        depth: u32,
+        name: &mut Option<Box<[u8]>>,
+        is_linkage: &mut bool,
+    ) -> bool {
+        if depth == 100 {
+            return false;
+        }
+        let (target_cu, unit_off) = match raw {
+            AttributeValue::DebugInfoRef(_) => {
+                if die_ref == 0 {
+                    return true;
+                }
+                if die_ref >= s.info.len() as u64 {
+                    return false;
+                }
+                let d = die_ref as usize;
+                let k = self.units.partition_point(|u| u.offset <= d);
+                if k == 0 {
+                    return false;
+                }
+                let t = (k - 1) as u32;
+                let Some(h) = Self::header(s, self.units[t as usize].offset) else {
+                    return false;
+                };
+                let end = self.units[t as usize].offset + h.length_including_self();
+                if d >= end {
+                    return false;
+                }
+                (t, d - self.units[t as usize].offset)
+            }
+            AttributeValue::DebugInfoRefSup(_) => return false,
+            _ => {
+                let u = &self.units[cu as usize];
+                let Some(h) = Self::header(s, u.offset) else {
+                    return false;
+                };
+                if die_ref == 0 || die_ref >= h.length_including_self() as u64 {
+                    return false;
+                }
+                (cu, die_ref as usize)
+            }
+        };
+        let toff = self.units[target_cu as usize].offset;
+        let Some(abbrevs) = self.abbrevs_of(s, target_cu) else {
+            return false;
+        };
+        let Some(h) = Self::header(s, toff) else {
+            return false;
+        };
+        let Ok(mut e) = h.entries_raw(&abbrevs, Some(gimli::UnitOffset(unit_off))) else {
+            return false;
+        };
+        let ab = match e.read_abbreviation() {
+            Ok(Some(ab)) => ab,
+            Ok(None) => return true,
+            Err(_) => return false,
+        };
+        for spec in ab.attributes() {
+            let Ok(a) = e.read_attribute(*spec) else {
+                break;
+            };
+            let raw = a.raw_value();
+            let v = {
+                let u = &self.units[target_cu as usize];
+                self.val(s, u, &raw)
+            };
+            match a.name() {
+                constants::DW_AT_name if name.is_none() => {
+                    if let Val::Str(st) = v {
+                        *name = Some(st.unwrap_or(b"").into());
+                        if plain_lang(self.units[target_cu as usize].lang) {
+                            *is_linkage = true;
+                        }
+                    }
+                }
+                constants::DW_AT_specification => {
+                    if let Val::Int(x, _) = v {
+                        if !self.abstract_instance(
+                            s,
+                            target_cu,
+                            x,
+                            &raw,
+                            depth + 1,
+                            name,
+                            is_linkage,
+                        ) {
+                            return false;
+                        }
+                    }
+                }
+                constants::DW_AT_linkage_name | constants::DW_AT_MIPS_linkage_name => {
+                    if let Val::Str(st) = v {
+                        *name = Some(st.unwrap_or(b"").into());
+                        *is_linkage = true;
+                    }
+                }
+                constants::DW_AT_decl_file => {
+                    // BFD decodes the referenced unit's line table (and
+                    // scans it) here; a failure is an error.
+                    if target_cu != cu && !self.ensure_decoded(s, target_cu) {
+                        return false;
+                    }
+                    if target_cu == cu && self.units[cu as usize].error {
+                        return false;
+                    }
+                }
+                _ => {}
+            }
+        }
+        true
+    }
+}
+
+/// `build_lookup_funcinfo_table`.
+pub(super) fn build_lookup(funcs: &[Func]) -> Vec<(u64, u64, u32)> {
+    let mut v: Vec<(u64, u64, u32)> = funcs
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let (mut lo, mut hi) = f.ranges.0.first().copied().unwrap_or((0, 0));
+            for &(l, h) in f.ranges.0.iter().skip(1) {
+                lo = lo.min(l);
+                hi = hi.max(h);
+            }
+            (lo, hi, i as u32)
+        })
+        .collect();
+    v.sort_unstable();
+    let mut mx = 0;
+    for (k, e) in v.iter_mut().enumerate() {
+        if k == 0 || e.1 > mx {
+            mx = e.1;
+        } else {
+            e.1 = mx;
+        }
+    }
+    v
+}
+
+/// `lookup_address_in_function_table`: the smallest containing range,
+/// the later DIE on a tie.
+pub(super) fn lookup_function(d: &Decoded, addr: u64) -> Option<u32> {
+    let t = &d.lookup;
+    if t.is_empty() || t[t.len() - 1].1 < addr {
+        return None;
+    }
+    let (mut low, mut high) = (0usize, t.len());
+    let mut first = t.len();
+    while low < high {
+        let mid = (low + high) / 2;
+        if addr < t[mid].0 {
+            high = mid;
+        } else if addr >= t[mid].1 {
+            low = mid + 1;
+        } else {
+            high = mid;
+            first = mid;
+        }
+    }
+    let mut best: Option<u32> = None;
+    let mut best_len = u64::MAX;
+    while first < t.len() {
+        if addr < t[first].0 {
+            break;
+        }
+        let fi = t[first].2;
+        for &(l, h) in &d.funcs[fi as usize].ranges.0 {
+            if addr < l || addr >= h {
+                continue;
+            }
+            let len = h.wrapping_sub(l);
+            if len < best_len || (len == best_len && best.is_some_and(|b| fi > b)) {
+                best = Some(fi);
+                best_len = len;
+            }
+        }
+        first += 1;
+    }
+    best
+}

@@ -1,0 +1,285 @@
+//! The debug sections behind the DWARF reader (`dwarf.rs`) and the
+//! low-level readers over them, restated from binutils 2.40 bfd/dwarf2.c:
+//! loading (and inflating) the sections once per file, BFD's
+//! `struct arange` list, `read_rangelist` (`.debug_ranges` /
+//! `.debug_rnglists`) and the abbreviation lookup `parse_comp_unit` does
+//! for a unit's root DIE.
+
+use super::dwarf::Unit;
+use super::object::ObjFile;
+use gimli::LittleEndian;
+use std::borrow::Cow;
+
+/// A debug section: a range of the mapped file or an inflated copy.
+enum Data {
+    Range(usize, usize),
+    Owned(Vec<u8>),
+}
+
+/// The debug sections of the file holding the DWARF, loaded once.
+pub struct SecStore {
+    d: [Option<Data>; 9],
+}
+
+const NAMES: [&[u8]; 9] = [
+    b".debug_info",
+    b".debug_abbrev",
+    b".debug_line",
+    b".debug_str",
+    b".debug_line_str",
+    b".debug_ranges",
+    b".debug_rnglists",
+    b".debug_addr",
+    b".debug_str_offsets",
+];
+
+impl SecStore {
+    /// `info_idx` is the `.debug_info` section BFD chose.
+    pub fn load(obj: &ObjFile, info_idx: usize) -> Option<SecStore> {
+        let base = obj.data().as_ptr() as usize;
+        let conv = |c: Cow<'_, [u8]>| match c {
+            Cow::Borrowed(b) => Data::Range(b.as_ptr() as usize - base, b.len()),
+            Cow::Owned(v) => Data::Owned(v),
+        };
+        let mut idx: [Option<usize>; 9] = Default::default();
+        idx[0] = Some(info_idx);
+        for (k, n) in NAMES.iter().enumerate().skip(1) {
+            let i = obj.section_index(n).or_else(|| {
+                let mut z = b".zdebug".to_vec();
+                z.extend_from_slice(&n[6..]);
+                obj.section_index(&z)
+            });
+            idx[k] = i.filter(|&i| obj.sections[i].has_contents());
+        }
+        // Compressed sections (Debian's debug files) are inflated in
+        // parallel: the first lookup in libc waits for all of them.
+        let mut d: [Option<Data>; 9] = Default::default();
+        std::thread::scope(|sc| {
+            let jobs: Vec<_> = idx
+                .iter()
+                .enumerate()
+                .filter_map(|(k, i)| i.map(|i| (k, i)))
+                .map(|(k, i)| (k, sc.spawn(move || obj.contents(i))))
+                .collect();
+            for (k, j) in jobs {
+                d[k] = j.join().ok().flatten().map(conv);
+            }
+        });
+        d[0].as_ref()?;
+        Some(SecStore { d })
+    }
+
+    pub fn view<'a>(&'a self, obj: &'a ObjFile) -> Secs<'a> {
+        let get = |k: usize| -> Option<&'a [u8]> {
+            match self.d[k].as_ref()? {
+                Data::Range(s, l) => obj.data().get(*s..*s + *l),
+                Data::Owned(v) => Some(v),
+            }
+        };
+        Secs {
+            info: get(0).unwrap_or(&[]),
+            abbrev: get(1).unwrap_or(&[]),
+            line: get(2).unwrap_or(&[]),
+            str_: get(3).unwrap_or(&[]),
+            line_str: get(4).unwrap_or(&[]),
+            ranges: get(5),
+            rnglists: get(6),
+            addr: get(7).unwrap_or(&[]),
+            str_offsets: get(8).unwrap_or(&[]),
+        }
+    }
+}
+
+/// A view of the debug sections.
+pub struct Secs<'a> {
+    pub info: &'a [u8],
+    pub abbrev: &'a [u8],
+    pub line: &'a [u8],
+    pub str_: &'a [u8],
+    pub line_str: &'a [u8],
+    pub ranges: Option<&'a [u8]>,
+    pub rnglists: Option<&'a [u8]>,
+    pub addr: &'a [u8],
+    pub str_offsets: &'a [u8],
+}
+
+/// BFD's `struct arange` list: the head, then later ranges inserted right
+/// after the head; a range touching an existing one extends it.
+#[derive(Default, Clone)]
+pub struct Aranges(pub(super) Vec<(u64, u64)>);
+
+impl Aranges {
+    pub(super) fn add(&mut self, low: u64, high: u64) {
+        if low == high {
+            return;
+        }
+        if self.0.first().is_none_or(|h| h.1 == 0) {
+            if self.0.is_empty() {
+                self.0.push((low, high));
+            } else {
+                self.0[0] = (low, high);
+            }
+            return;
+        }
+        for r in self.0.iter_mut() {
+            if low == r.1 {
+                r.1 = high;
+                return;
+            }
+            if high == r.0 {
+                r.0 = low;
+                return;
+            }
+        }
+        self.0.insert(1, (low, high));
+    }
+    pub fn head_low(&self) -> u64 {
+        self.0.first().map_or(0, |r| r.0)
+    }
+    pub(super) fn has_any(&self) -> bool {
+        self.0.first().is_some_and(|h| h.1 != 0)
+    }
+}
+
+/// `read_rangelist`: DWARF 2-4 `.debug_ranges`, DWARF 5 `.debug_rnglists`
+/// (the index forms BFD does not support make it fail).
+pub(super) fn read_rangelist(s: &Secs<'_>, u: &Unit, out: &mut Aranges, offset: u64) -> bool {
+    let asz = usize::from(u.addr_size);
+    let rd_addr = |d: &[u8], p: usize| -> u64 {
+        let mut x = [0u8; 8];
+        x[..asz].copy_from_slice(&d[p..p + asz]);
+        u64::from_le_bytes(x)
+    };
+    let mut base = u.base_address;
+    if u.version <= 4 {
+        let Some(d) = s.ranges else {
+            return false;
+        };
+        let Ok(mut p) = usize::try_from(offset) else {
+            return false;
+        };
+        if p > d.len() {
+            return false;
+        }
+        // BFD compares with -1UL: only an all-ones 64-bit address selects
+        // a base address.
+        let all_ones = u64::MAX;
+        loop {
+            if 2 * asz > d.len() - p {
+                return false;
+            }
+            let low = rd_addr(d, p);
+            let high = rd_addr(d, p + asz);
+            p += 2 * asz;
+            if low == 0 && high == 0 {
+                return true;
+            }
+            if low == all_ones && high != all_ones {
+                base = high;
+            } else {
+                out.add(base.wrapping_add(low), base.wrapping_add(high));
+            }
+        }
+    }
+    let Some(d) = s.rnglists else {
+        return false;
+    };
+    let Ok(mut p) = usize::try_from(offset) else {
+        return false;
+    };
+    let uleb = |p: &mut usize| -> u64 {
+        let mut r = gimli::EndianSlice::new(d.get(*p..).unwrap_or(&[]), LittleEndian);
+        let before = r.len();
+        let v = gimli::Reader::read_uleb128(&mut r).unwrap_or(0);
+        *p += before - r.len();
+        v
+    };
+    loop {
+        if p >= d.len() {
+            return false;
+        }
+        let kind = d[p];
+        p += 1;
+        let (low, high) = match kind {
+            0 => return true, // DW_RLE_end_of_list
+            5 => {
+                // DW_RLE_base_address
+                if asz > d.len() - p {
+                    return false;
+                }
+                base = rd_addr(d, p);
+                p += asz;
+                continue;
+            }
+            7 => {
+                // DW_RLE_start_length
+                if asz > d.len() - p {
+                    return false;
+                }
+                let l = rd_addr(d, p);
+                p += asz;
+                (l, l.wrapping_add(uleb(&mut p)))
+            }
+            4 => {
+                // DW_RLE_offset_pair
+                let a = uleb(&mut p);
+                let b = uleb(&mut p);
+                (base.wrapping_add(a), base.wrapping_add(b))
+            }
+            6 => {
+                // DW_RLE_start_end
+                if 2 * asz > d.len() - p {
+                    return false;
+                }
+                let l = rd_addr(d, p);
+                let h = rd_addr(d, p + asz);
+                p += 2 * asz;
+                (l, h)
+            }
+            _ => return false,
+        };
+        out.add(low, high);
+    }
+}
+
+/// The tag and attribute specifications of abbreviation `code` in the
+/// table at `off`, read straight from `.debug_abbrev`.
+pub(super) fn root_abbrev(
+    abbrev: &[u8],
+    off: usize,
+    code: u64,
+) -> Option<(u16, Vec<gimli::AttributeSpecification>)> {
+    let mut r = gimli::EndianSlice::new(abbrev.get(off..)?, LittleEndian);
+    use gimli::Reader;
+    loop {
+        let c = r.read_uleb128().ok()?;
+        if c == 0 {
+            return None;
+        }
+        let tag = r.read_uleb128().ok()?;
+        r.read_u8().ok()?;
+        let mut specs = Vec::new();
+        loop {
+            let name = r.read_uleb128().ok()?;
+            let form = r.read_uleb128().ok()?;
+            if name == 0 && form == 0 {
+                break;
+            }
+            let imp = if form == 0x21 {
+                Some(r.read_sleb128().ok()?)
+            } else {
+                None
+            };
+            if c == code {
+                specs.push(gimli::AttributeSpecification::new(
+                    gimli::DwAt(u16::try_from(name).ok()?),
+                    gimli::DwForm(u16::try_from(form).ok()?),
+                    imp,
+                ));
+            }
+        }
+        if c == code {
+            return Some((u16::try_from(tag).ok()?, specs));
+        }
+    }
+}
