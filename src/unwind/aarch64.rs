@@ -34,8 +34,7 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use gimli::{
-    BaseAddresses, CallFrameInstruction, CieOrFde, DebugFrame, EhFrame, EhFrameHdr, LittleEndian,
-    UnwindSection,
+    BaseAddresses, CallFrameInstruction, CieOrFde, DebugFrame, LittleEndian, UnwindSection,
 };
 
 use super::file::UnwindFile;
@@ -296,22 +295,11 @@ impl Cursor<'_, '_> {
 /// (perf's `find_proc_info` fails), else whether the CIE marks a signal
 /// frame and the state (an error when libunwind's CFI parser fails).
 fn state_for(file: &UnwindFile, svma: u64) -> Option<(bool, Result<RegState, ()>)> {
-    let mut bases = BaseAddresses::default();
-    if let Some(text) = &file.text {
-        bases = bases.set_text(text.start);
-    }
-    if let (Some((hdr_range, hdr)), Some((eh_range, eh))) = (&file.eh_frame_hdr, &file.eh_frame) {
-        bases = bases
-            .set_eh_frame_hdr(hdr_range.start)
-            .set_eh_frame(eh_range.start);
-        let parsed = EhFrameHdr::new(hdr, LittleEndian).parse(&bases, 8).ok()?;
-        let table = parsed.table()?;
-        let eh = EhFrame::new(eh, LittleEndian);
-        let fde = table
-            .fde_for_address(&eh, &bases, svma, EhFrame::cie_from_offset)
-            .ok()?;
+    if file.eh_frame_hdr.is_some() && file.eh_frame.is_some() {
+        let (eh, bases, fde) = file.eh_frame_fde(svma)?;
         return Some(run_programs(&eh, &bases, &fde, svma));
     }
+    let bases = file.bases();
     let debug = DebugFrame::new(file.debug_frame.as_deref()?, LittleEndian);
     let mut entries = debug.entries(&bases);
     while let Ok(Some(entry)) = entries.next() {

@@ -13,6 +13,7 @@ use gimli::{
 use super::file::UnwindFile;
 
 type R<'a> = gimli::EndianSlice<'a, LittleEndian>;
+type Fde<'a> = gimli::FrameDescriptionEntry<R<'a>>;
 
 /// How the CFI treats an address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +61,7 @@ pub const SAME: i8 = 0;
 pub const UNDEFINED: i8 = i8::MAX;
 
 impl UnwindFile {
-    fn bases(&self) -> BaseAddresses {
+    pub(super) fn bases(&self) -> BaseAddresses {
         let mut bases = BaseAddresses::default();
         if let Some((r, _)) = &self.eh_frame_hdr {
             bases = bases.set_eh_frame_hdr(r.start);
@@ -74,22 +75,33 @@ impl UnwindFile {
         bases
     }
 
+    /// The `.eh_frame` FDE covering `svma`, found through the
+    /// `.eh_frame_hdr` table (libunwind's `dwarf_search_unwind_table`), with
+    /// its section and bases; `None` without those sections or FDE.
+    pub(super) fn eh_frame_fde(
+        &self,
+        svma: u64,
+    ) -> Option<(EhFrame<R<'_>>, BaseAddresses, Fde<'_>)> {
+        let (Some((_, hdr)), Some((_, eh))) = (&self.eh_frame_hdr, &self.eh_frame) else {
+            return None;
+        };
+        let bases = self.bases();
+        let parsed = EhFrameHdr::new(hdr, LittleEndian).parse(&bases, 8).ok()?;
+        let eh = EhFrame::new(eh, LittleEndian);
+        let fde = parsed
+            .table()?
+            .fde_for_address(&eh, &bases, svma, EhFrame::cie_from_offset)
+            .ok()?;
+        Some((eh, bases, fde))
+    }
+
     /// Runs `f` on the CFI row of `svma`; `None` when no FDE covers it.
     fn with_row<T>(
         &self,
         svma: u64,
         f: impl FnOnce(&EhFrame<R<'_>>, &UnwindTableRow<usize>, bool) -> T,
     ) -> Option<T> {
-        let (Some((_, hdr)), Some((_, eh))) = (&self.eh_frame_hdr, &self.eh_frame) else {
-            return None;
-        };
-        let bases = self.bases();
-        let parsed = EhFrameHdr::new(hdr, LittleEndian).parse(&bases, 8).ok()?;
-        let table = parsed.table()?;
-        let eh = EhFrame::new(eh, LittleEndian);
-        let fde = table
-            .fde_for_address(&eh, &bases, svma, EhFrame::cie_from_offset)
-            .ok()?;
+        let (eh, bases, fde) = self.eh_frame_fde(svma)?;
         let mut ctx = UnwindContext::new();
         let row = fde
             .unwind_info_for_address(&eh, &bases, &mut ctx, svma)

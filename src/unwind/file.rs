@@ -99,33 +99,6 @@ impl UnwindFile {
         })
     }
 
-    /// Whether the tables have an FDE covering `svma` (libunwind's
-    /// `dwarf_search_unwind_table` succeeds). Without `.eh_frame_hdr` the
-    /// `.debug_frame` is assumed to cover it.
-    pub fn has_fde(&self, svma: u64) -> bool {
-        use gimli::{BaseAddresses, EhFrame, EhFrameHdr, LittleEndian, UnwindSection};
-        let (Some((hdr_range, hdr)), Some((eh_range, eh))) = (&self.eh_frame_hdr, &self.eh_frame)
-        else {
-            return self.debug_frame.is_some();
-        };
-        let mut bases = BaseAddresses::default()
-            .set_eh_frame_hdr(hdr_range.start)
-            .set_eh_frame(eh_range.start);
-        if let Some(text) = &self.text {
-            bases = bases.set_text(text.start);
-        }
-        let Ok(parsed) = EhFrameHdr::new(hdr, LittleEndian).parse(&bases, 8) else {
-            return false;
-        };
-        let Some(table) = parsed.table() else {
-            return false;
-        };
-        let eh = EhFrame::new(eh, LittleEndian);
-        table
-            .fde_for_address(&eh, &bases, svma, EhFrame::cie_from_offset)
-            .is_ok()
-    }
-
     /// Whether perf's `find_proc_info` finds any table in this file.
     pub fn has_tables(&self) -> bool {
         (self.eh_frame_hdr.is_some() && self.eh_frame.is_some()) || self.debug_frame.is_some()

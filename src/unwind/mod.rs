@@ -103,35 +103,19 @@ impl Memory<'_> {
         // because perf's access_dso_mem then returns 1, which libunwind
         // does not treat as a failure.
         let map = self.maps.find(addr)?;
-        let word = self
-            .files
-            .get(&map.dso)
-            .and_then(|f| f.as_ref())
-            .and_then(|file| {
-                let off = usize::try_from(map.map_ip(addr)).ok()?;
-                let bytes = file.data.get(off..off.checked_add(8)?)?;
-                Some(u64::from_le_bytes(bytes.try_into().unwrap()))
-            });
+        let word = self.file(map.dso).and_then(|file| {
+            let off = usize::try_from(map.map_ip(addr)).ok()?;
+            let bytes = file.data.get(off..off.checked_add(8)?)?;
+            Some(u64::from_le_bytes(bytes.try_into().unwrap()))
+        });
         Some(word.unwrap_or(0))
-    }
-
-    /// Whether perf's `find_proc_info` finds a table for `addr` (the map's
-    /// DSO has one); when it does not, libunwind stops.
-    pub fn has_unwind_info(&self, addr: u64) -> bool {
-        let i = self.modules.partition_point(|m| m.start <= addr);
-        i > 0 && addr < self.modules[i - 1].end
     }
 
     /// The unwind tables of the module holding `addr` and the module's
     /// base (SVMA = address - base), if perf's `find_proc_info` has a file.
     pub fn unwind_file(&self, addr: u64) -> Option<(&UnwindFile, u64)> {
-        let i = self.modules.partition_point(|m| m.start <= addr);
-        let m = self.modules.get(i.checked_sub(1)?)?;
-        if addr >= m.end {
-            return None;
-        }
-        let f = self.files.get(&m.dso)?.as_ref()?;
-        Some((f, m.base))
+        let (dso, svma) = self.locate(addr)?;
+        Some((self.file(dso)?, addr.wrapping_sub(svma)))
     }
 
     /// The DSO of the module holding `addr` and the address's SVMA under
@@ -157,29 +141,6 @@ impl Memory<'_> {
             .map_or(cfi::Kind::NoFde, |f| f.kind(svma, regs));
         self.kinds.borrow_mut().insert((dso, svma), k);
         k
-    }
-
-    /// How the CFI of `addr`'s module treats it; `NoFde` also when the
-    /// module has no tables.
-    pub fn kind(&self, addr: u64, regs: &cfi::ArchRegs) -> cfi::Kind {
-        match self.locate(addr) {
-            Some((dso, svma)) => self.kind_of(dso, svma, regs),
-            None => cfi::Kind::NoFde,
-        }
-    }
-
-    /// Whether the unwind tables of `addr`'s module have an FDE covering it
-    /// (libunwind's `dwarf_search_unwind_table` succeeds).
-    pub fn has_fde(&self, addr: u64) -> bool {
-        let i = self.modules.partition_point(|m| m.start <= addr);
-        if i == 0 || addr >= self.modules[i - 1].end {
-            return false;
-        }
-        let m = &self.modules[i - 1];
-        self.files
-            .get(&m.dso)
-            .and_then(|f| f.as_ref())
-            .is_some_and(|f| f.has_fde(addr.wrapping_sub(m.base)))
     }
 }
 

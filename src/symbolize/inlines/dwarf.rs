@@ -175,12 +175,12 @@ impl Stash {
                 deferred.push(a);
                 continue;
             }
-            if !u.root_attr(s, &a, is_cu, &mut low, &mut high, &mut rel, true) {
+            if !Self::root_attr(&mut u, s, &a, is_cu, &mut low, &mut high, &mut rel, true) {
                 return None;
             }
         }
         for a in deferred {
-            u.root_attr(s, &a, is_cu, &mut low, &mut high, &mut rel, false);
+            Self::root_attr(&mut u, s, &a, is_cu, &mut low, &mut high, &mut rel, false);
         }
         if rel {
             high = high.wrapping_add(low);
@@ -248,7 +248,7 @@ impl Stash {
     /// One root-DIE attribute of `parse_comp_unit` (or `reread_attribute`
     /// when `first` is false). `false` = the unit fails.
     #[allow(clippy::too_many_arguments)]
-    fn root_attr_impl(
+    fn root_attr(
         u: &mut Unit,
         s: &Secs<'_>,
         a: &gimli::Attribute<R<'_>>,
@@ -325,35 +325,6 @@ impl Stash {
             _ => {}
         }
         true
-    }
-}
-
-trait RootAttr {
-    #[allow(clippy::too_many_arguments)]
-    fn root_attr(
-        &mut self,
-        s: &Secs<'_>,
-        a: &gimli::Attribute<R<'_>>,
-        is_cu: bool,
-        low: &mut u64,
-        high: &mut u64,
-        rel: &mut bool,
-        first: bool,
-    ) -> bool;
-}
-
-impl RootAttr for Unit {
-    fn root_attr(
-        &mut self,
-        s: &Secs<'_>,
-        a: &gimli::Attribute<R<'_>>,
-        is_cu: bool,
-        low: &mut u64,
-        high: &mut u64,
-        rel: &mut bool,
-        first: bool,
-    ) -> bool {
-        Stash::root_attr_impl(self, s, a, is_cu, low, high, rel, first)
     }
 }
 
