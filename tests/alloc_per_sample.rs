@@ -1,11 +1,13 @@
 //! Once its caches are warm, the per-sample path (parse, DWARF unwinding,
 //! symbol and inline lookups, folding) allocates nothing.
 //!
-//! The golden `c-dwarf` fixture is turned into a pipe-mode stream whose
-//! samples are all repeated after the original records; the repeats reach
+//! A golden DWARF fixture is turned into a pipe-mode stream whose samples
+//! are all repeated twice after the original records; the last copy reaches
 //! the pipeline after every (DSO, address), comm and stack has been seen.
 //! A counting allocator records, on the pipeline's thread, the allocations
-//! between consecutive samples; every repeated sample must show none.
+//! between consecutive samples; every sample of the last copy must show none.
+//! `c-dwarf` covers rows framehop steps, `unwind-dwarf` the rows evaluated
+//! with gimli (signal trampolines) and libunwind's cached states.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -45,15 +47,19 @@ fn allocs() -> u64 {
 
 const RECORD_SAMPLE: u32 = 9;
 const RECORD_HEADER_ATTR: u32 = 64;
-/// 1000 s: moves the repeated samples after the whole recording.
+/// 1000 s: moves each copy of the samples after the previous one.
 const LATER: u64 = 1_000_000_000_000;
+/// Copies of the samples after the recording. The first copy sees the
+/// address space as the recording left it (e.g. after a late mmap), which
+/// may reach new (DSO, address) pairs; the second is fully warm.
+const REPEATS: u64 = 2;
 
 fn u64_at(b: &[u8], off: usize) -> u64 {
     u64::from_le_bytes(b[off..off + 8].try_into().unwrap())
 }
 
 /// The file-mode recording as a pipe-mode stream, with every sample record
-/// appended a second time after the original records.
+/// appended [`REPEATS`] more times after the original records.
 fn pipe_with_repeated_samples(file: &[u8]) -> (Vec<u8>, usize) {
     assert_eq!(&file[..8], b"PERFILE2");
     let attr_size = u64_at(file, 16) as usize;
@@ -85,20 +91,23 @@ fn pipe_with_repeated_samples(file: &[u8]) -> (Vec<u8>, usize) {
     let data = &file[data_off..data_off + data_size];
     out.extend_from_slice(data);
     let mut samples = 0;
-    let mut at = 0;
-    while at + 8 <= data.len() {
-        let type_ = u32::from_le_bytes(data[at..at + 4].try_into().unwrap());
-        let size = u16::from_le_bytes(data[at + 6..at + 8].try_into().unwrap()) as usize;
-        assert!(size >= 8, "record at {at} has size {size}");
-        if type_ == RECORD_SAMPLE {
-            // Later than every original record, in the original order.
-            let mut rec = data[at..at + size].to_vec();
-            let t = u64_at(&rec, time_at) + LATER;
-            rec[time_at..time_at + 8].copy_from_slice(&t.to_le_bytes());
-            out.extend_from_slice(&rec);
-            samples += 1;
+    for copy in 1..=REPEATS {
+        samples = 0;
+        let mut at = 0;
+        while at + 8 <= data.len() {
+            let type_ = u32::from_le_bytes(data[at..at + 4].try_into().unwrap());
+            let size = u16::from_le_bytes(data[at + 6..at + 8].try_into().unwrap()) as usize;
+            assert!(size >= 8, "record at {at} has size {size}");
+            if type_ == RECORD_SAMPLE {
+                // Later than every original record, in the original order.
+                let mut rec = data[at..at + size].to_vec();
+                let t = u64_at(&rec, time_at) + copy * LATER;
+                rec[time_at..time_at + 8].copy_from_slice(&t.to_le_bytes());
+                out.extend_from_slice(&rec);
+                samples += 1;
+            }
+            at += size;
         }
-        at += size;
     }
     (out, samples)
 }
@@ -135,20 +144,38 @@ impl SampleSink for CountingSink {
 
 #[test]
 fn warm_samples_do_not_allocate() {
-    let immediate = warm_run(false);
-    let deferred = warm_run(true);
+    let stack = "start_thread;deep_worker;deep_recurse";
+    let immediate = warm_run("c-dwarf", stack, false);
+    let deferred = warm_run("c-dwarf", stack, true);
     // Inline lookups on the worker thread fold to the same stacks.
     assert_eq!(immediate, deferred);
 }
 
-/// Runs the repeated stream; asserts the warm samples allocate nothing and
+/// Signal frames: rows evaluated with gimli (the trampoline's expressions)
+/// on every sample through the SIGPROF handler.
+#[test]
+fn warm_signal_frames_do_not_allocate() {
+    let stack = "main;busy;[libc.so.6];on_prof;handler_work";
+    assert_eq!(
+        warm_run("unwind-dwarf", stack, false),
+        warm_run("unwind-dwarf", stack, true)
+    );
+}
+
+/// Runs the repeated stream of fixture `name`; asserts the warm samples
+/// allocate nothing and that some folded stack contains `stack`, and
 /// returns the folded lines.
-fn warm_run(deferred: bool) -> Vec<(String, u64)> {
-    let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/c-dwarf");
+fn warm_run(name: &str, stack: &str, deferred: bool) -> Vec<(String, u64)> {
+    let case = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     let file = std::fs::read(case.join("perf.data")).unwrap();
     let (pipe, samples) = pipe_with_repeated_samples(&file);
     assert!(samples > 20, "the fixture has {samples} samples");
-    let dir = std::env::temp_dir().join(format!("perfold-alloc-{}-{deferred}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "perfold-alloc-{}-{name}-{deferred}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("repeated.pipe.data");
     std::fs::write(&input, &pipe).unwrap();
@@ -160,15 +187,15 @@ fn warm_run(deferred: bool) -> Vec<(String, u64)> {
     let mut sink = CountingSink {
         folder: Folder::new(None),
         last: 0,
-        per_sample: Vec::with_capacity(4 * samples),
+        per_sample: Vec::with_capacity(8 * samples),
         deferred,
     };
     sink.last = allocs();
     pipeline::run(&opts, &mut sink).expect("the stream reads");
     std::fs::remove_dir_all(&dir).ok();
 
-    assert_eq!(sink.per_sample.len(), 2 * samples);
-    let warm = &sink.per_sample[samples..];
+    assert_eq!(sink.per_sample.len(), (1 + REPEATS as usize) * samples);
+    let warm = &sink.per_sample[REPEATS as usize * samples..];
     let allocating: Vec<(usize, u64)> = warm
         .iter()
         .enumerate()
@@ -177,13 +204,11 @@ fn warm_run(deferred: bool) -> Vec<(String, u64)> {
         .collect();
     // The first pass did allocate (caches filled), so the counter works.
     assert!(sink.per_sample[..samples].iter().sum::<u64>() > 0);
-    // The samples were unwound and symbolized (user frames of the C workload).
+    // The samples were unwound and symbolized (user frames of the workload).
     let lines = sink.folder.into_lines();
     assert!(
-        lines
-            .iter()
-            .any(|(stack, _)| stack.contains("start_thread;deep_worker;deep_recurse")),
-        "no unwound user frames in {lines:?}"
+        lines.iter().any(|(s, _)| s.contains(stack)),
+        "no stack with {stack} in {lines:?}"
     );
     assert!(
         allocating.is_empty(),

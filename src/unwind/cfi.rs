@@ -95,127 +95,127 @@ impl UnwindFile {
         Some((eh, bases, fde))
     }
 
-    /// Runs `f` on the CFI row of `svma`; `None` when no FDE covers it.
-    fn with_row<T>(
-        &self,
-        svma: u64,
-        f: impl FnOnce(&EhFrame<R<'_>>, &UnwindTableRow<usize>, bool) -> T,
-    ) -> Option<T> {
+    /// The CFI row of `svma` as libunwind uses it; `None` when no FDE covers
+    /// it. Files with only `.debug_frame` give a plain row that framehop
+    /// steps (it reads those tables itself) and that is not evaluated here.
+    pub fn row(&self, svma: u64, regs: &ArchRegs) -> Option<Row> {
+        if self.eh_frame_hdr.is_none() || self.eh_frame.is_none() {
+            self.debug_frame.as_ref()?;
+            return Some(Row {
+                kind: Kind::Simple {
+                    saved: [SAME; MAX_SAVED],
+                },
+                cfa: None,
+                rules: Box::default(),
+            });
+        }
         let (eh, bases, fde) = self.eh_frame_fde(svma)?;
         let mut ctx = UnwindContext::new();
         let row = fde
             .unwind_info_for_address(&eh, &bases, &mut ctx, svma)
             .ok()?;
-        Some(f(&eh, row, fde.cie().is_signal_trampoline()))
-    }
-
-    /// How the CFI treats `svma`. Files with only `.debug_frame` count as
-    /// covered and simple (framehop reads those tables itself).
-    pub fn kind(&self, svma: u64, regs: &ArchRegs) -> Kind {
-        if self.eh_frame_hdr.is_none() || self.eh_frame.is_none() {
-            return if self.debug_frame.is_some() {
-                Kind::Simple {
-                    saved: [SAME; MAX_SAVED],
-                }
-            } else {
-                Kind::NoFde
-            };
-        }
-        self.with_row(svma, |_, row, signal| {
-            if signal {
-                return Kind::Signal;
-            }
-            let cfa_simple = matches!(row.cfa(), CfaRule::RegisterAndOffset { register, .. }
-                if register.0 == regs.sp || register.0 == regs.fp);
-            let plain = |r: RegisterRule<usize>| {
-                matches!(
-                    r,
-                    RegisterRule::Undefined | RegisterRule::SameValue | RegisterRule::Offset(_)
-                )
-            };
-            let regs_simple = plain(rule(row, regs.fp))
-                && plain(rule(row, regs.ra))
-                && matches!(
-                    rule(row, regs.sp),
-                    RegisterRule::Undefined | RegisterRule::SameValue
-                );
-            let mut saved = [SAME; MAX_SAVED];
-            for (slot, &r) in saved.iter_mut().zip(regs.saved) {
-                *slot = match rule(row, r) {
-                    RegisterRule::SameValue => SAME,
-                    RegisterRule::Undefined => UNDEFINED,
-                    RegisterRule::Offset(o) if o % 8 == 0 && (-1016..0).contains(&o) => {
-                        (o / 8) as i8
-                    }
-                    _ => return Kind::Complex,
-                };
-            }
-            if cfa_simple && regs_simple {
-                Kind::Simple { saved }
-            } else {
-                Kind::Complex
-            }
+        Some(Row {
+            kind: classify(row, fde.cie().is_signal_trampoline(), regs),
+            cfa: Some(row.cfa().clone()),
+            rules: row
+                .registers()
+                .map(|(r, rule)| (r.0, rule.clone()))
+                .collect(),
         })
-        .unwrap_or(Kind::NoFde)
     }
 
-    /// Evaluates the row of `svma` with the current register values
+    /// Evaluates `row` (of this file) with the current register values
     /// (`reg`, `None` when unknown) and memory (`read`): the CFA, and in
     /// `out` the rule result for each register of `wanted`.
     pub fn evaluate(
         &self,
-        svma: u64,
+        row: &Row,
         reg: &dyn Fn(u16) -> Option<u64>,
         read: &dyn Fn(u64) -> Option<u64>,
         wanted: &[u16],
         out: &mut [Rule],
     ) -> Option<u64> {
-        self.with_row(svma, |eh, row, _| {
-            let cfa = match row.cfa() {
-                CfaRule::RegisterAndOffset { register, offset } => {
-                    reg(register.0)?.wrapping_add(*offset as u64)
-                }
-                CfaRule::Expression(e) => {
-                    let expr = e.get(eh).ok()?;
-                    match eval(expr, None, reg, read)? {
-                        Location::Address { address } => address,
-                        _ => return None,
-                    }
-                }
-            };
-            for (i, &r) in wanted.iter().enumerate() {
-                out[i] = match rule(row, r) {
-                    RegisterRule::Undefined => Rule::Undefined,
-                    RegisterRule::SameValue => Rule::Same,
-                    RegisterRule::Offset(o) => {
-                        read(cfa.wrapping_add(o as u64)).map_or(Rule::Unreadable, Rule::Value)
-                    }
-                    RegisterRule::ValOffset(o) => Rule::Value(cfa.wrapping_add(o as u64)),
-                    RegisterRule::Register(other) => {
-                        reg(other.0).map_or(Rule::Unreadable, Rule::Value)
-                    }
-                    RegisterRule::Expression(e) => {
-                        let expr = e.get(eh).ok()?;
-                        match eval(expr, Some(cfa), reg, read)? {
-                            Location::Address { address } => {
-                                read(address).map_or(Rule::Unreadable, Rule::Value)
-                            }
-                            _ => Rule::Unreadable,
-                        }
-                    }
-                    RegisterRule::ValExpression(e) => {
-                        let expr = e.get(eh).ok()?;
-                        match eval(expr, Some(cfa), reg, read)? {
-                            Location::Address { address } => Rule::Value(address),
-                            _ => Rule::Unreadable,
-                        }
-                    }
-                    RegisterRule::Constant(v) => Rule::Value(v),
-                    _ => Rule::Unreadable,
-                };
+        let eh = EhFrame::new(&self.eh_frame.as_ref()?.1, LittleEndian);
+        let cfa = match row.cfa.as_ref()? {
+            CfaRule::RegisterAndOffset { register, offset } => {
+                reg(register.0)?.wrapping_add(*offset as u64)
             }
-            Some(cfa)
-        })?
+            CfaRule::Expression(e) => eval(e.get(&eh).ok()?, None, reg, read)?,
+        };
+        for (i, &r) in wanted.iter().enumerate() {
+            out[i] = match row.rule(r) {
+                RegisterRule::Undefined => Rule::Undefined,
+                RegisterRule::SameValue => Rule::Same,
+                RegisterRule::Offset(o) => {
+                    read(cfa.wrapping_add(o as u64)).map_or(Rule::Unreadable, Rule::Value)
+                }
+                RegisterRule::ValOffset(o) => Rule::Value(cfa.wrapping_add(o as u64)),
+                RegisterRule::Register(other) => reg(other.0).map_or(Rule::Unreadable, Rule::Value),
+                RegisterRule::Expression(e) => match eval(e.get(&eh).ok()?, Some(cfa), reg, read) {
+                    Some(address) => read(address).map_or(Rule::Unreadable, Rule::Value),
+                    None => Rule::Unreadable,
+                },
+                RegisterRule::ValExpression(e) => eval(e.get(&eh).ok()?, Some(cfa), reg, read)
+                    .map_or(Rule::Unreadable, Rule::Value),
+                RegisterRule::Constant(v) => Rule::Value(v),
+                _ => Rule::Unreadable,
+            };
+        }
+        Some(cfa)
+    }
+}
+
+/// One CFI row, read once per (DSO, address) and kept.
+pub struct Row {
+    pub kind: Kind,
+    /// `None` for the stand-in row of a `.debug_frame`-only file.
+    cfa: Option<CfaRule<usize>>,
+    rules: Box<[(u16, RegisterRule<usize>)]>,
+}
+
+impl Row {
+    /// A register's rule; registers the CFI does not mention keep their
+    /// value (libunwind starts every column as "same value").
+    fn rule(&self, r: u16) -> RegisterRule<usize> {
+        self.rules
+            .iter()
+            .find(|(reg, _)| *reg == r)
+            .map_or(RegisterRule::SameValue, |(_, rule)| rule.clone())
+    }
+}
+
+/// Whether framehop's rules give libunwind's result for `row`.
+fn classify(row: &UnwindTableRow<usize>, signal: bool, regs: &ArchRegs) -> Kind {
+    if signal {
+        return Kind::Signal;
+    }
+    let cfa_simple = matches!(row.cfa(), CfaRule::RegisterAndOffset { register, .. }
+        if register.0 == regs.sp || register.0 == regs.fp);
+    let plain = |r: RegisterRule<usize>| {
+        matches!(
+            r,
+            RegisterRule::Undefined | RegisterRule::SameValue | RegisterRule::Offset(_)
+        )
+    };
+    let regs_simple = plain(rule(row, regs.fp))
+        && plain(rule(row, regs.ra))
+        && matches!(
+            rule(row, regs.sp),
+            RegisterRule::Undefined | RegisterRule::SameValue
+        );
+    let mut saved = [SAME; MAX_SAVED];
+    for (slot, &r) in saved.iter_mut().zip(regs.saved) {
+        *slot = match rule(row, r) {
+            RegisterRule::SameValue => SAME,
+            RegisterRule::Undefined => UNDEFINED,
+            RegisterRule::Offset(o) if o % 8 == 0 && (-1016..0).contains(&o) => (o / 8) as i8,
+            _ => return Kind::Complex,
+        };
+    }
+    if cfa_simple && regs_simple {
+        Kind::Simple { saved }
+    } else {
+        Kind::Complex
     }
 }
 
@@ -229,18 +229,29 @@ fn rule(row: &UnwindTableRow<usize>, r: u16) -> RegisterRule<usize> {
 /// Bound on the steps of one expression (hostile CFI must not hang).
 const MAX_EVAL_STEPS: usize = 256;
 
+/// Expression evaluation without heap storage (libunwind's CFI
+/// expressions are short: a few stack entries, one result).
+struct OnStack;
+
+impl<'a> gimli::EvaluationStorage<R<'a>> for OnStack {
+    type Stack = [Value; 64];
+    type ExpressionStack = [(R<'a>, R<'a>); 4];
+    type Result = [gimli::Piece<R<'a>>; 1];
+}
+
+/// The address an expression computes (its single memory location).
 fn eval(
     expr: gimli::Expression<R<'_>>,
     initial: Option<u64>,
     reg: &dyn Fn(u16) -> Option<u64>,
     read: &dyn Fn(u64) -> Option<u64>,
-) -> Option<Location<R<'static>>> {
+) -> Option<u64> {
     let encoding = gimli::Encoding {
         address_size: 8,
         format: gimli::Format::Dwarf32,
         version: 4,
     };
-    let mut ev: Evaluation<R<'_>> = expr.evaluation(encoding);
+    let mut ev: Evaluation<R<'_>, OnStack> = Evaluation::new_in(expr.0, encoding);
     if let Some(v) = initial {
         ev.set_initial_value(v);
     }
@@ -248,10 +259,8 @@ fn eval(
     for _ in 0..MAX_EVAL_STEPS {
         result = match result {
             EvaluationResult::Complete => {
-                let pieces = ev.result();
-                let loc = pieces.first()?.location;
-                return match loc {
-                    Location::Address { address } => Some(Location::Address { address }),
+                return match ev.as_result().first()?.location {
+                    Location::Address { address } => Some(address),
                     _ => None,
                 };
             }

@@ -26,6 +26,7 @@ pub mod x86_64;
 
 use std::cell::RefCell;
 use std::path::Path;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -75,6 +76,9 @@ struct Space {
     unwinder: SpaceUnwinder,
 }
 
+/// CFI rows per (DSO, SVMA) (`None`: no FDE), for the whole run.
+type RowCache = RefCell<FxHashMap<(DsoIndex, u64), Option<Rc<cfi::Row>>>>;
+
 /// What an architecture's stepper needs from the address space.
 pub struct Memory<'a> {
     /// The sample's stack copy, starting at its stack pointer `sp`.
@@ -83,7 +87,7 @@ pub struct Memory<'a> {
     maps: &'a Maps,
     modules: &'a [Registered],
     files: &'a FxHashMap<DsoIndex, Option<Arc<UnwindFile>>>,
-    kinds: &'a RefCell<FxHashMap<(DsoIndex, u64), cfi::Kind>>,
+    rows: &'a RowCache,
 }
 
 impl Memory<'_> {
@@ -131,16 +135,21 @@ impl Memory<'_> {
         self.files.get(&dso)?.as_deref()
     }
 
-    /// How a DSO's CFI treats `svma` (cached per DSO address).
-    pub fn kind_of(&self, dso: DsoIndex, svma: u64, regs: &cfi::ArchRegs) -> cfi::Kind {
-        if let Some(&k) = self.kinds.borrow().get(&(dso, svma)) {
-            return k;
+    /// The CFI row of `svma` in a DSO (`None`: no FDE), read once per DSO
+    /// address for the whole run.
+    pub fn row_of(&self, dso: DsoIndex, svma: u64, regs: &cfi::ArchRegs) -> Option<Rc<cfi::Row>> {
+        if let Some(row) = self.rows.borrow().get(&(dso, svma)) {
+            return row.clone();
         }
-        let k = self
-            .file(dso)
-            .map_or(cfi::Kind::NoFde, |f| f.kind(svma, regs));
-        self.kinds.borrow_mut().insert((dso, svma), k);
-        k
+        let row = self.file(dso).and_then(|f| f.row(svma, regs)).map(Rc::new);
+        self.rows.borrow_mut().insert((dso, svma), row.clone());
+        row
+    }
+
+    /// How a DSO's CFI treats `svma`.
+    pub fn kind_of(&self, dso: DsoIndex, svma: u64, regs: &cfi::ArchRegs) -> cfi::Kind {
+        self.row_of(dso, svma, regs)
+            .map_or(cfi::Kind::NoFde, |row| row.kind)
     }
 }
 
@@ -149,8 +158,8 @@ pub struct Unwinding {
     arch: Arch,
     files: FxHashMap<DsoIndex, Option<Arc<UnwindFile>>>,
     spaces: FxHashMap<MapsId, Space>,
-    /// CFI kind per (DSO, SVMA), shared by all spaces.
-    kinds: RefCell<FxHashMap<(DsoIndex, u64), cfi::Kind>>,
+    /// CFI rows per (DSO, SVMA), shared by all spaces.
+    rows: RowCache,
 }
 
 impl Unwinding {
@@ -159,7 +168,7 @@ impl Unwinding {
             arch,
             files: FxHashMap::default(),
             spaces: FxHashMap::default(),
-            kinds: RefCell::new(FxHashMap::default()),
+            rows: RefCell::new(FxHashMap::default()),
         }
     }
 
@@ -195,7 +204,7 @@ impl Unwinding {
             maps,
             modules: &space.modules,
             files: &self.files,
-            kinds: &self.kinds,
+            rows: &self.rows,
         };
         match &mut space.unwinder {
             SpaceUnwinder::X86_64(u) => u.unwind(regs, &mem, max_stack, out),
@@ -229,7 +238,7 @@ impl Unwinding {
             maps,
             modules: &space.modules,
             files: &self.files,
-            kinds: &self.kinds,
+            rows: &self.rows,
         };
         match &mut space.unwinder {
             SpaceUnwinder::Aarch64(u) => u.leaf_caller(regs, user_ip, &mem),

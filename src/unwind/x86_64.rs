@@ -7,7 +7,7 @@
 use framehop::x86_64::{CacheX86_64, UnwindRegsX86_64, UnwinderX86_64};
 use framehop::{FrameAddress, Unwinder};
 
-use super::cfi::{ArchRegs, Kind, Rule, SAME, UNDEFINED};
+use super::cfi::{ArchRegs, Kind, Row, Rule, SAME, UNDEFINED};
 use super::file::{Section, UnwindFile};
 use super::Memory;
 use crate::mappings::DsoIndex;
@@ -186,8 +186,11 @@ impl SpaceUnwinder {
                     None => break,
                 }
             } else if !framehop_row {
-                let Some(file) = mem.file(dso) else { break };
-                match gimli_step(address.address(), file, svma, &mut regs, &mut gprs, mem) {
+                let (Some(file), Some(row)) = (mem.file(dso), mem.row_of(dso, svma, &CFI_REGS))
+                else {
+                    break;
+                };
+                match gimli_step(address.address(), file, &row, &mut regs, &mut gprs, mem) {
                     Some(ra) => ra,
                     None => break,
                 }
@@ -300,7 +303,7 @@ fn frame_chain_step(ip: u64, regs: &mut UnwindRegsX86_64, mem: &Memory) -> Optio
 fn gimli_step(
     ip: u64,
     file: &UnwindFile,
-    svma: u64,
+    row: &Row,
     regs: &mut UnwindRegsX86_64,
     gprs: &mut [Option<u64>; 17],
     mem: &Memory,
@@ -315,7 +318,7 @@ fn gimli_step(
     };
     let read = |a: u64| mem.read(a);
     let mut out = [Rule::Undefined; 17];
-    let cfa = file.evaluate(svma, &reg, &read, &ALL_REGS, &mut out)?;
+    let cfa = file.evaluate(row, &reg, &read, &ALL_REGS, &mut out)?;
     let ra = match out[DW_RA as usize] {
         Rule::Value(v) => v,
         _ => return None,
