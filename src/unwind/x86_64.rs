@@ -159,10 +159,11 @@ impl SpaceUnwinder {
             // libunwind's register-state cache answers by the frame's IP,
             // whatever address the state was computed for; only a miss asks
             // perf's find_proc_info (which fails without a map or tables).
+            let here = mem.locate(lookup);
             let (dso, svma, kind) = match self.rs_cache.lookup(address.address()) {
                 Some(hit) => hit,
                 None => {
-                    let Some((dso, svma)) = mem.locate(lookup) else {
+                    let Some((dso, svma)) = here else {
                         break;
                     };
                     if mem.file(dso).is_none_or(|f| !f.has_tables()) {
@@ -178,8 +179,7 @@ impl SpaceUnwinder {
             let signal = kind == Kind::Signal;
             // framehop finds the row itself, through the module's current
             // base: only when that is the row libunwind uses.
-            let framehop_row =
-                matches!(kind, Kind::Simple { .. }) && mem.locate(lookup) == Some((dso, svma));
+            let framehop_row = matches!(kind, Kind::Simple { .. }) && here == Some((dso, svma));
             let next = if kind == Kind::NoFde {
                 match frame_chain_step(address.address(), &mut regs, mem) {
                     Some(ra) => ra,
