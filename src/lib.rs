@@ -15,6 +15,7 @@ pub mod cli;
 pub mod error;
 pub mod frames;
 pub mod mappings;
+pub mod objfile;
 pub mod ordering;
 pub mod pipeline;
 pub mod reader;

@@ -8,7 +8,7 @@ use rustc_hash::FxHashMap;
 
 use crate::frames::{Frame, SymbolTable};
 use crate::mappings::{DsoIndex, DsoKind, Machine};
-use crate::symbolize::locate::Outcome;
+use crate::objfile::locate::Outcome;
 
 /// Frame counts per DSO (and for addresses in no map).
 #[derive(Default)]

@@ -15,8 +15,10 @@ use rustc_hash::FxHashMap;
 
 use super::{Frame, Sym, SymId, SymbolTable};
 use crate::mappings::{DsoIndex, DsoKind, Machine};
+use crate::objfile::elf::Elf;
+use crate::objfile::fs::map_file;
+use crate::objfile::locate::is_perf_map;
 use crate::symbolize::demangle_sym;
-use crate::symbolize::elf::{map_file, Elf};
 use crate::symbolize::inlines::worker::InlineWorker;
 use crate::symbolize::inlines::{InlineRecord, InlineResolver};
 
@@ -176,9 +178,8 @@ impl SymbolTable {
         if !self.inlines.sources.contains_key(&dso) {
             let d = machine.dsos.get(dso);
             // perf's dso__name: no addr2line for `[...]` DSOs or perf maps.
-            let eligible = d.kind == DsoKind::File
-                && !d.name.starts_with(b"[")
-                && !d.name.starts_with(b"/tmp/perf-");
+            let eligible =
+                d.kind == DsoKind::File && !d.name.starts_with(b"[") && !is_perf_map(&d.name);
             let source = if eligible {
                 let id = self.dso_id(machine, dso);
                 let sym = &mut self.symbolizer;

@@ -113,7 +113,7 @@ impl SymbolTable {
     pub fn search_trail(
         &self,
         dso: DsoIndex,
-    ) -> Option<(&[crate::symbolize::locate::Searched], Option<&[u8]>)> {
+    ) -> Option<(&[crate::objfile::locate::Searched], Option<&[u8]>)> {
         let id = *self.dso_ids.get(&dso)?;
         Some(self.symbolizer.search_trail(id))
     }

@@ -9,6 +9,7 @@ pub mod threads;
 
 use rustc_hash::FxHashMap;
 
+use crate::objfile::locate::perf_map_name;
 use crate::reader::records::{Comm, Mmap, Task, MISC_FORK_EXEC};
 pub use dso::{Dso, DsoIndex, DsoKind, Dsos};
 pub use maps::{Map, Maps};
@@ -186,7 +187,7 @@ impl Machine {
         let mut pgoff = m.pgoff;
         let dso = if (anon || no_dso) && m.prot & PROT_EXEC != 0 {
             // perf looks for JIT symbols in /tmp/perf-<pid>.map for executable anon memory.
-            let jit = format!("/tmp/perf-{}.map", th.pid);
+            let jit = perf_map_name(th.pid);
             self.dsos.findnew(jit.as_bytes(), None, DsoKind::File, None)
         } else if anon || no_dso {
             self.dsos.findnew(name, None, DsoKind::NoFile, None)

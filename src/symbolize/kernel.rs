@@ -9,10 +9,11 @@
 //! `elf`, `vmlinux_path`), kcore (`dso__load_kcore`, `[kernel.kcore]` cache
 //! dirs) and x86 entry-trampoline extra maps.
 
-use super::elf::{map_file, read_sysfs_build_id};
-use super::locate::{build_id_equal, build_id_hex, is_regular_file};
-use super::rbtree::{SymTree, STB_GLOBAL, STB_LOCAL, STB_WEAK};
+use super::rbtree::SymTree;
 use super::symtab::to_name;
+use crate::objfile::build_id::{build_id_equal, build_id_hex, read_sysfs_build_id};
+use crate::objfile::elf::{STB_GLOBAL, STB_LOCAL, STB_WEAK};
+use crate::objfile::fs::{is_regular_file, map_file};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 

@@ -3,8 +3,8 @@
 //! map-relative address perf's `dso__find_symbol()` receives, plus the
 //! kernel's kallsyms table.
 //!
-//! Files: `locate.rs` (which file perf opens), `elf.rs` (ELF reading),
-//! `symtab.rs` (ELF → symbols), `rbtree.rs` (perf's symbol tree),
+//! Which file perf opens and the ELF reader are in [`crate::objfile`].
+//! Files: `symtab.rs` (ELF → symbols), `rbtree.rs` (perf's symbol tree),
 //! `perfmap.rs` (`/tmp/perf-<pid>.map`), `kernel.rs` (kallsyms),
 //! `demangle.rs` + `cxx.rs` (names as perf prints them).
 //!
@@ -29,16 +29,16 @@
 
 mod cxx;
 mod demangle;
-pub mod elf;
 pub mod inlines;
 mod kernel;
-pub mod locate;
 mod perfmap;
 mod rbtree;
 mod symtab;
 
 pub use demangle::{cplus_demangle, demangle_sym};
 
+use crate::objfile::build_id::defined;
+use crate::objfile::locate::{self, is_perf_map};
 use rbtree::SymTree;
 use rustc_hash::FxHashMap;
 use std::collections::HashSet;
@@ -95,11 +95,6 @@ pub struct Symbolizer {
     /// Module maps looked up before the kernel was loaded.
     modules_loaded_early: HashSet<String>,
     kernel: Option<Option<kernel::Kernel>>,
-}
-
-/// perf `build_id__is_defined`: some non-zero byte.
-fn defined(bid: Option<&[u8]>) -> Option<&[u8]> {
-    bid.filter(|b| b.iter().any(|&x| x != 0))
 }
 
 impl Symbolizer {
@@ -199,15 +194,7 @@ impl Symbolizer {
     /// then the recorded path under `--symfs`); no build-id check.
     pub fn data_file(&self, dso: DsoId) -> Option<PathBuf> {
         let d = self.dsos.get(dso as usize)?;
-        if let Some(bid) = defined(d.build_id.as_deref()) {
-            let base = if d.path == b"[vdso]" { "vdso" } else { "elf" };
-            let p = locate::build_id_filename(&self.opts.buildid_dir, bid, base);
-            if locate::is_regular_file(&p) {
-                return Some(p);
-            }
-        }
-        let p = PathBuf::from(OsStr::from_bytes(&locate::join_symfs(&self.symfs, &d.path)));
-        locate::is_regular_file(&p).then_some(p)
+        locate::data_file(&self.env(), &d.path, d.build_id.as_deref())
     }
 
     /// perf's `dso->symsrc_filename`: the first file whose `.symtab` was
@@ -240,9 +227,17 @@ impl Symbolizer {
         }
     }
 
+    /// Where perf looks for files: `--symfs` and the build-id cache.
+    fn env(&self) -> locate::Env<'_> {
+        locate::Env {
+            symfs: &self.symfs,
+            buildid_dir: &self.opts.buildid_dir,
+        }
+    }
+
     fn load_dso(&self, i: usize, trail: &mut Vec<locate::Searched>) -> SymTree {
         let d = &self.dsos[i];
-        if d.path.starts_with(b"/tmp/perf-") {
+        if is_perf_map(&d.path) {
             let p = Path::new(OsStr::from_bytes(&d.path));
             return perfmap::load_perf_map(p).unwrap_or_default();
         }
@@ -254,10 +249,7 @@ impl Symbolizer {
         } else {
             None
         };
-        let env = locate::Env {
-            symfs: &self.symfs,
-            buildid_dir: &self.opts.buildid_dir,
-        };
+        let env = self.env();
         let spec = locate::DsoSpec {
             long_name: &d.path,
             build_id: d.build_id.as_deref(),

@@ -2,8 +2,9 @@
 //! `<hex start> <hex size> <name>` lines, inserted as given — no end
 //! fix-ups, no alias removal, no demangling.
 
-use super::rbtree::{SymTree, STB_GLOBAL};
+use super::rbtree::SymTree;
 use super::symtab::to_name;
+use crate::objfile::elf::STB_GLOBAL;
 use std::path::Path;
 
 /// `strtoull(s, &end, 16)`: value and number of bytes consumed (0 when no

@@ -11,13 +11,9 @@
 //! an ordinary O(log n) search.
 
 use super::Symbol;
+use crate::objfile::elf::{STB_GLOBAL, STB_WEAK};
 
 const NIL: u32 = u32::MAX;
-
-/// ELF symbol binding values used by perf's alias choice.
-pub const STB_LOCAL: u8 = 0;
-pub const STB_GLOBAL: u8 = 1;
-pub const STB_WEAK: u8 = 2;
 
 /// One `struct symbol`: the public part plus what perf's fix-ups look at.
 pub struct Node {

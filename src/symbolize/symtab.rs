@@ -5,21 +5,13 @@
 //! entries of `dso__synthesize_plt_symbols`.
 
 use super::demangle::demangle_sym;
-use super::elf::{
-    Elf, Sym, EM_AARCH64, EM_ARM, EM_SPARC, EM_SPARCV9, PT_LOAD, SHF_ALLOC, SHT_NOBITS, SHT_REL,
-    SHT_RELA,
+use super::rbtree::SymTree;
+use crate::objfile::elf::{
+    Elf, Sym, EM_AARCH64, EM_ARM, EM_SPARC, EM_SPARCV9, PT_LOAD, SHF_ALLOC, SHN_ABS, SHN_UNDEF,
+    SHT_NOBITS, SHT_REL, SHT_RELA, STB_GLOBAL, STT_FUNC, STT_GNU_IFUNC, STT_NOTYPE, STT_OBJECT,
+    STV_HIDDEN, STV_INTERNAL,
 };
-use super::locate::Sources;
-use super::rbtree::{SymTree, STB_GLOBAL};
-
-const STT_NOTYPE: u8 = 0;
-const STT_OBJECT: u8 = 1;
-const STT_FUNC: u8 = 2;
-const STT_GNU_IFUNC: u8 = 10;
-const SHN_UNDEF: u16 = 0;
-const SHN_ABS: u16 = 0xfff1;
-const STV_INTERNAL: u8 = 1;
-const STV_HIDDEN: u8 = 2;
+use crate::objfile::locate::Sources;
 
 /// Turns a C string from the file into the stored name.
 pub fn to_name(bytes: &[u8]) -> Box<str> {

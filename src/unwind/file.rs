@@ -14,10 +14,9 @@ use std::sync::Arc;
 
 use memmap2::Mmap;
 
-use crate::symbolize::elf::{map_file, Elf};
+use crate::objfile::elf::{Elf, PT_LOAD};
+use crate::objfile::fs::map_file;
 
-/// ELF PT_LOAD.
-const PT_LOAD: u32 = 1;
 /// perf aligns the first PT_LOAD's address down to the page size of the
 /// machine it runs on; recordings here come from 4 KiB-page machines.
 const PAGE_SIZE: u64 = 4096;

@@ -33,6 +33,7 @@ use rustc_hash::FxHashMap;
 
 use crate::frames::SymbolTable;
 use crate::mappings::{DsoIndex, DsoKind, Machine, Maps, MapsId, Thread};
+use crate::objfile::locate::is_perf_map;
 use crate::reader::sample::Sample;
 use file::UnwindFile;
 
@@ -249,7 +250,7 @@ impl Unwinding {
     fn file(&mut self, machine: &Machine, symbols: &mut SymbolTable, dso: DsoIndex) -> bool {
         if let std::collections::hash_map::Entry::Vacant(slot) = self.files.entry(dso) {
             let d = machine.dsos.get(dso);
-            let loaded = if d.kind == DsoKind::File && !d.name.starts_with(b"/tmp/perf-") {
+            let loaded = if d.kind == DsoKind::File && !is_perf_map(&d.name) {
                 let id = symbols.dso_id(machine, dso);
                 let sym = &mut symbols.symbolizer;
                 sym.data_file(id).and_then(|data| {

@@ -2,7 +2,11 @@
 //! sections, its canonical symbol list, section contents with
 //! compressed debug sections inflated, and `_bfd_elf_find_function`.
 
-use super::super::elf::{map_file, Elf, Shdr, SHF_ALLOC, SHT_DYNSYM, SHT_NOBITS, SHT_SYMTAB};
+use crate::objfile::elf::{
+    Elf, Shdr, EM_AARCH64, SHF_ALLOC, SHT_DYNSYM, SHT_NOBITS, SHT_SYMTAB, STB_LOCAL, STT_NOTYPE,
+    STV_HIDDEN,
+};
+use crate::objfile::fs::map_file;
 use memmap2::Mmap;
 use std::borrow::Cow;
 use std::path::Path;
@@ -16,10 +20,6 @@ const STT_COMMON: u8 = 5;
 const STT_TLS: u8 = 6;
 const STT_RELC: u8 = 8;
 const STT_SRELC: u8 = 9;
-const STB_LOCAL: u8 = 0;
-const STT_NOTYPE: u8 = 0;
-const STV_HIDDEN: u8 = 2;
-const EM_AARCH64: u16 = 183;
 const SHN_LORESERVE: u16 = 0xff00;
 
 pub struct Section {

@@ -6,7 +6,11 @@
 //! `symsrc__init()`, and the `.symtab` (syms_ss) / `.dynsym` (runtime_ss)
 //! pick.
 
-use super::elf::{map_file, Elf, SHT_DYNSYM, SHT_SYMTAB};
+use super::build_id::{
+    build_id_equal, build_id_filename, build_id_hex, defined, read_file_build_id,
+};
+use super::elf::{Elf, SHT_DYNSYM, SHT_SYMTAB};
+use super::fs::{is_regular_file, map_file};
 use memmap2::Mmap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -55,48 +59,35 @@ pub fn join_symfs(symfs: &[u8], path: &[u8]) -> Vec<u8> {
     v
 }
 
-/// perf `build_id__sprintf`: lower-case hex of all `size` bytes.
-pub fn build_id_hex(bid: &[u8]) -> String {
-    bid.iter().map(|b| format!("{b:02x}")).collect()
+/// The `/tmp/perf-<pid>.map` name perf gives executable anonymous memory
+/// (`map__new`), whose symbols come from that JIT map file.
+pub fn perf_map_name(pid: i32) -> String {
+    format!("/tmp/perf-{pid}.map")
 }
 
-/// perf `build_id_cache__linkname`: `<dir>/.build-id/<2 hex>/<rest>`.
-pub fn build_id_linkname(buildid_dir: &Path, bid: &[u8]) -> PathBuf {
-    let hex = build_id_hex(bid);
-    let (a, b) = hex.split_at(hex.len().min(2));
-    let mut p = buildid_dir.as_os_str().as_bytes().to_vec();
-    p.extend_from_slice(format!("/.build-id/{a}/{b}").as_bytes());
-    pb(&p)
+/// Whether a DSO's long name is a `/tmp/perf-<pid>.map` JIT symbol file
+/// (perf's `is_perf_map`-style prefix test): not an ELF file.
+pub fn is_perf_map(long_name: &[u8]) -> bool {
+    long_name.starts_with(b"/tmp/perf-")
 }
 
-/// perf `__dso__build_id_filename`: the old-style regular file itself, or
-/// `<linkname>/<kallsyms|vdso|debug|elf>`.
-pub fn build_id_filename(buildid_dir: &Path, bid: &[u8], basename: &str) -> PathBuf {
-    let link = build_id_linkname(buildid_dir, bid);
-    if is_regular_file(&link) {
-        return link;
+/// The file perf reads a DSO's bytes from for unwinding
+/// (`dso__data_get_fd`: `binary_type_data[]` = the build-id cache copy,
+/// then the recorded path under `--symfs`); no build-id check.
+pub fn data_file(env: &Env, long_name: &[u8], build_id: Option<&[u8]>) -> Option<PathBuf> {
+    if let Some(bid) = defined(build_id) {
+        let base = if long_name == b"[vdso]" {
+            "vdso"
+        } else {
+            "elf"
+        };
+        let p = build_id_filename(env.buildid_dir, bid, base);
+        if is_regular_file(&p) {
+            return Some(p);
+        }
     }
-    link.join(basename)
-}
-
-/// perf `is_regular_file` (stat, following symlinks).
-pub fn is_regular_file(p: &Path) -> bool {
-    std::fs::metadata(p).map(|m| m.is_file()).unwrap_or(false)
-}
-
-/// perf `dso__build_id_equal`: a 20-byte recorded id may carry trailing
-/// zero padding beyond the file's shorter id.
-pub fn build_id_equal(recorded: &[u8], file: &[u8]) -> bool {
-    if recorded.len() > file.len() && recorded.len() == 20 {
-        return recorded.starts_with(file) && recorded[file.len()..].iter().all(|&b| b == 0);
-    }
-    recorded == file
-}
-
-/// perf `filename__read_build_id` for an ELF file.
-pub fn read_file_build_id(path: &Path) -> Option<Vec<u8>> {
-    let m = map_file(path)?;
-    Elf::parse(&m)?.build_id()
+    let p = pb(&join_symfs(env.symfs, long_name));
+    is_regular_file(&p).then_some(p)
 }
 
 /// One `binary_type_symtab[]` entry that applies to user DSOs, in order.

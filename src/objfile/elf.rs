@@ -4,10 +4,6 @@
 //! same lookup rules (`elf_section_by_name` = first match by name via the raw
 //! `e_shstrndx`; `elf_getscn` fails for indices past the section count).
 
-use memmap2::Mmap;
-use std::fs::File;
-use std::path::Path;
-
 pub const SHT_SYMTAB: u32 = 2;
 pub const SHT_RELA: u32 = 4;
 pub const SHT_NOBITS: u32 = 8;
@@ -15,20 +11,25 @@ pub const SHT_REL: u32 = 9;
 pub const SHT_DYNSYM: u32 = 11;
 pub const SHF_ALLOC: u64 = 2;
 pub const PT_LOAD: u32 = 1;
+/// Symbol bindings (`STB_*`, the high nibble of `st_info`).
+pub const STB_LOCAL: u8 = 0;
+pub const STB_GLOBAL: u8 = 1;
+pub const STB_WEAK: u8 = 2;
+/// Symbol types (`STT_*`, the low nibble of `st_info`).
+pub const STT_NOTYPE: u8 = 0;
+pub const STT_OBJECT: u8 = 1;
+pub const STT_FUNC: u8 = 2;
+pub const STT_GNU_IFUNC: u8 = 10;
+/// Special section indices (`SHN_*`).
+pub const SHN_UNDEF: u16 = 0;
+pub const SHN_ABS: u16 = 0xfff1;
+/// Symbol visibilities (`STV_*`, `st_other & 3`).
+pub const STV_INTERNAL: u8 = 1;
+pub const STV_HIDDEN: u8 = 2;
 pub const EM_SPARC: u16 = 2;
 pub const EM_ARM: u16 = 40;
 pub const EM_SPARCV9: u16 = 43;
 pub const EM_AARCH64: u16 = 183;
-
-/// Memory-maps a file read-only. Any failure (missing, directory, empty,
-/// unreadable) gives `None`.
-pub fn map_file(path: &Path) -> Option<Mmap> {
-    let f = File::open(path).ok()?;
-    // SAFETY: the mapping is read-only; perf input files are not expected to
-    // change while we read them (a concurrent truncation could still SIGBUS,
-    // as it would for perf's own libelf mmap).
-    unsafe { Mmap::map(&f) }.ok()
-}
 
 #[derive(Clone, Copy, Default, Debug)]
 pub struct Shdr {
@@ -382,11 +383,4 @@ pub fn parse_build_id_notes(data: &[u8], big: bool) -> Option<Vec<u8>> {
         p = p.checked_add(align4(descsz))?;
     }
     None
-}
-
-/// perf `sysfs__read_build_id`: the same note walk over a raw notes file
-/// such as /sys/kernel/notes (host byte order).
-pub fn read_sysfs_build_id(path: &Path) -> Option<Vec<u8>> {
-    let data = std::fs::read(path).ok()?;
-    parse_build_id_notes(&data, cfg!(target_endian = "big"))
 }
