@@ -1,21 +1,21 @@
 //! The one place that wires the stages: read → order → apply mappings →
 //! resolve frames → symbolize → write.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
 use crate::frames::{self, Frame, SymbolTable};
-use crate::mappings::Machine;
+use crate::mappings::{DsoId, Machine, Thread, CPUMODE_USER};
 use crate::ordering::OrderedQueue;
-use crate::reader::records::{Comm, Mmap, Task};
+use crate::reader::records::{Comm, MmapRecord, Task};
 use crate::reader::sample::{self, parse_sample};
 use crate::reader::{self, Attr, PerfData, Record};
 use crate::report::SymbolReport;
 use crate::symbolize::{SymbolizeOptions, Symbolizer};
 use crate::tracing::{FuncResolver, TracingData};
-use crate::unwind::{Arch, Unwinding};
+use crate::unwind::{Arch, FileLocator, UnwindSources, Unwinding};
 use crate::writers::{Formats, Header, Names, SampleSink, SampleView};
 
 /// What a run reads and how it symbolizes; the same for every output.
@@ -253,7 +253,8 @@ impl State<'_> {
         match rec.type_ {
             reader::RECORD_SAMPLE => self.sample(data, &rec, bytes)?,
             reader::RECORD_MMAP | reader::RECORD_MMAP2 => {
-                let m = Mmap::parse(bytes, rec.misc, rec.type_ == reader::RECORD_MMAP2, base)?;
+                let m =
+                    MmapRecord::parse(bytes, rec.misc, rec.type_ == reader::RECORD_MMAP2, base)?;
                 self.machine.mmap(&m);
                 for short in self.machine.new_modules.drain(..) {
                     let short = String::from_utf8_lossy(&short);
@@ -287,12 +288,13 @@ impl State<'_> {
         let attr = &data.attrs[event];
         let s = parse_sample(attr, rec.misc, bytes, rec.offset + 8)?;
         let thread = *self.machine.findnew_thread(s.pid, s.tid);
-        let formats = self
+        let ev = &self
             .formats
             .as_ref()
-            .expect("prepared before the first record");
-        let ev = &formats.events[event];
-        let ip_frame = if ev.ip && !ev.callchain {
+            .expect("prepared before the first record")
+            .events[event];
+        let (wants_ip, callchain, tracepoint) = (ev.ip, ev.callchain, ev.tracepoint);
+        let ip_frame = if wants_ip && !callchain {
             frames::resolve_ip(
                 &mut self.machine,
                 &mut self.symbols,
@@ -304,75 +306,12 @@ impl State<'_> {
         } else {
             Frame::unmapped(s.ip)
         };
-        if ev.callchain {
-            frames::resolve_callchain(
-                &mut self.machine,
-                &mut self.symbols,
-                &thread,
-                &s,
-                self.max_stack,
-                &mut self.frames,
-            );
-            // arm64 `-g` (user regs without a stack copy): perf inserts the
-            // leaf function's caller, unwound from the sampled LR.
-            if attr.has(reader::attrs::SAMPLE_REGS_USER)
-                && !attr.has(reader::attrs::SAMPLE_STACK_USER)
-            {
-                insert_leaf_caller(
-                    &mut self.machine,
-                    &mut self.symbols,
-                    self.unwinding.as_mut().expect("prepared"),
-                    &thread,
-                    &s,
-                    self.max_stack,
-                    &mut self.frames,
-                );
-            }
-            // perf's thread__resolve_callchain_unwind: DWARF user frames
-            // after the kernel part (callee-first order).
-            if attr.has(reader::attrs::SAMPLE_REGS_USER)
-                && attr.has(reader::attrs::SAMPLE_STACK_USER)
-            {
-                let unwinding = self.unwinding.as_mut().expect("prepared");
-                unwinding.unwind(
-                    &self.machine,
-                    &mut self.symbols,
-                    &thread,
-                    &s,
-                    self.max_stack,
-                    &mut self.user_ips,
-                );
-                frames::append_user_frames(
-                    &mut self.machine,
-                    &mut self.symbols,
-                    &thread,
-                    &self.user_ips,
-                    !self.no_inline,
-                    &mut self.frames,
-                );
-            }
+        if callchain {
+            self.callchain_frames(attr, &thread, &s);
         }
-        // A tracepoint's fields, formatted here where kernel symbols can be
-        // looked up for %pS (perf: machine__resolve_kernel_addr).
-        let trace = match (ev.tracepoint, s.raw, &self.tracing) {
-            (Some(id), Some(raw), Some(tracing)) => {
-                self.trace.clear();
-                if let Some(event) = tracing.event(id) {
-                    // perf has no kernel address resolver when it reads a
-                    // pipe-mode stream: %pS then prints the raw address.
-                    let resolver: Option<&mut dyn FuncResolver> = if self.pipe_mode {
-                        None
-                    } else {
-                        Some(&mut self.symbols.symbolizer)
-                    };
-                    event.print_with(tracing, s.cpu, raw, resolver, &mut self.trace);
-                }
-                true
-            }
-            _ => false,
-        };
+        let trace = self.format_tracepoint(tracepoint, &s);
         if let Some(report) = &mut self.report {
-            report.add(if ev.callchain {
+            report.add(if callchain {
                 &self.frames
             } else {
                 std::slice::from_ref(&ip_frame)
@@ -389,48 +328,105 @@ impl State<'_> {
                 period: s.period,
             },
             ip_frame,
-            frames: if ev.callchain { &self.frames } else { &[] },
+            frames: if callchain { &self.frames } else { &[] },
             trace: trace.then_some(self.trace.as_slice()),
         };
         let names = Names {
-            formats,
+            formats: self.formats.as_ref().expect("prepared"),
             machine: &self.machine,
             symbols: &self.symbols,
         };
         self.sink.sample(&view, &names).map_err(Error::Output)
     }
+
+    /// The frames of a sample's callchain in `self.frames`: the recorded
+    /// chain, then arm64's leaf caller (`-g`) or the DWARF-unwound user
+    /// frames (`--call-graph dwarf`).
+    fn callchain_frames(&mut self, attr: &Attr, thread: &Thread, s: &sample::Sample) {
+        frames::resolve_callchain(
+            &mut self.machine,
+            &mut self.symbols,
+            thread,
+            s,
+            self.max_stack,
+            &mut self.frames,
+        );
+        if !attr.has(reader::attrs::SAMPLE_REGS_USER) {
+            return;
+        }
+        let unwinding = self.unwinding.as_mut().expect("prepared");
+        if !attr.has(reader::attrs::SAMPLE_STACK_USER) {
+            // arm64 `-g` (user regs without a stack copy): perf inserts the
+            // leaf function's caller, unwound from the sampled LR.
+            if let Some(leaf) = unwinding.leaf_caller_insertion(
+                &self.machine,
+                &mut self.symbols,
+                thread,
+                s,
+                self.max_stack,
+                self.frames.len(),
+            ) {
+                let f = frames::resolve_ip(
+                    &mut self.machine,
+                    &mut self.symbols,
+                    thread,
+                    CPUMODE_USER,
+                    leaf.ip,
+                    false,
+                );
+                self.frames.insert(leaf.at, f);
+            }
+            return;
+        }
+        // perf's thread__resolve_callchain_unwind: DWARF user frames
+        // after the kernel part (callee-first order).
+        unwinding.unwind(
+            &self.machine,
+            &mut self.symbols,
+            thread,
+            s,
+            self.max_stack,
+            &mut self.user_ips,
+        );
+        frames::append_user_frames(
+            &mut self.machine,
+            &mut self.symbols,
+            thread,
+            &self.user_ips,
+            !self.no_inline,
+            &mut self.frames,
+        );
+    }
+
+    /// A tracepoint's fields in `self.trace`, formatted here where kernel
+    /// symbols can be looked up for %pS (perf:
+    /// machine__resolve_kernel_addr); whether the sample has them.
+    fn format_tracepoint(&mut self, tracepoint: Option<u64>, s: &sample::Sample) -> bool {
+        let (Some(id), Some(raw), Some(tracing)) = (tracepoint, s.raw, &self.tracing) else {
+            return false;
+        };
+        self.trace.clear();
+        if let Some(event) = tracing.event(id) {
+            // perf has no kernel address resolver when it reads a
+            // pipe-mode stream: %pS then prints the raw address.
+            let resolver: Option<&mut dyn FuncResolver> = if self.pipe_mode {
+                None
+            } else {
+                Some(&mut self.symbols.symbolizer)
+            };
+            event.print_with(tracing, s.cpu, raw, resolver, &mut self.trace);
+        }
+        true
+    }
 }
 
-/// perf's `get_leaf_frame_caller` (arm64 `-g` only): the caller of the leaf
-/// function goes before the second user entry unless it equals that entry.
-#[allow(clippy::too_many_arguments)]
-fn insert_leaf_caller(
-    machine: &mut Machine,
-    symbols: &mut SymbolTable,
-    unwinding: &mut Unwinding,
-    thread: &crate::mappings::Thread,
-    s: &sample::Sample,
-    max_stack: usize,
-    frames: &mut Vec<Frame>,
-) {
-    let ips: Vec<u64> = s.callchain_ips().collect();
-    let Some((at, user_ip, next)) = crate::unwind::aarch64::leaf_caller_position(&ips, max_stack)
-    else {
-        return;
-    };
-    if at >= frames.len() {
-        return;
-    }
-    let caller = unwinding.leaf_caller(machine, symbols, thread, s, user_ip);
-    if caller != 0 && caller != next {
-        let f = frames::resolve_ip(
-            machine,
-            symbols,
-            thread,
-            crate::mappings::CPUMODE_USER,
-            caller,
-            false,
-        );
-        frames.insert(at, f);
+/// The symbolizer locates the files unwinding reads (perf opens the same
+/// data file and symbol source for both).
+impl FileLocator for SymbolTable {
+    fn unwind_sources(&mut self, machine: &Machine, dso: DsoId) -> Option<UnwindSources> {
+        let id = self.dso_id(machine, dso);
+        let data = self.symbolizer.data_file(id)?;
+        let symsrc = self.symbolizer.symsrc_file(id).map(Path::to_path_buf);
+        Some(UnwindSources { data, symsrc })
     }
 }

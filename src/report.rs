@@ -7,14 +7,14 @@ use std::fmt::Write as _;
 use rustc_hash::FxHashMap;
 
 use crate::frames::{Frame, SymbolTable};
-use crate::mappings::{DsoIndex, DsoKind, Machine};
+use crate::mappings::{DsoId, DsoKind, Machine};
 use crate::objfile::locate::Outcome;
 
 /// Frame counts per DSO (and for addresses in no map).
 #[derive(Default)]
 pub struct SymbolReport {
     /// (frames, frames without a symbol) per DSO.
-    by_dso: FxHashMap<DsoIndex, (u64, u64)>,
+    by_dso: FxHashMap<DsoId, (u64, u64)>,
     unmapped: u64,
     samples_with_unknown: u64,
 }

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashMap;
 
-use super::{Frame, Sym, SymId, SymbolTable};
-use crate::mappings::{DsoIndex, DsoKind, Machine};
+use super::{Frame, InternedSymbol, SymId, SymbolTable};
+use crate::mappings::{DsoId, DsoKind, Machine};
 use crate::objfile::elf::Elf;
 use crate::objfile::fs::map_file;
 use crate::objfile::locate::is_perf_map;
@@ -50,14 +50,14 @@ struct Source {
 #[derive(Default)]
 pub(super) struct Inlines {
     /// Frames per (DSO, address): a range of `frames`.
-    index: FxHashMap<(DsoIndex, u64), (u32, u32)>,
+    index: FxHashMap<(DsoId, u64), (u32, u32)>,
     frames: Vec<(SymId, u32, bool)>,
     /// Per DSO; `None` when perf runs no addr2line for it.
-    sources: FxHashMap<DsoIndex, Option<Source>>,
+    sources: FxHashMap<DsoId, Option<Source>>,
     worker: Option<InlineWorker>,
     /// Deferred lookups in query order: (DSO, address, base symbol).
-    pending: Vec<(DsoIndex, u64, SymId)>,
-    pending_ids: FxHashMap<(DsoIndex, u64), u32>,
+    pending: Vec<(DsoId, u64, SymId)>,
+    pending_ids: FxHashMap<(DsoId, u64), u32>,
     /// Resolved deferred lookups: the frames of each, in `deferred_frames`.
     deferred: Vec<(u32, u32)>,
     deferred_frames: Vec<Frame>,
@@ -174,7 +174,7 @@ impl SymbolTable {
     }
 
     /// The source of a DSO's records, set up on its first address.
-    fn source(&mut self, machine: &Machine, dso: DsoIndex) -> Option<&mut Source> {
+    fn source(&mut self, machine: &Machine, dso: DsoId) -> Option<&mut Source> {
         if !self.inlines.sources.contains_key(&dso) {
             let d = machine.dsos.get(dso);
             // perf's dso__name: no addr2line for `[...]` DSOs or perf maps.
@@ -219,7 +219,7 @@ impl SymbolTable {
     fn queue_lookup(
         &mut self,
         machine: &Machine,
-        dso: DsoIndex,
+        dso: DsoId,
         addr: u64,
         base: SymId,
     ) -> Option<u32> {
@@ -236,7 +236,7 @@ impl SymbolTable {
     fn parse_inlines(
         &mut self,
         machine: &Machine,
-        dso: DsoIndex,
+        dso: DsoId,
         base: SymId,
         addr: u64,
     ) -> (u32, u32) {
@@ -269,7 +269,7 @@ impl SymbolTable {
             let (sym, inlined) = if *name == *base_name {
                 (base, false)
             } else {
-                self.syms.push(Sym {
+                self.syms.push(InternedSymbol {
                     name: name.into_boxed_str(),
                     start: base_start,
                     end: base_end,

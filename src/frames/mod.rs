@@ -5,34 +5,21 @@
 //! `add_callchain_ip` (util/machine.c): entries at or above
 //! `PERF_CONTEXT_MAX` switch the cpumode and are not frames; an unknown
 //! marker discards the whole chain; at most `max_stack` real entries are
-//! used. Symbol lookups are cached per (DSO, address).
+//! used. Symbol lookups are cached per (DSO, address) in the
+//! [`SymbolTable`] (`symbol_table.rs`); DWARF inline frames are in
+//! `inline.rs`.
 
 mod inline;
+mod symbol_table;
 
-use rustc_hash::FxHashMap;
+pub use symbol_table::{InternedSymbol, SymId, SymbolTable};
 
-use crate::mappings::{DsoIndex, DsoKind, Machine, Thread, CPUMODE_KERNEL, CPUMODE_USER};
-use crate::reader::sample::Sample;
-use crate::symbolize::{DsoId, Symbolizer};
+use crate::mappings::{DsoId, Machine, Thread, CPUMODE_KERNEL, CPUMODE_USER};
+use crate::reader::sample::{
+    Sample, PERF_CONTEXT_HV, PERF_CONTEXT_KERNEL, PERF_CONTEXT_MAX, PERF_CONTEXT_USER,
+};
 
-const CONTEXT_HV: u64 = -32i64 as u64;
-const CONTEXT_KERNEL: u64 = -128i64 as u64;
-const CONTEXT_USER: u64 = -512i64 as u64;
-/// `PERF_CONTEXT_MAX`: entries at or above it are markers.
-const CONTEXT_MAX: u64 = -4095i64 as u64;
 const CPUMODE_HYPERVISOR: u8 = 3;
-
-/// Index of an interned symbol (name and range).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SymId(pub u32);
-
-/// A symbol as the writers need it.
-#[derive(Debug)]
-pub struct Sym {
-    pub name: Box<str>,
-    pub start: u64,
-    pub end: u64,
-}
 
 /// One printed frame.
 #[derive(Debug, Clone, Copy)]
@@ -43,7 +30,7 @@ pub struct Frame {
     pub addr: u64,
     /// Start of the map, for perf's offset rule past a symbol's end.
     pub map_start: u64,
-    pub dso: Option<DsoIndex>,
+    pub dso: Option<DsoId>,
     pub sym: Option<SymId>,
     /// Dense id of this (DSO, address) pair, for per-address caches in the
     /// writers; [`NO_SLOT`] when the address is in no map.
@@ -81,96 +68,6 @@ impl Frame {
         } else {
             self.ip
         }
-    }
-}
-
-/// Symbols by id, plus the per-(DSO, address) lookup cache.
-pub struct SymbolTable {
-    syms: Vec<Sym>,
-    by_start: FxHashMap<(DsoIndex, u64), SymId>,
-    by_addr: FxHashMap<(DsoIndex, u64), (Option<SymId>, u32)>,
-    dso_ids: FxHashMap<DsoIndex, DsoId>,
-    next_slot: u32,
-    /// Inline frames of DWARF-unwound addresses (see `inline.rs`).
-    inlines: inline::Inlines,
-    pub symbolizer: Symbolizer,
-}
-
-impl SymbolTable {
-    pub fn new(symbolizer: Symbolizer) -> Self {
-        SymbolTable {
-            syms: Vec::new(),
-            by_start: FxHashMap::default(),
-            by_addr: FxHashMap::default(),
-            dso_ids: FxHashMap::default(),
-            next_slot: 0,
-            inlines: inline::Inlines::default(),
-            symbolizer,
-        }
-    }
-
-    /// Where a file DSO's symbols were looked for (`None` if never looked up).
-    pub fn search_trail(
-        &self,
-        dso: DsoIndex,
-    ) -> Option<(&[crate::objfile::locate::Searched], Option<&[u8]>)> {
-        let id = *self.dso_ids.get(&dso)?;
-        Some(self.symbolizer.search_trail(id))
-    }
-
-    /// The symbolizer's id of a file DSO.
-    pub fn dso_id(&mut self, machine: &Machine, dso: DsoIndex) -> DsoId {
-        let d = machine.dsos.get(dso);
-        *self
-            .dso_ids
-            .entry(dso)
-            .or_insert_with(|| self.symbolizer.dso(&d.name, d.build_id.as_deref()))
-    }
-
-    /// Interns a symbol named `name` over `start..end` (inline frames get
-    /// the range of the real symbol they sit in).
-    pub fn intern(&mut self, name: Box<str>, start: u64, end: u64) -> SymId {
-        self.syms.push(Sym { name, start, end });
-        SymId(self.syms.len() as u32 - 1)
-    }
-
-    /// A fresh slot for a frame that is not a plain (DSO, address) pair.
-    pub fn new_slot(&mut self) -> u32 {
-        let slot = self.next_slot;
-        self.next_slot += 1;
-        slot
-    }
-
-    pub fn get(&self, id: SymId) -> &Sym {
-        &self.syms[id.0 as usize]
-    }
-
-    /// The symbol of `addr` (already `map_ip`-converted) in `dso`, and the
-    /// pair's slot.
-    pub fn lookup(&mut self, machine: &Machine, dso: DsoIndex, addr: u64) -> (Option<SymId>, u32) {
-        if let Some(&hit) = self.by_addr.get(&(dso, addr)) {
-            return hit;
-        }
-        let d = machine.dsos.get(dso);
-        let found = match d.kind {
-            DsoKind::Kernel => self.symbolizer.lookup_kernel(addr),
-            DsoKind::File => {
-                let id = self.dso_id(machine, dso);
-                self.symbolizer.lookup(id, addr)
-            }
-            DsoKind::Module => self.symbolizer.lookup_module(&d.name, addr),
-            DsoKind::NoFile => None,
-        }
-        .map(|s| (s.start, s.end, s.name.clone()));
-        let hit = found.map(|(start, end, name)| {
-            *self.by_start.entry((dso, start)).or_insert_with(|| {
-                self.syms.push(Sym { name, start, end });
-                SymId(self.syms.len() as u32 - 1)
-            })
-        });
-        let slot = self.new_slot();
-        self.by_addr.insert((dso, addr), (hit, slot));
-        (hit, slot)
     }
 }
 
@@ -231,11 +128,11 @@ pub fn resolve_callchain(
         if entries >= max_stack {
             break;
         }
-        if ip >= CONTEXT_MAX {
+        if ip >= PERF_CONTEXT_MAX {
             cpumode = match ip {
-                CONTEXT_HV => CPUMODE_HYPERVISOR,
-                CONTEXT_KERNEL => CPUMODE_KERNEL,
-                CONTEXT_USER => CPUMODE_USER,
+                PERF_CONTEXT_HV => CPUMODE_HYPERVISOR,
+                PERF_CONTEXT_KERNEL => CPUMODE_KERNEL,
+                PERF_CONTEXT_USER => CPUMODE_USER,
                 _ => {
                     // perf: "invalid callchain context", the chain is discarded.
                     out.clear();

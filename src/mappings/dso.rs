@@ -5,7 +5,7 @@ use rustc_hash::FxHashMap;
 
 /// Index into [`Dsos`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct DsoIndex(pub u32);
+pub struct DsoId(pub u32);
 
 /// How a DSO's addresses get names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,11 +39,11 @@ type DsoKey = (Box<[u8]>, Option<(u32, u32, u64, u64)>);
 #[derive(Default)]
 pub struct Dsos {
     list: Vec<Dso>,
-    index: FxHashMap<DsoKey, DsoIndex>,
+    index: FxHashMap<DsoKey, DsoId>,
 }
 
 impl Dsos {
-    pub fn get(&self, i: DsoIndex) -> &Dso {
+    pub fn get(&self, i: DsoId) -> &Dso {
         &self.list[i.0 as usize]
     }
 
@@ -62,7 +62,7 @@ impl Dsos {
         inode: Option<(u32, u32, u64, u64)>,
         kind: DsoKind,
         build_id: Option<&[u8]>,
-    ) -> DsoIndex {
+    ) -> DsoId {
         let key: DsoKey = (name.into(), inode);
         if let Some(&i) = self.index.get(&key) {
             if let (Some(b), None) = (build_id, &self.list[i.0 as usize].build_id) {
@@ -70,7 +70,7 @@ impl Dsos {
             }
             return i;
         }
-        let i = DsoIndex(self.list.len() as u32);
+        let i = DsoId(self.list.len() as u32);
         self.list.push(Dso {
             name: name.into(),
             kind,

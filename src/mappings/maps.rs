@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::dso::DsoIndex;
+use super::dso::DsoId;
 
 /// A mapped range of one DSO.
 #[derive(Debug, Clone, Copy)]
@@ -15,7 +15,7 @@ pub struct Map {
     pub start: u64,
     pub end: u64,
     pub pgoff: u64,
-    pub dso: DsoIndex,
+    pub dso: DsoId,
     /// Memory without a file (anon, JIT, stack): addresses are not relocated.
     pub identity: bool,
 }
@@ -95,7 +95,7 @@ impl Maps {
     }
 
     /// The first map of `dso`.
-    pub fn find_dso(&self, dso: DsoIndex) -> Option<Map> {
+    pub fn find_dso(&self, dso: DsoId) -> Option<Map> {
         self.by_start.values().find(|m| m.dso == dso).copied()
     }
 
@@ -133,7 +133,7 @@ mod tests {
             start,
             end,
             pgoff,
-            dso: DsoIndex(dso),
+            dso: DsoId(dso),
             identity: false,
         }
     }

@@ -10,8 +10,8 @@ pub mod threads;
 use rustc_hash::FxHashMap;
 
 use crate::objfile::locate::perf_map_name;
-use crate::reader::records::{Comm, Mmap, Task, MISC_FORK_EXEC};
-pub use dso::{Dso, DsoIndex, DsoKind, Dsos};
+use crate::reader::records::{Comm, MmapRecord, Task, MISC_FORK_EXEC};
+pub use dso::{Dso, DsoId, DsoKind, Dsos};
 pub use maps::{Map, Maps};
 pub use threads::{CommId, Comms, MapsId, Thread};
 
@@ -33,7 +33,7 @@ pub struct Machine {
     pub comms: Comms,
     /// Kernel image and module maps.
     pub kernel_maps: Maps,
-    pub kernel_dso: DsoIndex,
+    pub kernel_dso: DsoId,
     /// Lowest kernel address (perf's `machine->kernel_start`).
     pub kernel_start: u64,
     /// The kernel's ref-reloc symbol from its MMAP record (`_text` and its address).
@@ -172,7 +172,7 @@ impl Machine {
     pub fn exit(&mut self, _t: &Task) {}
 
     /// perf's `machine__process_mmap{,2}_event`.
-    pub fn mmap(&mut self, m: &Mmap) {
+    pub fn mmap(&mut self, m: &MmapRecord) {
         if m.cpumode == CPUMODE_KERNEL || m.cpumode == 0 && m.pid == -1 {
             self.kernel_mmap(m);
             return;
@@ -207,7 +207,7 @@ impl Machine {
         self.spaces[th.maps.0 as usize].insert(map);
     }
 
-    fn kernel_mmap(&mut self, m: &Mmap) {
+    fn kernel_mmap(&mut self, m: &MmapRecord) {
         let name = m.filename;
         let is_kernel = name.starts_with(b"[kernel.kallsyms]");
         if name.first() == Some(&b'/') || (!is_kernel && name.first() == Some(&b'[')) {
@@ -328,8 +328,8 @@ pub fn kmod_name(path: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn mmap(pid: i32, start: u64, name: &'static [u8]) -> Mmap<'static> {
-        Mmap {
+    fn mmap(pid: i32, start: u64, name: &'static [u8]) -> MmapRecord<'static> {
+        MmapRecord {
             cpumode: CPUMODE_USER,
             pid,
             tid: pid,

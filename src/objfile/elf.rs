@@ -53,7 +53,7 @@ pub struct Phdr {
 }
 
 #[derive(Clone, Copy, Default, Debug)]
-pub struct Sym {
+pub struct ElfSym {
     pub name: u32,
     pub info: u8,
     pub other: u8,
@@ -283,7 +283,7 @@ impl<'a> Elf<'a> {
     }
 
     /// Symbol entry `idx` of a symbol table section's data.
-    pub fn sym(&self, table: &[u8], idx: u64) -> Option<Sym> {
+    pub fn sym(&self, table: &[u8], idx: u64) -> Option<ElfSym> {
         let sz: u64 = if self.is64 { 24 } else { 16 };
         let o = idx.checked_mul(sz)?;
         if o.checked_add(sz)? > table.len() as u64 {
@@ -292,7 +292,7 @@ impl<'a> Elf<'a> {
         let big = self.big;
         let byte = |k: u64| table.get((o + k) as usize).copied();
         Some(if self.is64 {
-            Sym {
+            ElfSym {
                 name: rd32(table, o, big)?,
                 info: byte(4)?,
                 other: byte(5)?,
@@ -301,7 +301,7 @@ impl<'a> Elf<'a> {
                 size: rd64(table, o + 16, big)?,
             }
         } else {
-            Sym {
+            ElfSym {
                 name: rd32(table, o, big)?,
                 value: u64::from(rd32(table, o + 4, big)?),
                 size: u64::from(rd32(table, o + 8, big)?),

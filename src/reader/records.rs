@@ -13,7 +13,7 @@ pub const MISC_FORK_EXEC: u16 = 1 << 13;
 
 /// MMAP or MMAP2.
 #[derive(Debug, Clone, Copy)]
-pub struct Mmap<'a> {
+pub struct MmapRecord<'a> {
     pub cpumode: u8,
     pub pid: i32,
     pub tid: i32,
@@ -28,8 +28,8 @@ pub struct Mmap<'a> {
     pub filename: &'a [u8],
 }
 
-impl<'a> Mmap<'a> {
-    pub fn parse(data: &'a [u8], misc: u16, v2: bool, base: u64) -> Result<Mmap<'a>> {
+impl<'a> MmapRecord<'a> {
+    pub fn parse(data: &'a [u8], misc: u16, v2: bool, base: u64) -> Result<MmapRecord<'a>> {
         let mut c = Cursor::new(data, base);
         let pid = c.u32("mmap pid")? as i32;
         let tid = c.u32("mmap tid")? as i32;
@@ -54,7 +54,7 @@ impl<'a> Mmap<'a> {
             flags = c.u32("mmap flags")?;
         }
         let filename = c.c_string_rest();
-        Ok(Mmap {
+        Ok(MmapRecord {
             cpumode: (misc & 7) as u8,
             pid,
             tid,

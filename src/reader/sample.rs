@@ -5,6 +5,13 @@ use super::attrs::*;
 use super::bytes::{le_u64, Cursor};
 use crate::error::Result;
 
+/// Callchain context markers (`enum perf_callchain_context`): entries at or
+/// above [`PERF_CONTEXT_MAX`] switch the cpumode and are not addresses.
+pub const PERF_CONTEXT_HV: u64 = -32i64 as u64;
+pub const PERF_CONTEXT_KERNEL: u64 = -128i64 as u64;
+pub const PERF_CONTEXT_USER: u64 = -512i64 as u64;
+pub const PERF_CONTEXT_MAX: u64 = -4095i64 as u64;
+
 /// A parsed sample; slices borrow the record's bytes.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Sample<'a> {

@@ -57,7 +57,19 @@ pub struct SymbolizeOptions {
     pub buildid_dir: PathBuf,
 }
 
-pub type DsoId = u32;
+/// A user-space object file as the symbolizer knows it: the recorded path
+/// and build-id (several mapped DSOs may share one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ObjectId(u32);
+
+/// One entry of the direct-mapped (object, address) → node cache.
+#[derive(Clone, Copy)]
+struct CachedLookup {
+    object: Option<ObjectId>,
+    addr: u64,
+    /// The tree node found (`None`: no symbol at the address).
+    node: Option<u32>,
+}
 
 /// A symbol as perf script prints it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +90,6 @@ struct Dso {
 }
 
 const CACHE_SLOTS: usize = 4096;
-const NONE_NODE: u32 = u32::MAX;
 
 pub struct Symbolizer {
     opts: SymbolizeOptions,
@@ -86,9 +97,9 @@ pub struct Symbolizer {
     demangle: bool,
     header_ids: FxHashMap<Vec<u8>, Vec<u8>>,
     dsos: Vec<Dso>,
-    index: FxHashMap<(Vec<u8>, Option<Vec<u8>>), DsoId>,
+    index: FxHashMap<(Vec<u8>, Option<Vec<u8>>), ObjectId>,
     /// Direct-mapped (dso, addr) → node cache.
-    cache: Vec<(DsoId, u64, u32)>,
+    cache: Vec<CachedLookup>,
     kernel_ref_reloc: Option<(String, u64)>,
     kernel_build_id: Option<Vec<u8>>,
     modules: HashSet<String>,
@@ -117,7 +128,14 @@ impl Symbolizer {
             header_ids: FxHashMap::default(),
             dsos: Vec::new(),
             index: FxHashMap::default(),
-            cache: vec![(u32::MAX, 0, NONE_NODE); CACHE_SLOTS],
+            cache: vec![
+                CachedLookup {
+                    object: None,
+                    addr: 0,
+                    node: None,
+                };
+                CACHE_SLOTS
+            ],
             kernel_ref_reloc: None,
             kernel_build_id: None,
             modules: HashSet::new(),
@@ -145,7 +163,7 @@ impl Symbolizer {
 
     /// A user-space DSO: recorded path and the MMAP2 build-id if the record
     /// had one (an all-zero one counts as none, as in perf).
-    pub fn dso(&mut self, path: &[u8], build_id: Option<&[u8]>) -> DsoId {
+    pub fn dso(&mut self, path: &[u8], build_id: Option<&[u8]>) -> ObjectId {
         let bid = match defined(build_id) {
             Some(b) => Some(b.to_vec()),
             None => self.header_ids.get(path).cloned(),
@@ -154,7 +172,7 @@ impl Symbolizer {
         if let Some(&id) = self.index.get(&key) {
             return id;
         }
-        let id = self.dsos.len() as DsoId;
+        let id = ObjectId(self.dsos.len() as u32);
         self.dsos.push(Dso {
             path: key.0.clone(),
             build_id: key.1.clone(),
@@ -166,43 +184,47 @@ impl Symbolizer {
     }
 
     /// The symbol perf's `dso__find_symbol(dso, addr)` returns.
-    pub fn lookup(&mut self, dso: DsoId, addr: u64) -> Option<&Symbol> {
-        let d = self.dsos.get(dso as usize)?;
+    pub fn lookup(&mut self, dso: ObjectId, addr: u64) -> Option<&Symbol> {
+        let d = self.dsos.get(dso.0 as usize)?;
         if d.syms.is_none() {
             let mut trail = Vec::new();
-            let tree = self.load_dso(dso as usize, &mut trail);
-            let d = &mut self.dsos[dso as usize];
+            let tree = self.load_dso(dso.0 as usize, &mut trail);
+            let d = &mut self.dsos[dso.0 as usize];
             d.syms = Some(tree);
             d.trail = trail;
         }
-        let slot =
-            (addr ^ (addr >> 12) ^ u64::from(dso).wrapping_mul(0x9e37_79b9)) as usize % CACHE_SLOTS;
-        let (cd, ca, cn) = self.cache[slot];
-        let tree = self.dsos[dso as usize].syms.as_ref()?;
-        let node = if cd == dso && ca == addr {
-            cn
+        let slot = (addr ^ (addr >> 12) ^ u64::from(dso.0).wrapping_mul(0x9e37_79b9)) as usize
+            % CACHE_SLOTS;
+        let cached = self.cache[slot];
+        let tree = self.dsos[dso.0 as usize].syms.as_ref()?;
+        let node = if cached.object == Some(dso) && cached.addr == addr {
+            cached.node
         } else {
-            let n = tree.find(addr).unwrap_or(NONE_NODE);
-            self.cache[slot] = (dso, addr, n);
-            n
+            let node = tree.find(addr);
+            self.cache[slot] = CachedLookup {
+                object: Some(dso),
+                addr,
+                node,
+            };
+            node
         };
-        (node != NONE_NODE).then(|| &tree.node(node).sym)
+        node.map(|n| &tree.node(n).sym)
     }
 
     /// The file perf reads a DSO's bytes from for unwinding
     /// (`dso__data_get_fd`: `binary_type_data[]` = the build-id cache copy,
     /// then the recorded path under `--symfs`); no build-id check.
-    pub fn data_file(&self, dso: DsoId) -> Option<PathBuf> {
-        let d = self.dsos.get(dso as usize)?;
+    pub fn data_file(&self, dso: ObjectId) -> Option<PathBuf> {
+        let d = self.dsos.get(dso.0 as usize)?;
         locate::data_file(&self.env(), &d.path, d.build_id.as_deref())
     }
 
     /// perf's `dso->symsrc_filename`: the first file whose `.symtab` was
     /// used (loads the DSO's symbols if needed); `None` when only a
     /// `.dynsym` was found or nothing.
-    pub fn symsrc_file(&mut self, dso: DsoId) -> Option<&Path> {
+    pub fn symsrc_file(&mut self, dso: ObjectId) -> Option<&Path> {
         self.lookup(dso, 0);
-        let d = self.dsos.get(dso as usize)?;
+        let d = self.dsos.get(dso.0 as usize)?;
         d.trail
             .iter()
             .find(|s| s.outcome == locate::Outcome::Used { symtab: true })
@@ -211,8 +233,8 @@ impl Symbolizer {
 
     /// The path of a DSO as recorded, joined to `--symfs` (what perf's
     /// `dso->long_name` opens).
-    pub fn recorded_file(&self, dso: DsoId) -> Option<PathBuf> {
-        let d = self.dsos.get(dso as usize)?;
+    pub fn recorded_file(&self, dso: ObjectId) -> Option<PathBuf> {
+        let d = self.dsos.get(dso.0 as usize)?;
         Some(PathBuf::from(OsStr::from_bytes(&locate::join_symfs(
             &self.symfs,
             &d.path,
@@ -220,8 +242,8 @@ impl Symbolizer {
     }
 
     /// Where a loaded DSO's symbols were looked for, and its build-id.
-    pub fn search_trail(&self, dso: DsoId) -> (&[locate::Searched], Option<&[u8]>) {
-        match self.dsos.get(dso as usize) {
+    pub fn search_trail(&self, dso: ObjectId) -> (&[locate::Searched], Option<&[u8]>) {
+        match self.dsos.get(dso.0 as usize) {
             Some(d) => (&d.trail, d.build_id.as_deref()),
             None => (&[], None),
         }

@@ -7,7 +7,7 @@
 use super::demangle::demangle_sym;
 use super::rbtree::SymTree;
 use crate::objfile::elf::{
-    Elf, Sym, EM_AARCH64, EM_ARM, EM_SPARC, EM_SPARCV9, PT_LOAD, SHF_ALLOC, SHN_ABS, SHN_UNDEF,
+    Elf, ElfSym, EM_AARCH64, EM_ARM, EM_SPARC, EM_SPARCV9, PT_LOAD, SHF_ALLOC, SHN_ABS, SHN_UNDEF,
     SHT_NOBITS, SHT_REL, SHT_RELA, STB_GLOBAL, STT_FUNC, STT_GNU_IFUNC, STT_NOTYPE, STT_OBJECT,
     STV_HIDDEN, STV_INTERNAL,
 };
@@ -19,7 +19,7 @@ pub fn to_name(bytes: &[u8]) -> Box<str> {
 }
 
 /// perf `elf_sym__is_label`.
-fn is_label(s: &Sym) -> bool {
+fn is_label(s: &ElfSym) -> bool {
     let vis = s.other & 3;
     s.info & 0xf == STT_NOTYPE
         && s.name != 0
@@ -31,7 +31,7 @@ fn is_label(s: &Sym) -> bool {
 
 /// perf `elf_sym__filter`: functions (incl. IFUNC) and objects with a name
 /// that are defined.
-fn is_func_or_object(s: &Sym) -> bool {
+fn is_func_or_object(s: &ElfSym) -> bool {
     let t = s.info & 0xf;
     (t == STT_FUNC || t == STT_GNU_IFUNC || t == STT_OBJECT) && s.name != 0 && s.shndx != SHN_UNDEF
 }
@@ -74,7 +74,7 @@ fn load_pass(
     let arm = se.e_machine == EM_ARM || se.e_machine == EM_AARCH64;
     let mut nr = 0;
     // gelf_getsym leaves the previous entry in place when it fails.
-    let mut sym = Sym::default();
+    let mut sym = ElfSym::default();
     for idx in 0..nr_syms {
         if let Some(s) = se.sym(syms, idx) {
             sym = s;

@@ -40,15 +40,18 @@ use gimli::{
 use super::file::UnwindFile;
 use super::Memory;
 use crate::reader::sample::Regs;
+use gimli::AArch64;
 
 /// perf's arm64 register numbers (arch/arm64/include/uapi/asm/perf_regs.h),
 /// which are also the DWARF and libunwind numbers.
 pub const PERF_REG_LR: u32 = 30;
 pub const PERF_REG_SP: u32 = 31;
 pub const PERF_REG_PC: u32 = 32;
-const X30: usize = 30;
-const SP: usize = 31;
-const PC: usize = 32;
+/// DWARF register numbers (AArch64 DWARF ABI) as indices of the register
+/// file.
+const X30: usize = AArch64::X30.0 as usize;
+const SP: usize = AArch64::SP.0 as usize;
+const PC: usize = AArch64::PC.0 as usize;
 
 /// libunwind's `DWARF_NUM_PRESERVED_REGS` on aarch64.
 const NUM_REGS: usize = 97;
@@ -483,7 +486,7 @@ impl SpaceUnwinder {
     }
 
     /// Modules are found through [`Memory::unwind_file`]; nothing to keep.
-    pub fn add(&mut self, _module: framehop::Module<super::file::Section>) {}
+    pub fn add(&mut self, _module: framehop::Module<super::file::MappedBytes>) {}
 
     pub fn remove(&mut self, _start: u64) {}
 
@@ -559,31 +562,4 @@ impl SpaceUnwinder {
             out.push(ip);
         }
     }
-}
-
-/// `PERF_CONTEXT_USER` and `PERF_CONTEXT_MAX`.
-const CONTEXT_USER: u64 = -512i64 as u64;
-const CONTEXT_MAX: u64 = -4095i64 as u64;
-
-/// Where perf's `thread__resolve_callchain_sample` (callee order) asks for
-/// the leaf caller: at the entry two after `PERF_CONTEXT_USER`, if the walk
-/// reaches it within `max_stack` entries. Returns the index that entry's
-/// frame has in the resolved list (where the caller is inserted), the user
-/// IP (the entry after the marker, the PC perf unwinds from) and the entry
-/// itself (perf skips a caller equal to it).
-pub fn leaf_caller_position(ips: &[u64], max_stack: usize) -> Option<(usize, u64, u64)> {
-    let mut entries = 0;
-    for (j, &ip) in ips.iter().enumerate() {
-        if entries >= max_stack {
-            return None;
-        }
-        if ip >= CONTEXT_MAX {
-            continue;
-        }
-        if j >= 2 && ips[j - 2] == CONTEXT_USER {
-            return Some((entries, ips[j - 1], ip));
-        }
-        entries += 1;
-    }
-    None
 }

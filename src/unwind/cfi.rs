@@ -63,11 +63,11 @@ pub const UNDEFINED: i8 = i8::MAX;
 impl UnwindFile {
     pub(super) fn bases(&self) -> BaseAddresses {
         let mut bases = BaseAddresses::default();
-        if let Some((r, _)) = &self.eh_frame_hdr {
-            bases = bases.set_eh_frame_hdr(r.start);
+        if let Some(hdr) = &self.eh_frame_hdr {
+            bases = bases.set_eh_frame_hdr(hdr.svma.start);
         }
-        if let Some((r, _)) = &self.eh_frame {
-            bases = bases.set_eh_frame(r.start);
+        if let Some(eh) = &self.eh_frame {
+            bases = bases.set_eh_frame(eh.svma.start);
         }
         if let Some(text) = &self.text {
             bases = bases.set_text(text.start);
@@ -82,12 +82,14 @@ impl UnwindFile {
         &self,
         svma: u64,
     ) -> Option<(EhFrame<R<'_>>, BaseAddresses, Fde<'_>)> {
-        let (Some((_, hdr)), Some((_, eh))) = (&self.eh_frame_hdr, &self.eh_frame) else {
+        let (Some(hdr), Some(eh)) = (&self.eh_frame_hdr, &self.eh_frame) else {
             return None;
         };
         let bases = self.bases();
-        let parsed = EhFrameHdr::new(hdr, LittleEndian).parse(&bases, 8).ok()?;
-        let eh = EhFrame::new(eh, LittleEndian);
+        let parsed = EhFrameHdr::new(&hdr.bytes, LittleEndian)
+            .parse(&bases, 8)
+            .ok()?;
+        let eh = EhFrame::new(&eh.bytes, LittleEndian);
         let fde = parsed
             .table()?
             .fde_for_address(&eh, &bases, svma, EhFrame::cie_from_offset)
@@ -135,7 +137,7 @@ impl UnwindFile {
         wanted: &[u16],
         out: &mut [Rule],
     ) -> Option<u64> {
-        let eh = EhFrame::new(&self.eh_frame.as_ref()?.1, LittleEndian);
+        let eh = EhFrame::new(&self.eh_frame.as_ref()?.bytes, LittleEndian);
         let cfa = match row.cfa.as_ref()? {
             CfaRule::RegisterAndOffset { register, offset } => {
                 reg(register.0)?.wrapping_add(*offset as u64)

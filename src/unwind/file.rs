@@ -24,16 +24,22 @@ const PAGE_SIZE: u64 = 4096;
 /// A byte range of a memory-mapped file, cheap to clone (framehop's module
 /// data type).
 #[derive(Clone)]
-pub struct Section {
+pub struct MappedBytes {
     file: Arc<Mmap>,
     range: Range<usize>,
 }
 
-impl Deref for Section {
+impl Deref for MappedBytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         &self.file[self.range.clone()]
     }
+}
+
+/// A section of the data file: where it is loaded (SVMA range) and its bytes.
+pub struct LoadedSection {
+    pub svma: Range<u64>,
+    pub bytes: MappedBytes,
 }
 
 /// Where a DSO's unwind tables are and the file bytes themselves.
@@ -42,30 +48,30 @@ pub struct UnwindFile {
     pub data: Arc<Mmap>,
     /// `elf_base_address`: the first PT_LOAD's page-aligned `p_vaddr`.
     pub elf_base: u64,
-    pub eh_frame_hdr: Option<(Range<u64>, Section)>,
-    pub eh_frame: Option<(Range<u64>, Section)>,
-    pub debug_frame: Option<Section>,
+    pub eh_frame_hdr: Option<LoadedSection>,
+    pub eh_frame: Option<LoadedSection>,
+    pub debug_frame: Option<MappedBytes>,
     pub text: Option<Range<u64>>,
 }
 
-fn section(file: &Arc<Mmap>, elf: &Elf, name: &str) -> Option<(Range<u64>, Section)> {
+fn section(file: &Arc<Mmap>, elf: &Elf, name: &str) -> Option<LoadedSection> {
     let (_, sh) = elf.section_by_name(name)?;
     let data = elf.section_data(&sh)?;
     let start = data.as_ptr() as usize - file.as_ptr() as usize;
-    Some((
-        sh.addr..sh.addr.wrapping_add(sh.size),
-        Section {
+    Some(LoadedSection {
+        svma: sh.addr..sh.addr.wrapping_add(sh.size),
+        bytes: MappedBytes {
             file: file.clone(),
             range: start..start + data.len(),
         },
-    ))
+    })
 }
 
 /// `.debug_frame` of another file (symbol source or debuglink target).
-fn debug_frame_of(path: &Path) -> Option<Section> {
+fn debug_frame_of(path: &Path) -> Option<MappedBytes> {
     let map = Arc::new(map_file(path)?);
     let elf = Elf::parse(&map)?;
-    section(&map, &elf, ".debug_frame").map(|(_, s)| s)
+    section(&map, &elf, ".debug_frame").map(|s| s.bytes)
 }
 
 impl UnwindFile {
@@ -81,7 +87,7 @@ impl UnwindFile {
             .map_or(0, |p| p.vaddr & !(PAGE_SIZE - 1));
         let eh_frame_hdr = section(&data, &elf, ".eh_frame_hdr");
         let eh_frame = section(&data, &elf, ".eh_frame");
-        let mut debug_frame = section(&data, &elf, ".debug_frame").map(|(_, s)| s);
+        let mut debug_frame = section(&data, &elf, ".debug_frame").map(|s| s.bytes);
         if eh_frame_hdr.is_none() && debug_frame.is_none() {
             debug_frame = extra.iter().find_map(|p| debug_frame_of(p));
         }
@@ -105,20 +111,20 @@ impl UnwindFile {
 
     /// The framehop description of this file's sections (all addresses are
     /// SVMAs; the module's base SVMA is 0).
-    pub fn section_info(&self) -> framehop::ExplicitModuleSectionInfo<Section> {
+    pub fn section_info(&self) -> framehop::ExplicitModuleSectionInfo<MappedBytes> {
         let use_hdr = self.eh_frame_hdr.is_some() && self.eh_frame.is_some();
         framehop::ExplicitModuleSectionInfo {
             base_svma: 0,
             text_svma: self.text.clone(),
-            eh_frame_svma: self.eh_frame.as_ref().map(|e| e.0.clone()),
+            eh_frame_svma: self.eh_frame.as_ref().map(|e| e.svma.clone()),
             eh_frame: if use_hdr {
-                self.eh_frame.as_ref().map(|e| e.1.clone())
+                self.eh_frame.as_ref().map(|e| e.bytes.clone())
             } else {
                 None
             },
-            eh_frame_hdr_svma: self.eh_frame_hdr.as_ref().map(|e| e.0.clone()),
+            eh_frame_hdr_svma: self.eh_frame_hdr.as_ref().map(|e| e.svma.clone()),
             eh_frame_hdr: if use_hdr {
-                self.eh_frame_hdr.as_ref().map(|e| e.1.clone())
+                self.eh_frame_hdr.as_ref().map(|e| e.bytes.clone())
             } else {
                 None
             },

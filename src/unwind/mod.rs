@@ -17,25 +17,47 @@
 //! register-state cache), refreshed when the space's file-backed maps
 //! change. Unwind tables are read once per DSO file ([`file`]) and their
 //! rows classified and evaluated with gimli ([`cfi`]). Per-architecture
-//! stepping is in the sibling files `x86_64.rs` and `aarch64.rs`.
+//! stepping is in the sibling files `x86_64.rs` and `aarch64.rs`, behind
+//! one dispatch (`SpaceUnwinder`); arm64's `-g` leaf-caller policy is in
+//! `leaf_caller.rs`. Which file to read is asked of a [`FileLocator`] (the
+//! symbolizer's file search, wired by the pipeline); the ELF bytes are read
+//! with [`crate::objfile`].
 
 pub mod aarch64;
 pub mod cfi;
 pub mod file;
+mod leaf_caller;
 pub mod x86_64;
 
 use std::cell::RefCell;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::frames::SymbolTable;
-use crate::mappings::{DsoIndex, DsoKind, Machine, Maps, MapsId, Thread};
+use crate::mappings::{DsoId, DsoKind, Machine, Maps, MapsId, Thread};
 use crate::objfile::locate::is_perf_map;
-use crate::reader::sample::Sample;
+use crate::reader::sample::{Regs, Sample};
 use file::UnwindFile;
+pub use leaf_caller::LeafCaller;
+
+/// The files a DSO's unwind tables are read from, as the symbolizer
+/// locates them (perf's `dso__data_get_fd` and `dso->symsrc_filename`).
+pub struct UnwindSources {
+    /// The data file: the build-id cache copy, else the recorded path.
+    pub data: PathBuf,
+    /// The symbol source file (`.symtab` used), for `.debug_frame`.
+    pub symsrc: Option<PathBuf>,
+}
+
+/// Finds the files of a file-backed DSO; implemented by the stage that
+/// locates symbol files (the pipeline wires it), so that unwinding does not
+/// depend on symbolization.
+pub trait FileLocator {
+    /// The unwind sources of `dso` (`None`: no data file).
+    fn unwind_sources(&mut self, machine: &Machine, dso: DsoId) -> Option<UnwindSources>;
+}
 
 /// The architecture of the recording (perf's `perf_env__arch`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,13 +84,66 @@ struct Registered {
     start: u64,
     end: u64,
     base: u64,
-    dso: DsoIndex,
+    dso: DsoId,
 }
 
 /// The per-architecture unwinder of one address space.
 enum SpaceUnwinder {
     X86_64(x86_64::SpaceUnwinder),
     Aarch64(aarch64::SpaceUnwinder),
+}
+
+impl SpaceUnwinder {
+    fn new(arch: Arch) -> SpaceUnwinder {
+        match arch {
+            Arch::X86_64 => SpaceUnwinder::X86_64(x86_64::SpaceUnwinder::new()),
+            Arch::Aarch64 => SpaceUnwinder::Aarch64(aarch64::SpaceUnwinder::new()),
+        }
+    }
+
+    /// The perf register number of the stack pointer.
+    fn sp_reg(&self) -> u32 {
+        match self {
+            SpaceUnwinder::X86_64(_) => x86_64::PERF_REG_SP,
+            SpaceUnwinder::Aarch64(_) => aarch64::PERF_REG_SP,
+        }
+    }
+
+    fn unwind(&mut self, regs: &Regs, mem: &Memory, max_stack: usize, out: &mut Vec<u64>) {
+        match self {
+            SpaceUnwinder::X86_64(u) => u.unwind(regs, mem, max_stack, out),
+            SpaceUnwinder::Aarch64(u) => u.unwind(regs, mem, max_stack, out),
+        }
+    }
+
+    /// arm64's leaf caller from the sampled LR; 0 elsewhere.
+    fn leaf_caller(&mut self, regs: &Regs, user_ip: u64, mem: &Memory) -> u64 {
+        match self {
+            SpaceUnwinder::Aarch64(u) => u.leaf_caller(regs, user_ip, mem),
+            SpaceUnwinder::X86_64(_) => 0,
+        }
+    }
+
+    fn flush(&mut self) {
+        match self {
+            SpaceUnwinder::X86_64(u) => u.flush(),
+            SpaceUnwinder::Aarch64(u) => u.flush(),
+        }
+    }
+
+    fn add(&mut self, module: framehop::Module<file::MappedBytes>) {
+        match self {
+            SpaceUnwinder::X86_64(u) => u.add(module),
+            SpaceUnwinder::Aarch64(u) => u.add(module),
+        }
+    }
+
+    fn remove(&mut self, start: u64) {
+        match self {
+            SpaceUnwinder::X86_64(u) => u.remove(start),
+            SpaceUnwinder::Aarch64(u) => u.remove(start),
+        }
+    }
 }
 
 struct Space {
@@ -78,7 +153,7 @@ struct Space {
 }
 
 /// CFI rows per (DSO, SVMA) (`None`: no FDE), for the whole run.
-type RowCache = RefCell<FxHashMap<(DsoIndex, u64), Option<Rc<cfi::Row>>>>;
+type RowCache = RefCell<FxHashMap<(DsoId, u64), Option<Rc<cfi::Row>>>>;
 
 /// What an architecture's stepper needs from the address space.
 pub struct Memory<'a> {
@@ -87,7 +162,7 @@ pub struct Memory<'a> {
     pub sp: u64,
     maps: &'a Maps,
     modules: &'a [Registered],
-    files: &'a FxHashMap<DsoIndex, Option<Arc<UnwindFile>>>,
+    files: &'a FxHashMap<DsoId, Option<Arc<UnwindFile>>>,
     rows: &'a RowCache,
 }
 
@@ -125,20 +200,20 @@ impl Memory<'_> {
 
     /// The DSO of the module holding `addr` and the address's SVMA under
     /// the module's current base (what perf's `find_proc_info` would use).
-    pub fn locate(&self, addr: u64) -> Option<(DsoIndex, u64)> {
+    pub fn locate(&self, addr: u64) -> Option<(DsoId, u64)> {
         let i = self.modules.partition_point(|m| m.start <= addr);
         let m = self.modules.get(i.checked_sub(1)?)?;
         (addr < m.end).then(|| (m.dso, addr.wrapping_sub(m.base)))
     }
 
     /// The unwind tables of a DSO.
-    pub fn file(&self, dso: DsoIndex) -> Option<&UnwindFile> {
+    pub fn file(&self, dso: DsoId) -> Option<&UnwindFile> {
         self.files.get(&dso)?.as_deref()
     }
 
     /// The CFI row of `svma` in a DSO (`None`: no FDE), read once per DSO
     /// address for the whole run.
-    pub fn row_of(&self, dso: DsoIndex, svma: u64, regs: &cfi::ArchRegs) -> Option<Rc<cfi::Row>> {
+    pub fn row_of(&self, dso: DsoId, svma: u64, regs: &cfi::ArchRegs) -> Option<Rc<cfi::Row>> {
         if let Some(row) = self.rows.borrow().get(&(dso, svma)) {
             return row.clone();
         }
@@ -148,7 +223,7 @@ impl Memory<'_> {
     }
 
     /// How a DSO's CFI treats `svma`.
-    pub fn kind_of(&self, dso: DsoIndex, svma: u64, regs: &cfi::ArchRegs) -> cfi::Kind {
+    pub fn kind_of(&self, dso: DsoId, svma: u64, regs: &cfi::ArchRegs) -> cfi::Kind {
         self.row_of(dso, svma, regs)
             .map_or(cfi::Kind::NoFde, |row| row.kind)
     }
@@ -157,7 +232,7 @@ impl Memory<'_> {
 /// Unwinders of every address space, and the unwind tables of every file.
 pub struct Unwinding {
     arch: Arch,
-    files: FxHashMap<DsoIndex, Option<Arc<UnwindFile>>>,
+    files: FxHashMap<DsoId, Option<Arc<UnwindFile>>>,
     spaces: FxHashMap<MapsId, Space>,
     /// CFI rows per (DSO, SVMA), shared by all spaces.
     rows: RowCache,
@@ -178,7 +253,7 @@ impl Unwinding {
     pub fn unwind(
         &mut self,
         machine: &Machine,
-        symbols: &mut SymbolTable,
+        files: &mut dyn FileLocator,
         thread: &Thread,
         sample: &Sample,
         max_stack: usize,
@@ -192,13 +267,11 @@ impl Unwinding {
             return;
         }
         let maps = machine.maps(thread.maps);
-        self.refresh(machine, symbols, thread.maps);
+        self.refresh(machine, files, thread.maps);
         let space = self.spaces.get_mut(&thread.maps).expect("refreshed");
-        let sp_reg = match space.unwinder {
-            SpaceUnwinder::X86_64(_) => x86_64::PERF_REG_SP,
-            SpaceUnwinder::Aarch64(_) => aarch64::PERF_REG_SP,
+        let Some(sp) = regs.get(space.unwinder.sp_reg()) else {
+            return;
         };
-        let Some(sp) = regs.get(sp_reg) else { return };
         let mem = Memory {
             stack,
             sp,
@@ -207,19 +280,16 @@ impl Unwinding {
             files: &self.files,
             rows: &self.rows,
         };
-        match &mut space.unwinder {
-            SpaceUnwinder::X86_64(u) => u.unwind(regs, &mem, max_stack, out),
-            SpaceUnwinder::Aarch64(u) => u.unwind(regs, &mem, max_stack, out),
-        }
+        space.unwinder.unwind(regs, &mem, max_stack, out);
     }
 
     /// arm64 `-g` samples: the caller of the leaf function (perf's
     /// `get_leaf_frame_caller`), computed from the sampled LR with libunwind;
     /// 0 when there is none. `user_ip` is the first user callchain entry.
-    pub fn leaf_caller(
+    fn leaf_caller(
         &mut self,
         machine: &Machine,
-        symbols: &mut SymbolTable,
+        files: &mut dyn FileLocator,
         thread: &Thread,
         sample: &Sample,
         user_ip: u64,
@@ -231,7 +301,7 @@ impl Unwinding {
             return 0;
         };
         let maps = machine.maps(thread.maps);
-        self.refresh(machine, symbols, thread.maps);
+        self.refresh(machine, files, thread.maps);
         let space = self.spaces.get_mut(&thread.maps).expect("refreshed");
         let mem = Memory {
             stack: &[],
@@ -241,22 +311,16 @@ impl Unwinding {
             files: &self.files,
             rows: &self.rows,
         };
-        match &mut space.unwinder {
-            SpaceUnwinder::Aarch64(u) => u.leaf_caller(regs, user_ip, &mem),
-            SpaceUnwinder::X86_64(_) => 0,
-        }
+        space.unwinder.leaf_caller(regs, user_ip, &mem)
     }
 
-    fn file(&mut self, machine: &Machine, symbols: &mut SymbolTable, dso: DsoIndex) -> bool {
+    fn file(&mut self, machine: &Machine, files: &mut dyn FileLocator, dso: DsoId) -> bool {
         if let std::collections::hash_map::Entry::Vacant(slot) = self.files.entry(dso) {
             let d = machine.dsos.get(dso);
             let loaded = if d.kind == DsoKind::File && !is_perf_map(&d.name) {
-                let id = symbols.dso_id(machine, dso);
-                let sym = &mut symbols.symbolizer;
-                sym.data_file(id).and_then(|data| {
-                    let symsrc = sym.symsrc_file(id).map(Path::to_path_buf);
-                    let extra: Vec<&Path> = symsrc.iter().map(|p| p.as_path()).collect();
-                    UnwindFile::load(&data, &extra).map(Arc::new)
+                files.unwind_sources(machine, dso).and_then(|src| {
+                    let extra: Vec<&Path> = src.symsrc.iter().map(|p| p.as_path()).collect();
+                    UnwindFile::load(&src.data, &extra).map(Arc::new)
                 })
             } else {
                 None
@@ -270,15 +334,12 @@ impl Unwinding {
     /// thread's address space are emptied.
     pub fn flush(&mut self, id: MapsId) {
         if let Some(space) = self.spaces.get_mut(&id) {
-            match &mut space.unwinder {
-                SpaceUnwinder::X86_64(u) => u.flush(),
-                SpaceUnwinder::Aarch64(u) => u.flush(),
-            }
+            space.unwinder.flush();
         }
     }
 
     /// Registers the modules of space `id` if its maps changed.
-    fn refresh(&mut self, machine: &Machine, symbols: &mut SymbolTable, id: MapsId) {
+    fn refresh(&mut self, machine: &Machine, files: &mut dyn FileLocator, id: MapsId) {
         let maps = machine.maps(id);
         if self
             .spaces
@@ -290,9 +351,9 @@ impl Unwinding {
         // perf's base for a DSO: its lowest map's start - pgoff, minus the
         // file's first PT_LOAD address (read_unwind_spec_eh_frame).
         let mut wanted: Vec<Registered> = Vec::with_capacity(maps.len());
-        let mut bases: FxHashMap<DsoIndex, u64> = FxHashMap::default();
+        let mut bases: FxHashMap<DsoId, u64> = FxHashMap::default();
         for m in maps.iter() {
-            if m.identity || !self.file(machine, symbols, m.dso) {
+            if m.identity || !self.file(machine, files, m.dso) {
                 continue;
             }
             let elf_base = self.files[&m.dso].as_ref().map_or(0, |f| f.elf_base);
@@ -310,17 +371,11 @@ impl Unwinding {
         let space = self.spaces.entry(id).or_insert_with(|| Space {
             generation: u64::MAX,
             modules: Vec::new(),
-            unwinder: match arch {
-                Arch::X86_64 => SpaceUnwinder::X86_64(x86_64::SpaceUnwinder::new()),
-                Arch::Aarch64 => SpaceUnwinder::Aarch64(aarch64::SpaceUnwinder::new()),
-            },
+            unwinder: SpaceUnwinder::new(arch),
         });
         for old in &space.modules {
             if !wanted.contains(old) {
-                match &mut space.unwinder {
-                    SpaceUnwinder::X86_64(u) => u.remove(old.start),
-                    SpaceUnwinder::Aarch64(u) => u.remove(old.start),
-                }
+                space.unwinder.remove(old.start);
             }
         }
         for new in &wanted {
@@ -336,10 +391,7 @@ impl Unwinding {
                 new.base,
                 f.section_info(),
             );
-            match &mut space.unwinder {
-                SpaceUnwinder::X86_64(u) => u.add(module),
-                SpaceUnwinder::Aarch64(u) => u.add(module),
-            }
+            space.unwinder.add(module);
         }
         space.modules = wanted;
         space.generation = maps.generation();

@@ -7,11 +7,12 @@
 use framehop::x86_64::{CacheX86_64, UnwindRegsX86_64, UnwinderX86_64};
 use framehop::{FrameAddress, Unwinder};
 
-use super::cfi::{ArchRegs, Kind, Row, Rule, SAME, UNDEFINED};
-use super::file::{Section, UnwindFile};
+use super::cfi::{ArchRegs, Kind, Row, Rule, MAX_SAVED, SAME, UNDEFINED};
+use super::file::{MappedBytes, UnwindFile};
 use super::Memory;
-use crate::mappings::DsoIndex;
+use crate::mappings::DsoId;
 use crate::reader::sample::Regs;
+use gimli::X86_64;
 use rustc_hash::FxHashMap;
 
 /// perf's x86 register numbers (arch/x86/include/uapi/asm/perf_regs.h).
@@ -19,18 +20,21 @@ const PERF_REG_BP: u32 = 6;
 pub const PERF_REG_SP: u32 = 7;
 const PERF_REG_IP: u32 = 8;
 
-/// DWARF register numbers (x86-64 psABI).
-const DW_RBP: u16 = 6;
-const DW_RSP: u16 = 7;
-const DW_RA: u16 = 16;
+/// The DWARF registers (x86-64 psABI) the CFI classification looks at.
 const CFI_REGS: ArchRegs = ArchRegs {
-    sp: DW_RSP,
-    fp: DW_RBP,
-    ra: DW_RA,
+    sp: X86_64::RSP.0,
+    fp: X86_64::RBP.0,
+    ra: X86_64::RA.0,
     saved: &TRACKED,
 };
 /// Callee-saved registers besides rbp: rbx, r12-r15.
-const TRACKED: [u16; 5] = [3, 12, 13, 14, 15];
+const TRACKED: [u16; 5] = [
+    X86_64::RBX.0,
+    X86_64::R12.0,
+    X86_64::R13.0,
+    X86_64::R14.0,
+    X86_64::R15.0,
+];
 /// perf's x86 register number of each DWARF register 0-16 (rax, rdx, rcx,
 /// rbx, rsi, rdi, rbp, rsp, r8-r15, rip).
 const PERF_OF_DWARF: [u32; 17] = [0, 3, 2, 1, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23, 8];
@@ -43,7 +47,7 @@ const POISONED_BP: u64 = 0xdead_0000_0000_0000;
 const MAX_FRAMES: usize = 1024;
 
 pub struct SpaceUnwinder {
-    unwinder: UnwinderX86_64<Section>,
+    unwinder: UnwinderX86_64<MappedBytes>,
     cache: CacheX86_64,
     rs_cache: RsCache,
 }
@@ -52,7 +56,7 @@ pub struct SpaceUnwinder {
 /// (perf sets UNW_CACHE_GLOBAL): the last 128 states computed, looked up
 /// by the frame's IP; here a state is the (DSO, SVMA) it was read from.
 struct RsCache {
-    entries: Box<[(u64, DsoIndex, u64, Kind); RS_CACHE_SIZE]>,
+    entries: Box<[(u64, CachedState); RS_CACHE_SIZE]>,
     /// Entry slot by IP (the last inserted one for a repeated IP).
     index: FxHashMap<u64, u8>,
     head: usize,
@@ -60,31 +64,48 @@ struct RsCache {
 
 const RS_CACHE_SIZE: usize = 128;
 
+/// Where a frame's register state comes from: the DSO and SVMA whose CFI
+/// row was read, and how that row treats the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct CachedState {
+    dso: DsoId,
+    svma: u64,
+    kind: Kind,
+}
+
 impl RsCache {
     fn new() -> Self {
         let mut index = FxHashMap::default();
         index.reserve(RS_CACHE_SIZE * 2);
         RsCache {
-            entries: Box::new([(0, DsoIndex(0), 0, Kind::NoFde); RS_CACHE_SIZE]),
+            entries: Box::new(
+                [(
+                    0,
+                    CachedState {
+                        dso: DsoId(0),
+                        svma: 0,
+                        kind: Kind::NoFde,
+                    },
+                ); RS_CACHE_SIZE],
+            ),
             index,
             head: 0,
         }
     }
 
-    fn lookup(&self, ip: u64) -> Option<(DsoIndex, u64, Kind)> {
-        let e = &self.entries[*self.index.get(&ip)? as usize];
-        Some((e.1, e.2, e.3))
+    fn lookup(&self, ip: u64) -> Option<CachedState> {
+        Some(self.entries[*self.index.get(&ip)? as usize].1)
     }
 
     /// Round-robin replacement, as libunwind's `rs_new`.
-    fn insert(&mut self, ip: u64, (dso, svma, kind): (DsoIndex, u64, Kind)) {
+    fn insert(&mut self, ip: u64, state: CachedState) {
         let old = self.entries[self.head].0;
-        if self.entries[self.head].3 != Kind::NoFde
+        if self.entries[self.head].1.kind != Kind::NoFde
             && self.index.get(&old) == Some(&(self.head as u8))
         {
             self.index.remove(&old);
         }
-        self.entries[self.head] = (ip, dso, svma, kind);
+        self.entries[self.head] = (ip, state);
         self.index.insert(ip, self.head as u8);
         self.head = (self.head + 1) % RS_CACHE_SIZE;
     }
@@ -110,7 +131,7 @@ impl SpaceUnwinder {
         self.rs_cache = RsCache::new();
     }
 
-    pub fn add(&mut self, module: framehop::Module<Section>) {
+    pub fn add(&mut self, module: framehop::Module<MappedBytes>) {
         self.unwinder.add_module(module);
     }
 
@@ -144,98 +165,35 @@ impl SpaceUnwinder {
         }
         let mut regs = UnwindRegsX86_64::new(ip, sp, bp);
         let mut address = FrameAddress::from_instruction_pointer(ip);
-        let below_sp = std::cell::Cell::new(false);
-        let last_read = std::cell::Cell::new(None);
-        let mut read = |addr: u64| {
-            if addr < sp {
-                below_sp.set(true);
-            }
-            let word = mem.read(addr);
-            last_read.set(word);
-            word.ok_or(())
-        };
         while out.len() < max {
             let lookup = address.address_for_lookup();
-            // libunwind's register-state cache answers by the frame's IP,
-            // whatever address the state was computed for; only a miss asks
-            // perf's find_proc_info (which fails without a map or tables).
             let here = mem.locate(lookup);
-            let (dso, svma, kind) = match self.rs_cache.lookup(address.address()) {
-                Some(hit) => hit,
-                None => {
-                    let Some((dso, svma)) = here else {
-                        break;
-                    };
-                    if mem.file(dso).is_none_or(|f| !f.has_tables()) {
-                        break;
-                    }
-                    let kind = mem.kind_of(dso, svma, &CFI_REGS);
-                    if kind != Kind::NoFde {
-                        self.rs_cache.insert(address.address(), (dso, svma, kind));
-                    }
-                    (dso, svma, kind)
-                }
+            let Some(CachedState { dso, svma, kind }) = self.state_of(address, here, mem) else {
+                break;
             };
-            let signal = kind == Kind::Signal;
             // framehop finds the row itself, through the module's current
             // base: only when that is the row libunwind uses.
             let framehop_row = matches!(kind, Kind::Simple { .. }) && here == Some((dso, svma));
-            let next = if kind == Kind::NoFde {
-                match frame_chain_step(address.address(), &mut regs, mem) {
-                    Some(ra) => ra,
-                    None => break,
+            let next = match kind {
+                Kind::NoFde => frame_chain_step(address.address(), &mut regs, mem),
+                _ if !framehop_row => {
+                    let (Some(file), Some(row)) = (mem.file(dso), mem.row_of(dso, svma, &CFI_REGS))
+                    else {
+                        break;
+                    };
+                    gimli_step(address.address(), file, &row, &mut regs, &mut gprs, mem)
                 }
-            } else if !framehop_row {
-                let (Some(file), Some(row)) = (mem.file(dso), mem.row_of(dso, svma, &CFI_REGS))
-                else {
-                    break;
-                };
-                match gimli_step(address.address(), file, &row, &mut regs, &mut gprs, mem) {
-                    Some(ra) => ra,
-                    None => break,
+                Kind::Simple { saved } => {
+                    self.framehop_step(address, sp, saved, &mut regs, &mut gprs, mem)
                 }
-            } else if let Kind::Simple { saved } = kind {
-                last_read.set(None);
-                match self
-                    .unwinder
-                    .unwind_frame(address, &mut regs, &mut self.cache, &mut read)
-                {
-                    Ok(Some(ra)) if ra != 0 => {
-                        if below_sp.get() {
-                            // The first frame's CFI put the caller's rbp below
-                            // the stack copy (stale rows after an epilogue).
-                            // framehop keeps the current rbp; libunwind keeps
-                            // the location and fails when a later frame needs
-                            // the value. Poison it so such a read fails here too.
-                            below_sp.set(false);
-                            regs.set_bp(POISONED_BP);
-                        }
-                        // The other callee-saved registers, from the CFA
-                        // (the caller's rsp).
-                        let cfa = regs.sp();
-                        for (&r, &rule) in TRACKED.iter().zip(&saved) {
-                            match rule {
-                                SAME => {}
-                                UNDEFINED => gprs[r as usize] = None,
-                                off => {
-                                    gprs[r as usize] =
-                                        mem.read(cfa.wrapping_add((i64::from(off) * 8) as u64))
-                                }
-                            }
-                        }
-                        ra
-                    }
-                    // framehop ends the walk at a zero return address (its
-                    // last read); libunwind yields it as a frame.
-                    Ok(None) if last_read.get() == Some(0) => 0,
-                    _ => break,
-                }
-            } else {
+                _ => None,
+            };
+            let Some(next) = next else {
                 break;
             };
             // Not a signal frame: perf shows the return address - 1 (a zero
             // from the frame chain prints as all ones, then the walk ends).
-            if signal {
+            if kind == Kind::Signal {
                 // Stepped through a signal trampoline: libunwind's
                 // unw_is_signal_frame is true for the interrupted frame.
                 out.push(next);
@@ -247,6 +205,93 @@ impl SpaceUnwinder {
                 Some(a) => address = a,
                 None => break,
             }
+        }
+    }
+
+    /// The register state of the frame at `address`: libunwind's
+    /// register-state cache answers by the frame's IP, whatever address the
+    /// state was computed for; only a miss asks perf's find_proc_info (which
+    /// fails without a map or tables). `here` is the frame's module and
+    /// SVMA under the current bases.
+    fn state_of(
+        &mut self,
+        address: FrameAddress,
+        here: Option<(DsoId, u64)>,
+        mem: &Memory,
+    ) -> Option<CachedState> {
+        if let Some(hit) = self.rs_cache.lookup(address.address()) {
+            return Some(hit);
+        }
+        let (dso, svma) = here?;
+        if mem.file(dso).is_none_or(|f| !f.has_tables()) {
+            return None;
+        }
+        let state = CachedState {
+            dso,
+            svma,
+            kind: mem.kind_of(dso, svma, &CFI_REGS),
+        };
+        if state.kind != Kind::NoFde {
+            self.rs_cache.insert(address.address(), state);
+        }
+        Some(state)
+    }
+
+    /// One step with framehop for a frame whose CFI row is simple (`saved`:
+    /// the rules of the other callee-saved registers); `sample_sp` is the
+    /// sampled stack pointer. The caller's IP (possibly 0), or `None`
+    /// where libunwind stops.
+    fn framehop_step(
+        &mut self,
+        address: FrameAddress,
+        sample_sp: u64,
+        saved: [i8; MAX_SAVED],
+        regs: &mut UnwindRegsX86_64,
+        gprs: &mut [Option<u64>; 17],
+        mem: &Memory,
+    ) -> Option<u64> {
+        let below_sp = std::cell::Cell::new(false);
+        let last_read = std::cell::Cell::new(None);
+        let mut read = |addr: u64| {
+            if addr < sample_sp {
+                below_sp.set(true);
+            }
+            let word = mem.read(addr);
+            last_read.set(word);
+            word.ok_or(())
+        };
+        match self
+            .unwinder
+            .unwind_frame(address, regs, &mut self.cache, &mut read)
+        {
+            Ok(Some(ra)) if ra != 0 => {
+                if below_sp.get() {
+                    // The first frame's CFI put the caller's rbp below the
+                    // stack copy (stale rows after an epilogue). framehop
+                    // keeps the current rbp; libunwind keeps the location
+                    // and fails when a later frame needs the value. Poison
+                    // it so such a read fails here too.
+                    regs.set_bp(POISONED_BP);
+                }
+                // The other callee-saved registers, from the CFA (the
+                // caller's rsp).
+                let cfa = regs.sp();
+                for (&r, &rule) in TRACKED.iter().zip(&saved) {
+                    match rule {
+                        SAME => {}
+                        UNDEFINED => gprs[r as usize] = None,
+                        off => {
+                            gprs[r as usize] =
+                                mem.read(cfa.wrapping_add((i64::from(off) * 8) as u64))
+                        }
+                    }
+                }
+                Some(ra)
+            }
+            // framehop ends the walk at a zero return address (its last
+            // read); libunwind yields it as a frame.
+            Ok(None) if last_read.get() == Some(0) => Some(0),
+            _ => None,
         }
     }
 }
@@ -310,16 +355,16 @@ fn gimli_step(
 ) -> Option<u64> {
     let (sp, bp) = (regs.sp(), regs.bp());
     let current = *gprs;
-    let reg = |r: u16| match r {
-        DW_RSP => Some(sp),
-        DW_RBP => (bp != POISONED_BP).then_some(bp),
-        DW_RA => Some(ip),
+    let reg = |r: u16| match gimli::Register(r) {
+        X86_64::RSP => Some(sp),
+        X86_64::RBP => (bp != POISONED_BP).then_some(bp),
+        X86_64::RA => Some(ip),
         _ => current.get(r as usize).copied().flatten(),
     };
     let read = |a: u64| mem.read(a);
     let mut out = [Rule::Undefined; 17];
     let cfa = file.evaluate(row, &reg, &read, &ALL_REGS, &mut out)?;
-    let ra = match out[DW_RA as usize] {
+    let ra = match out[X86_64::RA.0 as usize] {
         Rule::Value(v) => v,
         _ => return None,
     };
@@ -330,11 +375,11 @@ fn gimli_step(
             Rule::Same => {}
         }
     }
-    let new_sp = match out[DW_RSP as usize] {
+    let new_sp = match out[X86_64::RSP.0 as usize] {
         Rule::Value(v) => v,
         _ => cfa,
     };
-    let new_bp = match out[DW_RBP as usize] {
+    let new_bp = match out[X86_64::RBP.0 as usize] {
         Rule::Value(v) => v,
         Rule::Unreadable => POISONED_BP,
         Rule::Same | Rule::Undefined => bp,

@@ -1,0 +1,109 @@
+//! The symbols of a run's frames: each (DSO, address) looked up once in
+//! the symbolizer, its symbol interned under a [`SymId`] and the pair given a
+//! dense slot for the writers' per-address caches.
+
+use rustc_hash::FxHashMap;
+
+use super::inline::Inlines;
+use crate::mappings::{DsoId, DsoKind, Machine};
+use crate::objfile::locate::Searched;
+use crate::symbolize::{ObjectId, Symbolizer};
+
+/// Index of an interned symbol (name and range).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SymId(pub u32);
+
+/// A symbol as the writers need it.
+#[derive(Debug)]
+pub struct InternedSymbol {
+    pub name: Box<str>,
+    pub start: u64,
+    pub end: u64,
+}
+
+/// Symbols by id, plus the per-(DSO, address) lookup cache.
+pub struct SymbolTable {
+    pub(super) syms: Vec<InternedSymbol>,
+    by_start: FxHashMap<(DsoId, u64), SymId>,
+    pub(super) by_addr: FxHashMap<(DsoId, u64), (Option<SymId>, u32)>,
+    dso_ids: FxHashMap<DsoId, ObjectId>,
+    pub(super) next_slot: u32,
+    /// Inline frames of DWARF-unwound addresses (see `inline.rs`).
+    pub(super) inlines: Inlines,
+    pub symbolizer: Symbolizer,
+}
+
+impl SymbolTable {
+    pub fn new(symbolizer: Symbolizer) -> Self {
+        SymbolTable {
+            syms: Vec::new(),
+            by_start: FxHashMap::default(),
+            by_addr: FxHashMap::default(),
+            dso_ids: FxHashMap::default(),
+            next_slot: 0,
+            inlines: Inlines::default(),
+            symbolizer,
+        }
+    }
+
+    /// Where a file DSO's symbols were looked for (`None` if never looked up).
+    pub fn search_trail(&self, dso: DsoId) -> Option<(&[Searched], Option<&[u8]>)> {
+        let id = *self.dso_ids.get(&dso)?;
+        Some(self.symbolizer.search_trail(id))
+    }
+
+    /// The symbolizer's id of a file DSO.
+    pub fn dso_id(&mut self, machine: &Machine, dso: DsoId) -> ObjectId {
+        let d = machine.dsos.get(dso);
+        *self
+            .dso_ids
+            .entry(dso)
+            .or_insert_with(|| self.symbolizer.dso(&d.name, d.build_id.as_deref()))
+    }
+
+    /// Interns a symbol named `name` over `start..end` (inline frames get
+    /// the range of the real symbol they sit in).
+    pub fn intern(&mut self, name: Box<str>, start: u64, end: u64) -> SymId {
+        self.syms.push(InternedSymbol { name, start, end });
+        SymId(self.syms.len() as u32 - 1)
+    }
+
+    /// A fresh slot for a frame that is not a plain (DSO, address) pair.
+    pub fn new_slot(&mut self) -> u32 {
+        let slot = self.next_slot;
+        self.next_slot += 1;
+        slot
+    }
+
+    pub fn get(&self, id: SymId) -> &InternedSymbol {
+        &self.syms[id.0 as usize]
+    }
+
+    /// The symbol of `addr` (already `map_ip`-converted) in `dso`, and the
+    /// pair's slot.
+    pub fn lookup(&mut self, machine: &Machine, dso: DsoId, addr: u64) -> (Option<SymId>, u32) {
+        if let Some(&hit) = self.by_addr.get(&(dso, addr)) {
+            return hit;
+        }
+        let d = machine.dsos.get(dso);
+        let found = match d.kind {
+            DsoKind::Kernel => self.symbolizer.lookup_kernel(addr),
+            DsoKind::File => {
+                let id = self.dso_id(machine, dso);
+                self.symbolizer.lookup(id, addr)
+            }
+            DsoKind::Module => self.symbolizer.lookup_module(&d.name, addr),
+            DsoKind::NoFile => None,
+        }
+        .map(|s| (s.start, s.end, s.name.clone()));
+        let hit = found.map(|(start, end, name)| {
+            *self.by_start.entry((dso, start)).or_insert_with(|| {
+                self.syms.push(InternedSymbol { name, start, end });
+                SymId(self.syms.len() as u32 - 1)
+            })
+        });
+        let slot = self.new_slot();
+        self.by_addr.insert((dso, addr), (hit, slot));
+        (hit, slot)
+    }
+}
