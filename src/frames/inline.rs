@@ -57,7 +57,7 @@ pub(super) struct Inlines {
     worker: Option<InlineWorker>,
     /// Deferred lookups in query order: (DSO, address, base symbol).
     pending: Vec<(DsoId, u64, SymId)>,
-    pending_ids: FxHashMap<(DsoId, u64), u32>,
+    pending_ids: FxHashMap<(DsoId, u64), Lookup>,
     /// Resolved deferred lookups: the frames of each, in `deferred_frames`.
     deferred: Vec<(u32, u32)>,
     deferred_frames: Vec<Frame>,
@@ -80,19 +80,19 @@ impl SymbolTable {
         };
         let key = (dso, f.addr);
         if self.inlines.worker.is_some() {
-            let id = match self.inlines.pending_ids.get(&key) {
-                Some(&id) => id,
+            let lookup = match self.inlines.pending_ids.get(&key) {
+                Some(&lookup) => lookup,
                 None => {
-                    let Some(id) = self.queue_lookup(machine, dso, f.addr, sym) else {
+                    let Some(lookup) = self.queue_lookup(machine, dso, f.addr, sym) else {
                         return false;
                     };
-                    self.inlines.pending_ids.insert(key, id);
-                    id
+                    self.inlines.pending_ids.insert(key, lookup);
+                    lookup
                 }
             };
-            if id == NO_LOOKUP {
+            let Lookup::Queued(id) = lookup else {
                 return false;
-            }
+            };
             out.push(Frame {
                 slot: id,
                 pending: true,
@@ -214,22 +214,21 @@ impl SymbolTable {
         self.inlines.sources.get_mut(&dso)?.as_mut()
     }
 
-    /// Queues the lookup of `addr` in `dso`: its id, or [`NO_LOOKUP`] when
-    /// perf would not ask addr2line.
+    /// Queues the lookup of `addr` in `dso` (`None` without a worker).
     fn queue_lookup(
         &mut self,
         machine: &Machine,
         dso: DsoId,
         addr: u64,
         base: SymId,
-    ) -> Option<u32> {
+    ) -> Option<Lookup> {
         let Some(source) = self.source(machine, dso) else {
-            return Some(NO_LOOKUP);
+            return Some(Lookup::NotAsked);
         };
         let (key, query) = (source.key, addr.wrapping_add(source.text_offset));
         self.inlines.worker.as_ref()?.query(key, query);
         self.inlines.pending.push((dso, addr, base));
-        Some(self.inlines.pending.len() as u32 - 1)
+        Some(Lookup::Queued(self.inlines.pending.len() as u32 - 1))
     }
 
     /// perf's `dso__parse_addr_inlines` for one address (immediate mode).
@@ -284,5 +283,11 @@ impl SymbolTable {
     }
 }
 
-/// The id of a frame perf runs no addr2line for.
-const NO_LOOKUP: u32 = u32::MAX;
+/// A deferred inline lookup of one (DSO, address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lookup {
+    /// Queued on the worker: the id its answer comes back under.
+    Queued(u32),
+    /// perf runs no addr2line for this DSO: the frame stays as it is.
+    NotAsked,
+}

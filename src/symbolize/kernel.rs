@@ -15,12 +15,14 @@ use crate::objfile::build_id::{build_id_equal, build_id_hex, read_sysfs_build_id
 use crate::objfile::elf::{STB_GLOBAL, STB_LOCAL, STB_WEAK};
 use crate::objfile::fs::{is_regular_file, map_file};
 use std::collections::HashSet;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 /// perf `kallsyms__parse` over the file contents, byte for byte like its
 /// `struct io` reader: `<hex> <type> <name up to 513 bytes>`; bytes >= 0x80
 /// read as negative `char`s, which end a field the way EOF does.
-pub fn parse_kallsyms(data: &[u8], mut f: impl FnMut(&[u8], u8, u64) -> bool) {
+/// `f` sees each entry (name, type, address) and says whether to go on.
+pub fn parse_kallsyms(data: &[u8], mut f: impl FnMut(&[u8], u8, u64) -> ControlFlow<()>) {
     let mut pos = 0usize;
     let mut eof = false;
     // io__get_char: -1 at EOF (sticky), otherwise the byte as signed char.
@@ -83,7 +85,7 @@ pub fn parse_kallsyms(data: &[u8], mut f: impl FnMut(&[u8], u8, u64) -> bool) {
             }
             name.push(ch as u8);
         }
-        if f(&name, ty as u8, start) {
+        if f(&name, ty as u8, start).is_break() {
             break;
         }
     }
@@ -96,9 +98,9 @@ pub fn function_start(data: &[u8], want: &[u8]) -> Option<u64> {
         let is_fn = matches!(ty.to_ascii_uppercase(), b'T' | b'W') || ty == b'A';
         if is_fn && name == want {
             found = Some(start);
-            return true;
+            return ControlFlow::Break(());
         }
-        false
+        ControlFlow::Continue(())
     });
     found
 }
@@ -145,7 +147,7 @@ pub fn load_kallsyms(data: &[u8], ctx: &KernelCtx) -> Option<Kernel> {
         {
             tree.insert(start, 0, binding(ty), to_name(name));
         }
-        false
+        ControlFlow::Continue(())
     });
     let delta = match ctx.ref_reloc {
         Some((name, addr)) => function_start(data, name.as_bytes())?.wrapping_sub(addr),
@@ -393,7 +395,7 @@ ffffffffc0000100 t mod_fn2\t[mymod]\n";
         let mut got = Vec::new();
         parse_kallsyms(b"zz T bad\n00ff t ok\n12 X\n0001 T last", |n, t, s| {
             got.push((String::from_utf8_lossy(n).into_owned(), t, s));
-            false
+            ControlFlow::Continue(())
         });
         // "12 X\n": the newline is eaten by the separator check, so the
         // skip-to-end-of-line swallows the *next* line as well.

@@ -40,6 +40,7 @@ pub use demangle::{cplus_demangle, demangle_sym};
 use crate::objfile::build_id::defined;
 use crate::objfile::locate::{self, is_perf_map};
 use rbtree::SymTree;
+pub use rbtree::Symbol;
 use rustc_hash::FxHashMap;
 use std::collections::HashSet;
 use std::ffi::OsStr;
@@ -69,15 +70,6 @@ struct CachedLookup {
     addr: u64,
     /// The tree node found (`None`: no symbol at the address).
     node: Option<u32>,
-}
-
-/// A symbol as perf script prints it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Symbol {
-    pub start: u64,
-    /// End after perf's fix-ups (exclusive, except for zero-sized symbols).
-    pub end: u64,
-    pub name: Box<str>,
 }
 
 struct Dso {

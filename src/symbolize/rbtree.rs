@@ -10,10 +10,18 @@
 //! shape makes those answers identical; for non-overlapping tables the walk is
 //! an ordinary O(log n) search.
 
-use super::Symbol;
 use crate::objfile::elf::{STB_GLOBAL, STB_WEAK};
 
 const NIL: u32 = u32::MAX;
+
+/// A symbol as perf script prints it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Symbol {
+    pub start: u64,
+    /// End after perf's fix-ups (exclusive, except for zero-sized symbols).
+    pub end: u64,
+    pub name: Box<str>,
+}
 
 /// One `struct symbol`: the public part plus what perf's fix-ups look at.
 pub struct Node {

@@ -38,7 +38,7 @@ use gimli::{
 };
 
 use super::file::UnwindFile;
-use super::Memory;
+use super::memory::Memory;
 use crate::reader::sample::Regs;
 use gimli::AArch64;
 

@@ -27,20 +27,22 @@ pub mod aarch64;
 pub mod cfi;
 pub mod file;
 mod leaf_caller;
+mod memory;
 pub mod x86_64;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::mappings::{DsoId, DsoKind, Machine, Maps, MapsId, Thread};
+use crate::mappings::{DsoId, DsoKind, Machine, MapsId, Thread};
 use crate::objfile::locate::is_perf_map;
 use crate::reader::sample::{Regs, Sample};
 use file::UnwindFile;
 pub use leaf_caller::LeafCaller;
+pub use memory::Memory;
+use memory::{Registered, RowCache};
 
 /// The files a DSO's unwind tables are read from, as the symbolizer
 /// locates them (perf's `dso__data_get_fd` and `dso->symsrc_filename`).
@@ -76,15 +78,6 @@ impl Arch {
             _ => None,
         }
     }
-}
-
-/// One mapped module as registered with an unwinder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Registered {
-    start: u64,
-    end: u64,
-    base: u64,
-    dso: DsoId,
 }
 
 /// The per-architecture unwinder of one address space.
@@ -150,83 +143,6 @@ struct Space {
     generation: u64,
     modules: Vec<Registered>,
     unwinder: SpaceUnwinder,
-}
-
-/// CFI rows per (DSO, SVMA) (`None`: no FDE), for the whole run.
-type RowCache = RefCell<FxHashMap<(DsoId, u64), Option<Rc<cfi::Row>>>>;
-
-/// What an architecture's stepper needs from the address space.
-pub struct Memory<'a> {
-    /// The sample's stack copy, starting at its stack pointer `sp`.
-    pub stack: &'a [u8],
-    pub sp: u64,
-    maps: &'a Maps,
-    modules: &'a [Registered],
-    files: &'a FxHashMap<DsoId, Option<Arc<UnwindFile>>>,
-    rows: &'a RowCache,
-}
-
-impl Memory<'_> {
-    /// perf's `access_mem`: a word of the stack copy, or else of the file
-    /// behind a file-backed map (`access_dso_mem`).
-    pub fn read(&self, addr: u64) -> Option<u64> {
-        let end = self.sp.wrapping_add(self.stack.len() as u64);
-        let last = addr.checked_add(8)?;
-        if addr >= self.sp && last < end {
-            let off = (addr - self.sp) as usize;
-            return Some(u64::from_le_bytes(
-                self.stack[off..off + 8].try_into().unwrap(),
-            ));
-        }
-        // Outside the copy: no map is an error; a map whose file cannot
-        // give the bytes ([stack], anon, past the file's end) reads as 0,
-        // because perf's access_dso_mem then returns 1, which libunwind
-        // does not treat as a failure.
-        let map = self.maps.find(addr)?;
-        let word = self.file(map.dso).and_then(|file| {
-            let off = usize::try_from(map.map_ip(addr)).ok()?;
-            let bytes = file.data.get(off..off.checked_add(8)?)?;
-            Some(u64::from_le_bytes(bytes.try_into().unwrap()))
-        });
-        Some(word.unwrap_or(0))
-    }
-
-    /// The unwind tables of the module holding `addr` and the module's
-    /// base (SVMA = address - base), if perf's `find_proc_info` has a file.
-    pub fn unwind_file(&self, addr: u64) -> Option<(&UnwindFile, u64)> {
-        let (dso, svma) = self.locate(addr)?;
-        Some((self.file(dso)?, addr.wrapping_sub(svma)))
-    }
-
-    /// The DSO of the module holding `addr` and the address's SVMA under
-    /// the module's current base (what perf's `find_proc_info` would use).
-    pub fn locate(&self, addr: u64) -> Option<(DsoId, u64)> {
-        let i = self.modules.partition_point(|m| m.start <= addr);
-        let m = self.modules.get(i.checked_sub(1)?)?;
-        (addr < m.end).then(|| (m.dso, addr.wrapping_sub(m.base)))
-    }
-
-    /// The unwind tables of a DSO.
-    pub fn file(&self, dso: DsoId) -> Option<&UnwindFile> {
-        self.files.get(&dso)?.as_deref()
-    }
-
-    /// The CFI row of `svma` in a DSO (`None`: no FDE), read once per DSO
-    /// address for the whole run.
-    pub fn row_of(&self, dso: DsoId, svma: u64, regs: &cfi::ArchRegs) -> Option<Rc<cfi::Row>> {
-        if let Some(row) = self.rows.borrow().get(&(dso, svma)) {
-            return row.clone();
-        }
-        let row = self.file(dso).and_then(|f| f.row(svma, regs)).map(Rc::new);
-        self.rows.borrow_mut().insert((dso, svma), row.clone());
-        row
-    }
-
-    /// How a DSO's CFI treats `svma`.
-    pub fn kind_of(&self, dso: DsoId, svma: u64, regs: &cfi::ArchRegs) -> cfi::Kind {
-        self.row_of(dso, svma, regs)
-            .map_or(cfi::Kind::NoFde, |row| row.kind)
-    }
 }
 
 /// Unwinders of every address space, and the unwind tables of every file.

@@ -9,7 +9,7 @@ use framehop::{FrameAddress, Unwinder};
 
 use super::cfi::{ArchRegs, Kind, Row, Rule, MAX_SAVED, SAME, UNDEFINED};
 use super::file::{MappedBytes, UnwindFile};
-use super::Memory;
+use super::memory::Memory;
 use crate::mappings::DsoId;
 use crate::reader::sample::Regs;
 use gimli::X86_64;
