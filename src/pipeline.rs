@@ -194,10 +194,7 @@ impl State<'_> {
             .attrs
             .iter()
             .any(|a| a.has(reader::attrs::SAMPLE_STACK_USER));
-        let default_shape = formats
-            .events
-            .iter()
-            .all(|e| e.time && e.tracepoint.is_none() && e.name.matches(':').count() <= 1);
+        let default_shape = formats.events.iter().all(|e| e.has_default_shape());
         if dwarf && !self.no_inline && default_shape && self.sink.takes_pending_frames() {
             self.symbols.defer_inlines();
         }

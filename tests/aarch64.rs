@@ -10,8 +10,10 @@
 //! perfold's module names back to `[kernel.kallsyms]` and checks that no
 //! other byte differs.
 
+mod common;
+use common::{first_difference, perfold_command};
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const RECORDINGS: [&str; 6] = [
     "c-fp.dwarf",
@@ -30,15 +32,17 @@ fn dir() -> PathBuf {
 }
 
 fn perfold(rec: &str, command: &str, extra: &[&str]) -> Vec<u8> {
-    let home = std::env::temp_dir().join(format!("perfold-a64-home-{}", std::process::id()));
-    std::fs::create_dir_all(&home).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_perfold"))
-        .arg(command)
-        .arg(format!("recordings/{rec}.perf.data"))
-        .args(["--symfs", "sysroot", "--kallsyms", "kallsyms"])
-        .args(extra)
-        .current_dir(dir())
-        .env("HOME", &home)
+    let input = format!("recordings/{rec}.perf.data");
+    let mut args = vec![
+        command,
+        &input,
+        "--symfs",
+        "sysroot",
+        "--kallsyms",
+        "kallsyms",
+    ];
+    args.extend(extra);
+    let out = perfold_command(&args, &dir())
         .output()
         .expect("perfold runs");
     assert!(
@@ -88,30 +92,6 @@ fn as_guest_printed(text: &[u8]) -> (Vec<u8>, usize) {
         }
     }
     (out, renamed)
-}
-
-fn first_difference(expected: &[u8], actual: &[u8]) -> String {
-    let e: Vec<&[u8]> = expected.split(|&b| b == b'\n').collect();
-    let a: Vec<&[u8]> = actual.split(|&b| b == b'\n').collect();
-    for i in 0..e.len().max(a.len()) {
-        if e.get(i) != a.get(i) {
-            let show = |l: Option<&&[u8]>| {
-                l.map(|l| {
-                    String::from_utf8_lossy(l)
-                        .chars()
-                        .take(300)
-                        .collect::<String>()
-                })
-            };
-            return format!(
-                "line {}:\n  perf/inferno: {:?}\n  perfold:      {:?}",
-                i + 1,
-                show(e.get(i)),
-                show(a.get(i))
-            );
-        }
-    }
-    "lengths differ".into()
 }
 
 fn check_script(rec: &str, inline: bool) {

@@ -12,7 +12,6 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::io;
-use std::path::Path;
 
 use perfold::pipeline::{self, Options};
 use perfold::writers::folded::Folder;
@@ -54,9 +53,8 @@ const LATER: u64 = 1_000_000_000_000;
 /// may reach new (DSO, address) pairs; the second is fully warm.
 const REPEATS: u64 = 2;
 
-fn u64_at(b: &[u8], off: usize) -> u64 {
-    u64::from_le_bytes(b[off..off + 8].try_into().unwrap())
-}
+mod common;
+use common::u64_at;
 
 /// The file-mode recording as a pipe-mode stream, with every sample record
 /// appended [`REPEATS`] more times after the original records.
@@ -166,17 +164,11 @@ fn warm_signal_frames_do_not_allocate() {
 /// allocate nothing and that some folded stack contains `stack`, and
 /// returns the folded lines.
 fn warm_run(name: &str, stack: &str, deferred: bool) -> Vec<(String, u64)> {
-    let case = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name);
+    let case = common::fixture(name);
     let file = std::fs::read(case.join("perf.data")).unwrap();
     let (pipe, samples) = pipe_with_repeated_samples(&file);
     assert!(samples > 20, "the fixture has {samples} samples");
-    let dir = std::env::temp_dir().join(format!(
-        "perfold-alloc-{}-{name}-{deferred}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir(&format!("alloc-{name}-{deferred}"));
     let input = dir.join("repeated.pipe.data");
     std::fs::write(&input, &pipe).unwrap();
 

@@ -14,8 +14,10 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
+
+mod common;
 
 const TIME_LIMIT: Duration = Duration::from_secs(60);
 
@@ -24,9 +26,8 @@ fn bad_dir() -> PathBuf {
 }
 
 fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("perfold-bad-fixtures-{}", std::process::id()));
+    let dir = common::scratch_dir("bad-fixtures");
     std::fs::create_dir_all(dir.join("symfs")).unwrap();
-    std::fs::create_dir_all(dir.join("home")).unwrap();
     dir
 }
 
@@ -39,13 +40,9 @@ struct Outcome {
 /// Runs `perfold <command> --symfs <empty> <name>` in the fixtures
 /// directory; stdout is discarded, stderr kept.
 fn run(command: &str, name: &str, scratch: &Path) -> Outcome {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_perfold"))
-        .arg(command)
-        .arg("--symfs")
-        .arg(scratch.join("symfs"))
-        .arg(name)
-        .current_dir(bad_dir())
-        .env("HOME", scratch.join("home"))
+    let symfs = scratch.join("symfs");
+    let symfs = symfs.to_str().expect("a UTF-8 temp dir");
+    let mut child = common::perfold_command(&[command, "--symfs", symfs, name], &bad_dir())
         .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

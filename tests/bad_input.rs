@@ -2,22 +2,16 @@
 //! output that stays valid up to the damage.
 
 mod common;
-use common::record_offsets;
+use common::{perfold_command, record_offsets, run_perfold, scratch_dir};
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-fn fixture(case: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(case)
-}
+use common::fixture;
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("perfold-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    scratch_dir("bad").join(name)
 }
 
 struct Run {
@@ -27,12 +21,7 @@ struct Run {
 }
 
 fn perfold(args: &[&str], cwd: &Path) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_perfold"))
-        .args(args)
-        .current_dir(cwd)
-        .env("HOME", scratch("home"))
-        .output()
-        .unwrap();
+    let out = run_perfold(args, cwd);
     Run {
         status: out.status.code().unwrap_or(-1),
         stdout: out.stdout,
@@ -139,20 +128,21 @@ fn zero_data_size_is_reported() {
 #[test]
 fn closed_stdout_exits_quietly() {
     let case = fixture("c-fp");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_perfold"))
-        .args([
+    let mut child = perfold_command(
+        &[
             "perf-script",
             "perf.data",
             "--symfs",
             "../sysroot",
             "--kallsyms",
             "kallsyms",
-        ])
-        .current_dir(&case)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+        &case,
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let mut first = [0u8; 16];
     stdout.read_exact(&mut first).unwrap();
@@ -166,20 +156,20 @@ fn closed_stdout_exits_quietly() {
 fn reads_standard_input() {
     let case = fixture("c-fp");
     let file = std::fs::File::open(case.join("perf.data")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_perfold"))
-        .args([
+    let out = perfold_command(
+        &[
             "fold",
             "-",
             "--symfs",
             "../sysroot",
             "--kallsyms",
             "kallsyms",
-        ])
-        .current_dir(&case)
-        .env("HOME", scratch("home"))
-        .stdin(file)
-        .output()
-        .unwrap();
+        ],
+        &case,
+    )
+    .stdin(file)
+    .output()
+    .unwrap();
     assert!(out.status.success());
     let expected = std::fs::read(case.join("expected.folded")).unwrap();
     assert!(
@@ -195,20 +185,20 @@ fn full_disk_is_a_clear_error() {
         .write(true)
         .open("/dev/full")
         .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_perfold"))
-        .args([
+    let out = perfold_command(
+        &[
             "perf-script",
             "perf.data",
             "--symfs",
             "../sysroot",
             "--kallsyms",
             "kallsyms",
-        ])
-        .current_dir(&case)
-        .env("HOME", scratch("home"))
-        .stdout(full)
-        .output()
-        .unwrap();
+        ],
+        &case,
+    )
+    .stdout(full)
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),

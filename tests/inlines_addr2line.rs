@@ -7,7 +7,11 @@
 //! a `--strip-debug` copy (symbols only), libc (DWARF from the libc6-dbg
 //! build-id file), and a fully stripped libc copy without build-id and
 //! debug link (dynamic symbols only). Skipped when addr2line, gcc or the
-//! files are missing; set `PERFOLD_REQUIRE_ADDR2LINE=1` to fail instead.
+//! files are missing, unless `PERFOLD_REQUIRE_TOOLS` is set (`.ci/run`):
+//! then a missing tool or file fails the test (tests/common `have_tool`).
+
+mod common;
+use common::{have_file, have_tool};
 
 use perfold::symbolize::inlines::{InlineRecord, InlineResolver};
 use std::io::{BufRead, BufReader, Write};
@@ -149,15 +153,6 @@ fn main() {
     println!("{} {} {:?}", crunch(&v), sorted[0], keys.first());
 }
 "#;
-
-fn have(cmd: &str) -> bool {
-    Command::new(cmd)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
 
 fn run(cmd: &mut Command) -> bool {
     cmd.status().is_ok_and(|s| s.success())
@@ -309,21 +304,13 @@ fn compare(label: &str, file: &Path, stride: u64, shuffle: bool) -> (usize, usiz
     (addrs.len() - bad, addrs.len())
 }
 
-fn tmpdir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("perfold-inlines-{}", std::process::id()));
-    std::fs::create_dir_all(&d).expect("tmpdir");
-    d
-}
-
 #[test]
 fn matches_binutils_addr2line() {
-    let required = std::env::var_os("PERFOLD_REQUIRE_ADDR2LINE").is_some();
-    if !have("addr2line") || !have("gcc") || !have("readelf") {
-        assert!(!required, "addr2line/gcc/readelf missing");
+    if !have_tool("addr2line") || !have_tool("gcc") || !have_tool("readelf") {
         eprintln!("skipped: addr2line, gcc or readelf missing");
         return;
     }
-    let dir = tmpdir();
+    let dir = common::scratch_dir("inlines");
     let mut files: Vec<(String, PathBuf, u64)> = Vec::new();
 
     let c = dir.join("c.c");
@@ -376,7 +363,7 @@ fn matches_binutils_addr2line() {
         .arg(&cstrip)));
     files.push(("C --strip-debug".into(), cstrip, 1));
 
-    if have("g++") {
+    if have_tool("g++") {
         let cc = dir.join("cxx.cc");
         std::fs::write(&cc, CXX_SRC).expect("write");
         let bin = dir.join("cxxprog");
@@ -391,10 +378,8 @@ fn matches_binutils_addr2line() {
             .arg(&bin4)
             .arg(&cc)));
         files.push(("C++ -O2 -gdwarf-4".into(), bin4, 5));
-    } else {
-        assert!(!required, "g++ missing");
     }
-    if have("rustc") {
+    if have_tool("rustc") {
         let rs = dir.join("r.rs");
         std::fs::write(&rs, RS_SRC).expect("write");
         let bin = dir.join("rsprog");
@@ -403,11 +388,9 @@ fn matches_binutils_addr2line() {
             .arg(&bin)
             .arg(&rs)));
         files.push(("Rust -g -O".into(), bin, 11));
-    } else {
-        assert!(!required, "rustc missing");
     }
     let libc = Path::new("/lib/x86_64-linux-gnu/libc.so.6");
-    if libc.exists() {
+    if have_file(libc) {
         files.push(("libc.so.6".into(), libc.to_path_buf(), 29));
         let bare = dir.join("libc-bare.so");
         if run(Command::new("strip")

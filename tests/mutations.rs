@@ -15,12 +15,11 @@ use perfold::writers::folded::{FoldOutput, FoldWriter, Folder};
 use perfold::writers::script::ScriptWriter;
 
 fn fixture() -> Vec<u8> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/c-fp/perf.data");
-    std::fs::read(p).unwrap()
+    std::fs::read(common::fixture("c-fp/perf.data")).unwrap()
 }
 
 fn scratch_dir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("perfold-mutations-{}", std::process::id()));
+    let d = common::scratch_dir("mutations");
     std::fs::create_dir_all(d.join("symfs")).unwrap();
     std::fs::write(d.join("kallsyms"), "").unwrap();
     d

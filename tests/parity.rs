@@ -3,8 +3,10 @@
 //! case's recipe.sh). Byte for byte; a missing expected file is a failure,
 //! never something this test writes.
 
+mod common;
+use common::{first_difference, perfold_command};
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn fixtures() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
@@ -24,17 +26,15 @@ fn fixtures() -> Vec<PathBuf> {
 /// Runs perfold on a fixture as its recipe runs perf: `--symfs ../sysroot
 /// --kallsyms kallsyms`, with a HOME that holds no build-id cache.
 fn perfold(case: &Path, command: &str) -> Vec<u8> {
-    let mut words = command.split(' ');
-    let home = tempdir();
-    let out = Command::new(env!("CARGO_BIN_EXE_perfold"))
-        .arg(words.next().unwrap())
-        .args(words)
-        .arg("perf.data")
-        .args(["--symfs", "../sysroot", "--kallsyms", "kallsyms"])
-        .current_dir(case)
-        .env("HOME", &home)
-        .output()
-        .expect("perfold runs");
+    let mut args: Vec<&str> = command.split(' ').collect();
+    args.extend([
+        "perf.data",
+        "--symfs",
+        "../sysroot",
+        "--kallsyms",
+        "kallsyms",
+    ]);
+    let out = perfold_command(&args, case).output().expect("perfold runs");
     assert!(
         out.status.success(),
         "{}: perfold {command} failed: {}",
@@ -42,35 +42,6 @@ fn perfold(case: &Path, command: &str) -> Vec<u8> {
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout
-}
-
-fn tempdir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("perfold-test-home-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// The first differing line, for a readable failure.
-fn first_difference(expected: &[u8], actual: &[u8]) -> String {
-    let e: Vec<&[u8]> = expected.split(|&b| b == b'\n').collect();
-    let a: Vec<&[u8]> = actual.split(|&b| b == b'\n').collect();
-    for i in 0..e.len().max(a.len()) {
-        let (x, y) = (e.get(i), a.get(i));
-        if x != y {
-            return format!(
-                "line {}:\n  perf/inferno: {:?}\n  perfold:      {:?}",
-                i + 1,
-                x.map(|l| clip(l)),
-                y.map(|l| clip(l))
-            );
-        }
-    }
-    "no line differs (lengths differ)".into()
-}
-
-/// A long line (an SVG) cut to its first 300 characters.
-fn clip(line: &[u8]) -> String {
-    String::from_utf8_lossy(line).chars().take(300).collect()
 }
 
 fn check(command: &str, expected_file: &str) {

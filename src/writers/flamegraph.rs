@@ -7,12 +7,9 @@
 
 use std::io::{self, Write};
 
-use super::folded::Folder;
-
-/// Draws the folded stacks of `folder` as an SVG into `out`.
-pub fn draw(folder: Folder, out: &mut (dyn Write + Send)) -> io::Result<()> {
-    let lines: Vec<String> = folder
-        .into_lines()
+/// Draws folded stacks (`stack`, count), sorted by stack, as an SVG into `out`.
+pub fn draw(stacks: Vec<(String, u64)>, out: &mut (dyn Write + Send)) -> io::Result<()> {
+    let lines: Vec<String> = stacks
         .into_iter()
         .map(|(stack, count)| format!("{stack} {count}"))
         .collect();

@@ -13,8 +13,10 @@
 //! - a stack is counted under the sequence of interned text ids, and the
 //!   strings are built, merged and sorted once at the end.
 //!
-//! Samples whose layout is not the default (no time field, a negative tid)
-//! are read from their rendered text directly, exactly as inferno would.
+//! Samples whose layout is not the default
+//! ([`super::layout::EventLayout::has_default_shape`]: tracepoints, no tid or
+//! time field) are read from their rendered text directly, exactly as inferno
+//! would; see [`Reading`].
 
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -22,8 +24,9 @@ use std::io::{self, Write};
 use rustc_hash::FxHashMap;
 
 use super::inferno_rules as rules;
-use super::script::{render_sample, FrameTexts};
-use super::{format, frame_text, Names, SampleSink, SampleView};
+use super::layout::EventLayout;
+use super::text::{frame_text, header_line, ip_suffix, render_sample, FrameTexts};
+use super::{flamegraph, fmt, Names, SampleSink, SampleView};
 use crate::frames::{Frame, NO_SLOT};
 
 /// Slot-cache marker: not computed yet.
@@ -43,6 +46,40 @@ struct EventLine {
     /// The period word parsed (else inferno counts 1).
     has_period: bool,
     java: bool,
+}
+
+/// How the folder reads one sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// From its fields: the event line's reading (cached per comm, tid and
+    /// event when it depends on nothing else), then one frame per line.
+    Fields { cached: bool },
+    /// From its full rendered text, by inferno's line rules.
+    Text,
+}
+
+impl Reading {
+    fn of(ev: &EventLayout, tid: i32) -> Reading {
+        if !ev.has_default_shape() {
+            // Samples of these events never carry pending frames: the
+            // pipeline defers inline frames only when every event has the
+            // default shape.
+            return Reading::Text;
+        }
+        if tid >= 0 {
+            return Reading::Fields { cached: true };
+        }
+        // A negative tid (`%5d` of a tid >= 2^31, only in a crafted file) is
+        // no digit word for inferno: it takes the period for the tid, so the
+        // event line's reading depends on the time and period and is read per
+        // sample. A frame on that line is then not read as a frame, so a
+        // sample without callchain (and so without pending frames) goes by text.
+        if ev.callchain {
+            Reading::Fields { cached: false }
+        } else {
+            Reading::Text
+        }
+    }
 }
 
 /// Folds samples into `stack count` lines.
@@ -141,12 +178,9 @@ impl Folder {
         let formats = names.formats;
         let ev = &formats.events[s.event];
         self.line.clear();
-        format::header_line(&mut self.line, ev, formats.name_width, &s.header);
+        header_line(&mut self.line, ev, formats.name_width, &s.header);
         if ev.ip && !ev.callchain {
-            self.line.push(b' ');
-            super::fmt::hex_padded(&mut self.line, s.ip_frame.ip, 16);
-            self.line.push(b' ');
-            frame_text(&mut self.line, &s.ip_frame, names);
+            ip_suffix(&mut self.line, s, names);
         }
     }
 
@@ -161,6 +195,13 @@ impl Folder {
                 let c = counts.entry(stack).or_insert(0);
                 *c = c.wrapping_add(weight);
             });
+    }
+
+    /// inferno's reading of the sample's event line, rendered.
+    fn read_event_line(&mut self, s: &SampleView, names: &Names) -> EventLine {
+        self.render_line(s, names);
+        let text = String::from_utf8_lossy(&self.line).trim_end().to_string();
+        self.parse_event_line(&text)
     }
 
     /// inferno's reading of an event line.
@@ -190,31 +231,27 @@ impl Folder {
 
     /// Counts one sample; returns without counting what inferno would drop.
     ///
-    /// With perf's default line shape (`comm tid [cpu] time: period event:`
-    /// and an event name with at most one `:`) inferno's reading depends only
-    /// on the comm, tid and event, and frames are read one per line: the fast
-    /// path below. Any other shape (tracepoints, whose fields follow the event
-    /// name; missing fields; a negative tid) is read from the sample's full
-    /// text by inferno's own line rules.
+    /// With perf's default line shape ([`EventLayout::has_default_shape`])
+    /// inferno's reading depends only on the comm, tid and event, and frames
+    /// are read one per line: the fast path below. Any other shape
+    /// (tracepoints, whose fields follow the event name; missing fields) is
+    /// read from the sample's full text by inferno's own line rules.
     pub fn add(&mut self, s: &SampleView, names: &Names) {
         let ev = &names.formats.events[s.event];
-        let default_shape = ev.time
-            && s.header.tid >= 0
-            && ev.tracepoint.is_none()
-            && ev.name.matches(':').count() <= 1;
-        if !default_shape {
-            return self.add_by_text(s, names);
-        }
-        let cache_key = (s.header.comm_id, s.header.tid, s.event);
-        let line = match self.events.get(&cache_key) {
-            Some(&l) => l,
-            None => {
-                self.render_line(s, names);
-                let text = String::from_utf8_lossy(&self.line).trim_end().to_string();
-                let line = self.parse_event_line(&text);
-                self.events.insert(cache_key, line);
-                line
+        let line = match Reading::of(ev, s.header.tid) {
+            Reading::Text => return self.add_by_text(s, names),
+            Reading::Fields { cached: true } => {
+                let cache_key = (s.header.comm_id, s.header.tid, s.event);
+                match self.events.get(&cache_key) {
+                    Some(&l) => l,
+                    None => {
+                        let line = self.read_event_line(s, names);
+                        self.events.insert(cache_key, line);
+                        line
+                    }
+                }
             }
+            Reading::Fields { cached: false } => self.read_event_line(s, names),
         };
         let Some(pname) = line.pname else {
             return;
@@ -331,7 +368,7 @@ impl Folder {
         for (stack, count) in self.into_lines() {
             buf.extend_from_slice(stack.as_bytes());
             buf.push(b' ');
-            super::fmt::dec_padded(&mut buf, count, 0, b' ');
+            fmt::dec_padded(&mut buf, count, 0, b' ');
             buf.push(b'\n');
             if buf.len() >= 1 << 16 {
                 out.write_all(&buf)?;
@@ -390,7 +427,7 @@ impl<W: Write + Send> SampleSink for FoldWriter<W> {
     fn finish(&mut self) -> io::Result<()> {
         match (self.folder.take(), self.output) {
             (Some(f), FoldOutput::Folded) => f.write_to(&mut self.out),
-            (Some(f), FoldOutput::FlameGraph) => super::flamegraph::draw(f, &mut self.out),
+            (Some(f), FoldOutput::FlameGraph) => flamegraph::draw(f.into_lines(), &mut self.out),
             (None, _) => Ok(()),
         }
     }

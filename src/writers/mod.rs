@@ -3,20 +3,25 @@
 //! - [`script::ScriptWriter`]: `perf script` text;
 //! - [`folded::FoldWriter`]: folded stacks as `inferno-collapse-perf` writes
 //!   them, or ([`flamegraph`]) those stacks drawn by the `inferno` crate.
+//!
+//! Both render perf's text in one place, [`text`], from the fields
+//! [`layout`] chose; [`fmt`] formats numbers. Dependencies point one way:
+//! script, folded -> text -> layout, fmt; folded -> inferno_rules, flamegraph.
 
 pub mod flamegraph;
 pub mod fmt;
 pub mod folded;
-pub mod format;
 pub mod inferno_rules;
+pub mod layout;
 pub mod output;
 pub mod script;
+pub mod text;
 
 use std::io;
 
 use crate::frames::{Frame, SymbolTable};
 use crate::mappings::Machine;
-pub use format::{EventFormat, Formats, Header};
+pub use layout::{EventLayout, Formats};
 
 /// One resolved sample, as the writers see it.
 pub struct SampleView<'a> {
@@ -53,33 +58,13 @@ pub trait SampleSink {
     fn finish(&mut self) -> io::Result<()>;
 }
 
-/// Appends what perf prints for a frame's symbol (`__symbol__fprintf_symname_offs`)
-/// and, if `with_dso`, ` (<dso>)`.
-pub fn frame_text(out: &mut Vec<u8>, f: &Frame, names: &Names) {
-    match f.sym {
-        Some(id) => {
-            let sym = names.symbols.get(id);
-            out.extend_from_slice(sym.name.as_bytes());
-            // perf: past the symbol's end the offset is taken from the map start.
-            let off = if f.addr < sym.end {
-                f.addr.wrapping_sub(sym.start)
-            } else {
-                f.addr.wrapping_sub(f.map_start).wrapping_sub(sym.start)
-            };
-            out.extend_from_slice(b"+0x");
-            fmt::hex(out, off);
-        }
-        None => out.extend_from_slice(b"[unknown]"),
-    }
-    if f.inlined {
-        // perf prints no DSO for an inline frame, then " (inlined)".
-        out.extend_from_slice(b" (inlined)");
-        return;
-    }
-    out.extend_from_slice(b" (");
-    match f.dso {
-        Some(d) => out.extend_from_slice(&names.machine.dsos.get(d).name),
-        None => out.extend_from_slice(b"[unknown]"),
-    }
-    out.push(b')');
+/// The values of one sample's header line.
+pub struct Header<'a> {
+    pub comm: &'a [u8],
+    /// The interned comm, for per-comm caches.
+    pub comm_id: u32,
+    pub tid: i32,
+    pub cpu: u32,
+    pub time: u64,
+    pub period: u64,
 }

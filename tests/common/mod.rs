@@ -1,4 +1,105 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests: running the perfold binary,
+//! scratch directories and an empty HOME, the first differing line of two
+//! outputs, tools a test needs, and perf.data byte access independent of
+//! perfold's reader. Each test file uses what it needs (`mod common;`).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The committed fixtures directory, or a case in it.
+pub fn fixture(case: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(case)
+}
+
+/// A scratch directory of this test process, `$TMP/perfold-<tag>-<pid>`,
+/// created if needed.
+pub fn scratch_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("perfold-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    dir
+}
+
+/// An empty HOME: no build-id cache and no perf config of the machine is read.
+pub fn empty_home() -> PathBuf {
+    scratch_dir("home")
+}
+
+/// The perfold binary with `args`, run in `cwd` with an empty HOME.
+pub fn perfold_command(args: &[&str], cwd: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_perfold"));
+    cmd.args(args).current_dir(cwd).env("HOME", empty_home());
+    cmd
+}
+
+/// Runs perfold to the end (stdin empty), capturing stdout and stderr.
+pub fn run_perfold(args: &[&str], cwd: &Path) -> Output {
+    perfold_command(args, cwd)
+        .stdin(Stdio::null())
+        .output()
+        .expect("perfold runs")
+}
+
+/// The first differing line of an expected (perf/inferno) and an actual
+/// (perfold) output, long lines cut to 300 characters, for a readable failure.
+pub fn first_difference(expected: &[u8], actual: &[u8]) -> String {
+    let e: Vec<&[u8]> = expected.split(|&b| b == b'\n').collect();
+    let a: Vec<&[u8]> = actual.split(|&b| b == b'\n').collect();
+    let clip = |l: Option<&&[u8]>| {
+        l.map(|l| {
+            String::from_utf8_lossy(l)
+                .chars()
+                .take(300)
+                .collect::<String>()
+        })
+    };
+    for i in 0..e.len().max(a.len()) {
+        if e.get(i) != a.get(i) {
+            return format!(
+                "line {}:\n  perf/inferno: {:?}\n  perfold:      {:?}",
+                i + 1,
+                clip(e.get(i)),
+                clip(a.get(i))
+            );
+        }
+    }
+    "no line differs (lengths differ)".into()
+}
+
+/// Whether the tool `cmd` runs (`cmd --version`). A test may skip what needs
+/// a missing tool, except when `PERFOLD_REQUIRE_TOOLS` is set (`.ci/run` sets
+/// it): then a missing tool fails the test instead of passing it silently.
+pub fn have_tool(cmd: &str) -> bool {
+    let found = Command::new(cmd)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        found || !tools_required(),
+        "{cmd} is missing and PERFOLD_REQUIRE_TOOLS is set: the test would be skipped"
+    );
+    found
+}
+
+/// Whether `path` exists; like [`have_tool`], fails under `PERFOLD_REQUIRE_TOOLS`
+/// when it does not.
+pub fn have_file(path: &Path) -> bool {
+    let found = path.exists();
+    assert!(
+        found || !tools_required(),
+        "{} is missing and PERFOLD_REQUIRE_TOOLS is set: the test would be skipped",
+        path.display()
+    );
+    found
+}
+
+fn tools_required() -> bool {
+    std::env::var_os("PERFOLD_REQUIRE_TOOLS").is_some_and(|v| !v.is_empty() && v != "0")
+}
 
 /// A little-endian u64 of a perf.data header.
 pub fn u64_at(b: &[u8], at: usize) -> u64 {

@@ -1,19 +1,19 @@
-//! Which fields perf script prints for each event, and how the sample's
-//! header line looks. Shared by the script writer and the folder (which
-//! reads that line exactly as inferno-collapse-perf does).
+//! Which fields perf script prints for each event's samples ([`EventLayout`]),
+//! and whether that layout is the default shape inferno's reading of which
+//! depends only on a sample's comm, tid and event ([`EventLayout::has_default_shape`]).
+//! The text itself is rendered in [`super::text`].
 //!
 //! perf 6.1 `builtin-script.c`: the default field set per event type
-//! (`output[]`), fields dropped when the sample lacks them
-//! (`evsel__check_attr`, decided on the first event of each type), and
-//! `perf_sample__fprintf_start` / `process_event` for the layout.
+//! (`output[]`) and fields dropped when the sample lacks them
+//! (`evsel__check_attr`, decided on the first event of each type).
 
-use super::fmt;
 use crate::error::{Error, Result};
 use crate::reader::attrs::*;
 
-/// What one event's samples print.
+/// Which fields one event's samples print (perf script's per-event output
+/// fields; not to be confused with a tracepoint's format from the tracing data).
 #[derive(Debug, Clone)]
-pub struct EventFormat {
+pub struct EventLayout {
     pub name: String,
     pub tid: bool,
     pub cpu: bool,
@@ -30,7 +30,7 @@ pub struct EventFormat {
 /// The formats of all events of a file, plus the event-name column width.
 #[derive(Debug, Clone)]
 pub struct Formats {
-    pub events: Vec<EventFormat>,
+    pub events: Vec<EventLayout>,
     pub name_width: usize,
 }
 
@@ -95,7 +95,7 @@ impl Formats {
                     && attrs
                         .iter()
                         .any(|a| a.type_ == TYPE_TRACEPOINT && a.has(SAMPLE_CALLCHAIN));
-                events.push(EventFormat {
+                events.push(EventLayout {
                     name: attr.name.clone().unwrap_or_else(|| default_name(attr)),
                     tid: first.has(SAMPLE_TID),
                     cpu: first.has(SAMPLE_CPU),
@@ -112,7 +112,7 @@ impl Formats {
                     "the samples have neither IP nor address: there is nothing to symbolize".into(),
                 ));
             }
-            events.push(EventFormat {
+            events.push(EventLayout {
                 name: attr.name.clone().unwrap_or_else(|| default_name(attr)),
                 tid: first.has(SAMPLE_TID),
                 cpu: first.has(SAMPLE_CPU),
@@ -137,54 +137,18 @@ fn output_type(t: u32) -> u32 {
     }
 }
 
-/// The values of one sample's header line.
-pub struct Header<'a> {
-    pub comm: &'a [u8],
-    /// The interned comm, for per-comm caches.
-    pub comm_id: u32,
-    pub tid: i32,
-    pub cpu: u32,
-    pub time: u64,
-    pub period: u64,
-}
-
-/// Appends the sample's first line up to and including `<event>: ` (and,
-/// for callchains, the newline); frames follow.
-pub fn header_line(out: &mut Vec<u8>, ev: &EventFormat, name_width: usize, h: &Header) {
-    // "%s " when the sample prints a callchain, "%16s " otherwise.
-    if ev.ip && ev.callchain {
-        out.extend_from_slice(h.comm);
-        out.push(b' ');
-    } else {
-        fmt::str_padded(out, h.comm, 16);
-        out.push(b' ');
+impl EventLayout {
+    /// Whether this event's samples print perf's default line shape
+    /// (`comm tid [cpu] time: period event:`, an event name with at most one
+    /// `:`, no tracepoint fields), on which inferno's reading of the event line
+    /// depends only on the comm, tid and event, and frames are read one per
+    /// line. The one test of that shape: the pipeline defers inline frames
+    /// only when every event has it, and the folder folds from fields (not
+    /// text) only the samples of such events.
+    ///
+    /// Without SAMPLE_TID (no tid printed) inferno takes the period for the
+    /// tid and the time becomes part of the comm: not the default shape.
+    pub fn has_default_shape(&self) -> bool {
+        self.tid && self.time && self.tracepoint.is_none() && self.name.matches(':').count() <= 1
     }
-    if ev.tid {
-        fmt::signed_padded(out, h.tid as i64, 5);
-        out.push(b' ');
-    }
-    if ev.cpu {
-        out.push(b'[');
-        fmt::dec_padded(out, h.cpu as u64, 3, b'0');
-        out.extend_from_slice(b"] ");
-    }
-    if ev.time {
-        let secs = h.time / 1_000_000_000;
-        let usecs = (h.time % 1_000_000_000) / 1_000;
-        // "%12s" of "<secs>.<usecs>": pad by the width the digits take.
-        let secs_digits = secs.checked_ilog10().unwrap_or(0) as usize + 1;
-        for _ in (secs_digits + 7)..12 {
-            out.push(b' ');
-        }
-        fmt::dec_padded(out, secs, 0, b' ');
-        out.push(b'.');
-        fmt::dec_padded(out, usecs, 6, b'0');
-        out.extend_from_slice(b": ");
-    }
-    if ev.period {
-        fmt::dec_padded(out, h.period, 10, b' ');
-        out.push(b' ');
-    }
-    fmt::str_padded(out, ev.name.as_bytes(), name_width);
-    out.extend_from_slice(b": ");
 }

@@ -1,0 +1,156 @@
+//! perf script's text of a sample, rendered in one place for the script
+//! writer and the folder: the header line (`perf_sample__fprintf_start`,
+//! `process_event`), a frame's symbol and DSO (`sample__fprintf_sym`), the
+//! callchain lines (`sample__fprintf_callchain`) and a cache of frame texts.
+//! perf 6.1 `builtin-script.c` and `util/evsel_fprintf.c`.
+
+use super::layout::EventLayout;
+use super::{fmt, Header, Names, SampleView};
+use crate::frames::{Frame, NO_SLOT};
+use crate::mappings::DsoKind;
+
+/// Appends the sample's first line up to and including `<event>: ` (and,
+/// for callchains, the newline); frames follow.
+pub fn header_line(out: &mut Vec<u8>, ev: &EventLayout, name_width: usize, h: &Header) {
+    // "%s " when the sample prints a callchain, "%16s " otherwise.
+    if ev.ip && ev.callchain {
+        out.extend_from_slice(h.comm);
+        out.push(b' ');
+    } else {
+        fmt::str_padded(out, h.comm, 16);
+        out.push(b' ');
+    }
+    if ev.tid {
+        fmt::signed_padded(out, h.tid as i64, 5);
+        out.push(b' ');
+    }
+    if ev.cpu {
+        out.push(b'[');
+        fmt::dec_padded(out, h.cpu as u64, 3, b'0');
+        out.extend_from_slice(b"] ");
+    }
+    if ev.time {
+        let secs = h.time / 1_000_000_000;
+        let usecs = (h.time % 1_000_000_000) / 1_000;
+        // "%12s" of "<secs>.<usecs>": pad by the width the digits take.
+        let secs_digits = secs.checked_ilog10().unwrap_or(0) as usize + 1;
+        for _ in (secs_digits + 7)..12 {
+            out.push(b' ');
+        }
+        fmt::dec_padded(out, secs, 0, b' ');
+        out.push(b'.');
+        fmt::dec_padded(out, usecs, 6, b'0');
+        out.extend_from_slice(b": ");
+    }
+    if ev.period {
+        fmt::dec_padded(out, h.period, 10, b' ');
+        out.push(b' ');
+    }
+    fmt::str_padded(out, ev.name.as_bytes(), name_width);
+    out.extend_from_slice(b": ");
+}
+
+/// Appends what perf prints for a frame's symbol (`__symbol__fprintf_symname_offs`)
+/// and, if `with_dso`, ` (<dso>)`.
+pub fn frame_text(out: &mut Vec<u8>, f: &Frame, names: &Names) {
+    match f.sym {
+        Some(id) => {
+            let sym = names.symbols.get(id);
+            out.extend_from_slice(sym.name.as_bytes());
+            // perf: past the symbol's end the offset is taken from the map start.
+            let off = if f.addr < sym.end {
+                f.addr.wrapping_sub(sym.start)
+            } else {
+                f.addr.wrapping_sub(f.map_start).wrapping_sub(sym.start)
+            };
+            out.extend_from_slice(b"+0x");
+            fmt::hex(out, off);
+        }
+        None => out.extend_from_slice(b"[unknown]"),
+    }
+    if f.inlined {
+        // perf prints no DSO for an inline frame, then " (inlined)".
+        out.extend_from_slice(b" (inlined)");
+        return;
+    }
+    out.extend_from_slice(b" (");
+    match f.dso {
+        Some(d) => out.extend_from_slice(&names.machine.dsos.get(d).name),
+        None => out.extend_from_slice(b"[unknown]"),
+    }
+    out.push(b')');
+}
+
+/// Appends the sample's frame when it shares the header line (an event
+/// printed without callchain): ` <ip> sym+0xoff (dso)`.
+pub fn ip_suffix(out: &mut Vec<u8>, s: &SampleView, names: &Names) {
+    out.push(b' ');
+    fmt::hex_padded(out, s.ip_frame.ip, 16);
+    out.push(b' ');
+    frame_text(out, &s.ip_frame, names);
+}
+
+/// The text of each (DSO, address) pair, `sym+0xoff (dso)`, rendered once
+/// and then copied: indexed by the frame's slot, no hashing.
+#[derive(Default)]
+pub struct FrameTexts {
+    ranges: Vec<(u32, u32)>,
+    arena: Vec<u8>,
+}
+
+impl FrameTexts {
+    fn append(&mut self, out: &mut Vec<u8>, f: &Frame, names: &Names) {
+        let slot = f.slot as usize;
+        // The offset of an address past its symbol's end depends on the map
+        // (perf's rule), so only the usual case is cached.
+        let cacheable = f.slot != NO_SLOT
+            && f.sym.is_none_or(|id| f.addr < names.symbols.get(id).end)
+            && self.arena.len() < u32::MAX as usize / 2;
+        if !cacheable {
+            return frame_text(out, f, names);
+        }
+        if let Some(&(start, len)) = self.ranges.get(slot).filter(|r| r.1 != u32::MAX) {
+            out.extend_from_slice(&self.arena[start as usize..(start + len) as usize]);
+            return;
+        }
+        let start = self.arena.len();
+        frame_text(&mut self.arena, f, names);
+        let len = self.arena.len() - start;
+        if self.ranges.len() <= slot {
+            self.ranges.resize(slot + 1, (0, u32::MAX));
+        }
+        self.ranges[slot] = (start as u32, len as u32);
+        out.extend_from_slice(&self.arena[start..]);
+    }
+}
+
+/// Appends the whole text of one sample to `out`.
+pub fn render_sample(out: &mut Vec<u8>, texts: &mut FrameTexts, s: &SampleView, names: &Names) {
+    let formats = names.formats;
+    let ev = &formats.events[s.event];
+    header_line(out, ev, formats.name_width, &s.header);
+    if let Some(trace) = s.trace {
+        out.extend_from_slice(trace);
+    }
+    if ev.ip {
+        if ev.callchain {
+            out.push(b'\n');
+            for f in s.frames {
+                out.push(b'\t');
+                let kernel = f.dso.is_some_and(|d| {
+                    matches!(
+                        names.machine.dsos.get(d).kind,
+                        DsoKind::Kernel | DsoKind::Module
+                    )
+                });
+                fmt::hex_padded(out, f.printed_addr(kernel), 16);
+                out.push(b' ');
+                texts.append(out, f, names);
+                out.push(b'\n');
+            }
+        } else {
+            ip_suffix(out, s, names);
+        }
+    }
+    out.push(b'\n');
+}
