@@ -14,7 +14,7 @@ use crate::reader::sample::{self, parse_sample};
 use crate::reader::{self, Attr, PerfData, Record};
 use crate::report::SymbolReport;
 use crate::symbolize::{SymbolizeOptions, Symbolizer};
-use crate::tracing::{FuncResolver, TracingData};
+use crate::traceevent::{FuncResolver, TracingData};
 use crate::unwind::{Arch, Unwinding};
 use crate::writers::{Formats, Header, Names, SampleSink, SampleView};
 
@@ -432,5 +432,13 @@ fn insert_leaf_caller(
             false,
         );
         frames.insert(at, f);
+    }
+}
+
+/// perf script's `machine__resolve_kernel_addr`, handed to the trace
+/// formatter for `%pS`-style conversions (traceevent stays a leaf module).
+impl FuncResolver for Symbolizer {
+    fn resolve(&mut self, addr: u64) -> Option<(&str, u64)> {
+        self.lookup_kernel(addr).map(|s| (&*s.name, s.start))
     }
 }
