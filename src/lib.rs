@@ -21,6 +21,6 @@ pub mod pipeline;
 pub mod reader;
 pub mod report;
 pub mod symbolize;
-pub mod tracing;
+pub mod traceevent;
 pub mod unwind;
 pub mod writers;

@@ -14,7 +14,7 @@ use crate::reader::sample::{self, parse_sample};
 use crate::reader::{self, Attr, PerfData, Record};
 use crate::report::SymbolReport;
 use crate::symbolize::{SymbolizeOptions, Symbolizer};
-use crate::tracing::{FuncResolver, TracingData};
+use crate::traceevent::{FuncResolver, TracingData};
 use crate::unwind::{Arch, FileLocator, UnwindSources, Unwinding};
 use crate::writers::{Formats, Header, Names, SampleSink, SampleView};
 
@@ -425,5 +425,13 @@ impl FileLocator for SymbolTable {
         let data = self.symbolizer.data_file(id)?;
         let symsrc = self.symbolizer.symsrc_file(id).map(Path::to_path_buf);
         Some(UnwindSources { data, symsrc })
+    }
+}
+
+/// perf script's `machine__resolve_kernel_addr`, handed to the trace
+/// formatter for `%pS`-style conversions (traceevent stays a leaf module).
+impl FuncResolver for Symbolizer {
+    fn resolve(&mut self, addr: u64) -> Option<(&str, u64)> {
+        self.lookup_kernel(addr).map(|s| (&*s.name, s.start))
     }
 }

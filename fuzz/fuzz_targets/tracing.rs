@@ -1,7 +1,7 @@
 //! Tracepoint data (perf's HEADER_TRACING_DATA: header page, event format
 //! files, printk formats) parsed by `TracingData::parse`, then every event's
 //! print format evaluated over an arbitrary PERF_SAMPLE_RAW payload
-//! (`EventFormat::print`, perf script's trace field).
+//! (`Tracepoint::print`, perf script's trace field).
 //!
 //! Input layout: `u32 len` (LE), `len` bytes of tracing data (clamped to
 //! what is there), then the raw payload. `fuzz/scripts/make_seeds.py`
@@ -9,7 +9,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use perfold::tracing::TracingData;
+use perfold::traceevent::TracingData;
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 4 {

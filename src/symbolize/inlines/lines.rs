@@ -17,6 +17,9 @@
 
 use gimli::{AttributeValue, EndianSlice, LineInstruction, LittleEndian};
 
+/// Not in gimli: HP's extended opcode at DW_LNE_lo_user (bfd's dwarf2.h).
+const DW_LNE_HP_SOURCE_FILE_CORRELATION: gimli::DwLne = gimli::DW_LNE_lo_user;
+
 pub type R<'a> = EndianSlice<'a, LittleEndian>;
 
 #[derive(Clone, Copy)]
@@ -354,7 +357,11 @@ pub fn decode(
                 LineInstruction::SetDiscriminator(d) => disc = d as u32,
                 // DW_LNE_HP_source_file_correlation is skipped, any other
                 // unknown extended opcode fails the table.
-                LineInstruction::UnknownExtended(op, _) if op.0 != 0x80 => return None,
+                LineInstruction::UnknownExtended(op, _)
+                    if op != DW_LNE_HP_SOURCE_FILE_CORRELATION =>
+                {
+                    return None
+                }
                 LineInstruction::Copy => {
                     emit!(false);
                     disc = 0;

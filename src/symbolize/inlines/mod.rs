@@ -11,7 +11,8 @@
 //!    address is used; none → `??` / `??:0` (perf: no inline frames).
 //! 2. DWARF comes from the file itself, or else from the build-id or
 //!    `.gnu_debuglink` debug file (`debugfile.rs`). The unit search
-//!    (`dwarf.rs`) gives the innermost function and the line row.
+//!    (`unit.rs`, `function.rs`, `sections.rs`, `lines.rs`) gives the
+//!    innermost function and the line row.
 //! 3. The function name: a "linkage" name (DW_AT_linkage_name, or
 //!    DW_AT_name in C-like languages) is printed as is. Otherwise the ELF
 //!    symbol `_bfd_elf_find_function` picks is printed (from the debug
@@ -37,19 +38,19 @@
 //! (addr2line keeps the variable), perf ignores it.
 
 mod debugfile;
-mod dwarf;
-mod dwarf_funcs;
-mod dwarf_sections;
+mod function;
 mod lines;
 mod object;
+mod sections;
+mod unit;
 pub mod worker;
 
-use dwarf::Stash;
-use dwarf_sections::SecStore;
 use object::{FindFunctionCache, ObjFile, SymSet, NO_SYM};
 use rustc_hash::FxHashMap;
+use sections::SecStore;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use unit::Stash;
 
 /// One record `addr2line -i -f` prints for an address (innermost first).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -325,7 +326,7 @@ impl InlineResolver {
         if let (Some((cu, mut fi)), Some(Some(dw))) = (chain, self.dwarf.as_ref()) {
             loop {
                 let f = dw.stash.func(cu, fi);
-                if f.caller == dwarf_funcs::NONE {
+                if f.caller == function::NONE {
                     break;
                 }
                 let caller = dw.stash.func(cu, f.caller);

@@ -22,12 +22,13 @@ const STT_RELC: u8 = 8;
 const STT_SRELC: u8 = 9;
 const SHN_LORESERVE: u16 = 0xff00;
 
-pub struct Section {
+/// One ELF section as BFD sees it (`asection`): its name and header.
+pub struct BfdSection {
     pub name: Box<[u8]>,
     pub hdr: Shdr,
 }
 
-impl Section {
+impl BfdSection {
     pub fn is_alloc(&self) -> bool {
         self.hdr.flags & SHF_ALLOC != 0
     }
@@ -56,7 +57,7 @@ pub struct BfdSym {
 pub struct ObjFile {
     map: Mmap,
     pub is64: bool,
-    pub sections: Vec<Section>,
+    pub sections: Vec<BfdSection>,
     pub build_id: Option<Vec<u8>>,
 }
 
@@ -70,10 +71,10 @@ impl ObjFile {
                 .section(elf.e_shstrndx as usize)
                 .and_then(|s| elf.section_data(s))
                 .unwrap_or(&[]);
-            let sections: Vec<Section> = elf
+            let sections: Vec<BfdSection> = elf
                 .sections
                 .iter()
-                .map(|h| Section {
+                .map(|h| BfdSection {
                     name: Elf::cstr(shstr, h.name).unwrap_or(b"").into(),
                     hdr: *h,
                 })

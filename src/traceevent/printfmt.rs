@@ -6,33 +6,7 @@
 //! conversion; any other character (`c`, `+`, a space...) ends the
 //! conversion and is printed as `>c<` without consuming an argument.
 
-use super::printargs::{ArgId, PrintFmt};
-
-/// `enum tep_print_parse_type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ParseKind {
-    /// Literal text (escapes already resolved).
-    Text,
-    /// `%d %u %i %x %X %o` with their modifiers.
-    Digit,
-    /// `%s`.
-    Str,
-    /// `%p` and its extensions (`%pS`, `%pM`, `%pI4`...).
-    Pointer,
-}
-
-/// `struct tep_print_parse`: one piece of the output.
-#[derive(Debug, Clone)]
-pub(crate) struct PrintParse {
-    pub(crate) kind: ParseKind,
-    /// The text, or the conversion from `%` to its letter (at most 31 bytes).
-    pub(crate) format: Vec<u8>,
-    pub(crate) arg: Option<ArgId>,
-    /// The argument `*` takes as width/precision/length.
-    pub(crate) len_arg: Option<ArgId>,
-    /// Net count of `l` (+1, `L` sets 2) and `h` (-1) modifiers.
-    pub(crate) ls: i32,
-}
+use super::event::{ArgId, ParseKind, PrintFmt, PrintParse};
 
 /// `parse_args`: the print cache, and whether the event must be marked
 /// failed (too few arguments, a second `*`, a bad modifier count).

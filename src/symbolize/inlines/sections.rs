@@ -1,13 +1,13 @@
-//! The debug sections behind the DWARF reader (`dwarf.rs`) and the
+//! The debug sections behind the DWARF reader (`unit.rs`) and the
 //! low-level readers over them, restated from binutils 2.40 bfd/dwarf2.c:
 //! loading (and inflating) the sections once per file, BFD's
 //! `struct arange` list, `read_rangelist` (`.debug_ranges` /
 //! `.debug_rnglists`) and the abbreviation lookup `parse_comp_unit` does
-//! for a unit's root DIE.
+//! for a unit's root DIE. Uses nothing of the units but the
+//! [`RangeListEncoding`] they pass in.
 
-use super::dwarf::Unit;
 use super::object::ObjFile;
-use gimli::LittleEndian;
+use gimli::{constants, LittleEndian};
 use std::borrow::Cow;
 
 /// A debug section: a range of the mapped file or an inflated copy.
@@ -141,38 +141,49 @@ impl Aranges {
     }
 }
 
+/// What [`read_rangelist`] needs to know of the unit a range list belongs to.
+#[derive(Clone, Copy)]
+pub(super) struct RangeListEncoding {
+    pub(super) version: u16,
+    pub(super) addr_size: u8,
+    /// The unit's DW_AT_low_pc (the list's initial base address).
+    pub(super) base_address: u64,
+}
+
 /// `read_rangelist`: DWARF 2-4 `.debug_ranges`, DWARF 5 `.debug_rnglists`
-/// (the index forms BFD does not support make it fail).
-pub(super) fn read_rangelist(s: &Secs<'_>, u: &Unit, out: &mut Aranges, offset: u64) -> bool {
-    let asz = usize::from(u.addr_size);
+/// (the index forms BFD does not support make it fail), for a unit with
+/// this encoding. `None` when BFD reports an error.
+pub(super) fn read_rangelist(
+    s: &Secs<'_>,
+    unit: RangeListEncoding,
+    out: &mut Aranges,
+    offset: u64,
+) -> Option<()> {
+    let asz = usize::from(unit.addr_size);
     let rd_addr = |d: &[u8], p: usize| -> u64 {
         let mut x = [0u8; 8];
         x[..asz].copy_from_slice(&d[p..p + asz]);
         u64::from_le_bytes(x)
     };
-    let mut base = u.base_address;
-    if u.version <= 4 {
-        let Some(d) = s.ranges else {
-            return false;
-        };
-        let Ok(mut p) = usize::try_from(offset) else {
-            return false;
-        };
+    let mut base = unit.base_address;
+    if unit.version <= 4 {
+        let d = s.ranges?;
+        let mut p = usize::try_from(offset).ok()?;
         if p > d.len() {
-            return false;
+            return None;
         }
         // BFD compares with -1UL: only an all-ones 64-bit address selects
         // a base address.
         let all_ones = u64::MAX;
         loop {
             if 2 * asz > d.len() - p {
-                return false;
+                return None;
             }
             let low = rd_addr(d, p);
             let high = rd_addr(d, p + asz);
             p += 2 * asz;
             if low == 0 && high == 0 {
-                return true;
+                return Some(());
             }
             if low == all_ones && high != all_ones {
                 base = high;
@@ -181,12 +192,8 @@ pub(super) fn read_rangelist(s: &Secs<'_>, u: &Unit, out: &mut Aranges, offset: 
             }
         }
     }
-    let Some(d) = s.rnglists else {
-        return false;
-    };
-    let Ok(mut p) = usize::try_from(offset) else {
-        return false;
-    };
+    let d = s.rnglists?;
+    let mut p = usize::try_from(offset).ok()?;
     let uleb = |p: &mut usize| -> u64 {
         let mut r = gimli::EndianSlice::new(d.get(*p..).unwrap_or(&[]), LittleEndian);
         let before = r.len();
@@ -196,47 +203,43 @@ pub(super) fn read_rangelist(s: &Secs<'_>, u: &Unit, out: &mut Aranges, offset: 
     };
     loop {
         if p >= d.len() {
-            return false;
+            return None;
         }
         let kind = d[p];
         p += 1;
-        let (low, high) = match kind {
-            0 => return true, // DW_RLE_end_of_list
-            5 => {
-                // DW_RLE_base_address
+        let (low, high) = match gimli::DwRle(kind) {
+            constants::DW_RLE_end_of_list => return Some(()),
+            constants::DW_RLE_base_address => {
                 if asz > d.len() - p {
-                    return false;
+                    return None;
                 }
                 base = rd_addr(d, p);
                 p += asz;
                 continue;
             }
-            7 => {
-                // DW_RLE_start_length
+            constants::DW_RLE_start_length => {
                 if asz > d.len() - p {
-                    return false;
+                    return None;
                 }
                 let l = rd_addr(d, p);
                 p += asz;
                 (l, l.wrapping_add(uleb(&mut p)))
             }
-            4 => {
-                // DW_RLE_offset_pair
+            constants::DW_RLE_offset_pair => {
                 let a = uleb(&mut p);
                 let b = uleb(&mut p);
                 (base.wrapping_add(a), base.wrapping_add(b))
             }
-            6 => {
-                // DW_RLE_start_end
+            constants::DW_RLE_start_end => {
                 if 2 * asz > d.len() - p {
-                    return false;
+                    return None;
                 }
                 let l = rd_addr(d, p);
                 let h = rd_addr(d, p + asz);
                 p += 2 * asz;
                 (l, h)
             }
-            _ => return false,
+            _ => return None,
         };
         out.add(low, high);
     }
@@ -248,7 +251,7 @@ pub(super) fn root_abbrev(
     abbrev: &[u8],
     off: usize,
     code: u64,
-) -> Option<(u16, Vec<gimli::AttributeSpecification>)> {
+) -> Option<(gimli::DwTag, Vec<gimli::AttributeSpecification>)> {
     let mut r = gimli::EndianSlice::new(abbrev.get(off..)?, LittleEndian);
     use gimli::Reader;
     loop {
@@ -265,7 +268,7 @@ pub(super) fn root_abbrev(
             if name == 0 && form == 0 {
                 break;
             }
-            let imp = if form == 0x21 {
+            let imp = if form == u64::from(gimli::DW_FORM_implicit_const.0) {
                 Some(r.read_sleb128().ok()?)
             } else {
                 None
@@ -279,7 +282,7 @@ pub(super) fn root_abbrev(
             }
         }
         if c == code {
-            return Some((u16::try_from(tag).ok()?, specs));
+            return Some((gimli::DwTag(u16::try_from(tag).ok()?), specs));
         }
     }
 }

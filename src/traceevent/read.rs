@@ -11,8 +11,9 @@
 use std::collections::HashMap;
 
 use super::clib::strtoull_base;
-use super::format::{header_page_commit_size, parse_event, EventFormat};
-use super::TracingData;
+use super::event::Tracepoint;
+use super::format::{header_page_commit_size, parse_event};
+use super::tracing_data::TracingData;
 use crate::error::{Error, Result};
 
 struct Reader<'a> {
@@ -131,7 +132,7 @@ pub(crate) fn parse(bytes: &[u8], base: u64) -> Result<TracingData> {
     let size = r.read8();
     r.skip(size);
 
-    let mut events: Vec<EventFormat> = Vec::new();
+    let mut events: Vec<Tracepoint> = Vec::new();
     // read_ftrace_files
     let count = r.read4() as i32;
     for _ in 0..count.max(0) {
@@ -193,7 +194,7 @@ pub(crate) fn parse(bytes: &[u8], base: u64) -> Result<TracingData> {
 }
 
 /// `add_event`: sorted by id, after events with the same id.
-fn add_event(events: &mut Vec<EventFormat>, ev: EventFormat) {
+fn add_event(events: &mut Vec<Tracepoint>, ev: Tracepoint) {
     let at = events.partition_point(|e| e.id <= ev.id);
     events.insert(at, ev);
 }

@@ -7,94 +7,21 @@
 use std::cell::Cell;
 
 use super::clib::strtoull;
+use super::event::{Field, PrintFmt, Tracepoint};
+use super::event::{FIELD_IS_ARRAY, FIELD_IS_DYNAMIC, FIELD_IS_LONG, FIELD_IS_POINTER};
+use super::event::{FIELD_IS_RELATIVE, FIELD_IS_SIGNED, FIELD_IS_STRING};
 use super::lexer::{Lexer, Tok};
-use super::printargs::PrintFmt;
-
-pub(crate) const FIELD_IS_ARRAY: u32 = 1;
-pub(crate) const FIELD_IS_POINTER: u32 = 2;
-pub(crate) const FIELD_IS_SIGNED: u32 = 4;
-pub(crate) const FIELD_IS_STRING: u32 = 8;
-pub(crate) const FIELD_IS_DYNAMIC: u32 = 16;
-pub(crate) const FIELD_IS_LONG: u32 = 32;
-pub(crate) const FIELD_IS_RELATIVE: u32 = 256;
-
-/// `struct tep_format_field`.
-#[derive(Debug, Clone)]
-pub(crate) struct Field {
-    /// The C type as libtraceevent assembles it (`char[16]`, `const char *`).
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) type_: Vec<u8>,
-    pub(crate) name: Vec<u8>,
-    pub(crate) offset: i32,
-    pub(crate) size: i32,
-    pub(crate) elementsize: u32,
-    pub(crate) flags: u32,
-    /// `tep_print_field` clears `TEP_FIELD_IS_STRING` for good once it had
-    /// to print the field as `ARRAY[..]`; this remembers that.
-    pub(crate) string_cleared: Cell<bool>,
-}
-
-impl Field {
-    pub(crate) fn has(&self, flag: u32) -> bool {
-        self.flags & flag != 0
-    }
-}
-
-/// A field of an event: common fields come first in [`EventFormat::fields`].
-pub(crate) type FieldId = usize;
-
-/// One event of the tracing data (`struct tep_event`).
-#[derive(Debug)]
-pub struct EventFormat {
-    pub(crate) name: String,
-    pub(crate) system: String,
-    pub(crate) id: i32,
-    /// Common fields, then the event's own fields.
-    pub(crate) fields: Vec<Field>,
-    pub(crate) nr_common: usize,
-    /// `TEP_EVENT_FL_FAILED`: the format or the print fmt did not parse.
-    pub(crate) failed: bool,
-    pub(crate) is_ftrace: bool,
-    pub(crate) print: PrintFmt,
-}
-
-impl EventFormat {
-    /// `tep_find_common_field`.
-    pub(crate) fn find_common_field(&self, name: &[u8]) -> Option<FieldId> {
-        self.fields[..self.nr_common]
-            .iter()
-            .position(|f| f.name == name)
-    }
-
-    /// `tep_find_field`: the event's own fields only.
-    pub(crate) fn find_field(&self, name: &[u8]) -> Option<FieldId> {
-        let own = &self.fields[self.nr_common..];
-        own.iter()
-            .position(|f| f.name == name)
-            .map(|i| i + self.nr_common)
-    }
-
-    /// `tep_find_any_field`: common fields first.
-    pub(crate) fn find_any_field(&self, name: &[u8]) -> Option<FieldId> {
-        self.find_common_field(name)
-            .or_else(|| self.find_field(name))
-    }
-
-    pub(crate) fn own_fields(&self) -> &[Field] {
-        &self.fields[self.nr_common..]
-    }
-}
 
 /// What `parse_format` yields: no event at all when the name or ID cannot
 /// be read (perf then rejects the whole tracing data), else the event,
 /// possibly marked failed.
-pub(crate) fn parse_event(buf: &[u8], system: &str, long_size: u32) -> Option<EventFormat> {
+pub(crate) fn parse_event(buf: &[u8], system: &str, long_size: u32) -> Option<Tracepoint> {
     let mut lx = Lexer::new(buf);
     let name = event_read_name(&mut lx)?;
     let is_ftrace = system == "ftrace";
     let is_bprint = is_ftrace && name == b"bprint";
     let id = event_read_id(&mut lx)?;
-    let mut ev = EventFormat {
+    let mut ev = Tracepoint {
         name: String::from_utf8_lossy(&name).into_owned(),
         system: system.to_string(),
         id,
@@ -145,7 +72,7 @@ fn event_read_id(lx: &mut Lexer) -> Option<i32> {
 }
 
 /// `event_read_format`: false when it failed (the fields read so far stay).
-fn event_read_format(lx: &mut Lexer, ev: &mut EventFormat, long_size: u32) -> bool {
+fn event_read_format(lx: &mut Lexer, ev: &mut Tracepoint, long_size: u32) -> bool {
     if !lx.expect(Tok::Item, b"format", true) || !lx.expect(Tok::Op, b":", false) {
         return false;
     }

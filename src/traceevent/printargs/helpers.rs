@@ -4,11 +4,11 @@
 //! and their `rel` forms, `__builtin_expect`), and the constant folding of
 //! flag/symbol values (`arg_eval`, `arg_num_eval`).
 
-use super::clib::strtoll;
-use super::eval::eval_type_str;
-use super::format::FieldId;
-use super::lexer::{Tok, Token};
-use super::printargs::{Arg, ArgId, FlagSym, Parser, ERR};
+use super::{Parser, ERR};
+use crate::traceevent::clib::strtoll;
+use crate::traceevent::eval::eval_type_str;
+use crate::traceevent::event::{Arg, ArgId, FieldId, FlagSym};
+use crate::traceevent::lexer::{Tok, Token};
 
 impl Parser<'_, '_> {
     /// `process_function`: the helpers libtraceevent knows by name.

@@ -4,12 +4,12 @@
 //! enclosing function each inlined one is called from),
 //! `find_abstract_instance` for the names BFD gives them,
 //! `build_lookup_funcinfo_table` and `lookup_address_in_function_table`.
-//! The unit list and search around it live in `dwarf.rs`.
+//! The unit list and search around it live in `unit.rs`.
 
-use super::dwarf::{Decoded, Stash, Val};
-use super::dwarf_sections::{read_rangelist, Aranges, Secs};
 use super::lines::R;
-use gimli::{constants, AttributeValue};
+use super::sections::{read_rangelist, Aranges, Secs};
+use super::unit::{Decoded, Stash, Val};
+use gimli::{constants, AttributeValue, DwLang};
 
 pub struct Func {
     pub inlined: bool,
@@ -23,25 +23,36 @@ pub struct Func {
 
 pub const NONE: u32 = u32::MAX;
 
+/// Languages gimli has no constant for (bfd's include/dwarf2.h values).
+const DW_LANG_UPC_OLD: DwLang = DwLang(0x8765);
+const DW_LANG_HP_BASIC91: DwLang = DwLang(0x8101);
+const DW_LANG_HP_IMACRO: DwLang = DwLang(0x8105);
+const DW_LANG_HP_ASSEMBLER: DwLang = DwLang(0x8106);
+
 /// `mangle_style(lang) == 0`: languages whose DW_AT_name is the symbol.
+/// (DW_LANG_PLI is 0x000f; this list read 0x000a, DW_LANG_Modula2, before
+/// the numbers became gimli's constants.)
 fn plain_lang(lang: u64) -> bool {
+    let Ok(lang) = u16::try_from(lang) else {
+        return false;
+    };
     matches!(
-        lang,
-        0x0001 // C89
-        | 0x0002 // C
-        | 0x0005 // Cobol74
-        | 0x0006 // Cobol85
-        | 0x0007 // Fortran77
-        | 0x0009 // Pascal83
-        | 0x000a // PLI
-        | 0x000c // C99
-        | 0x0012 // UPC
-        | 0x001d // C11
-        | 0x8001 // Mips_Assembler
-        | 0x8765 // Upc (old)
-        | 0x8101 // HP_Basic91
-        | 0x8105 // HP_IMacro
-        | 0x8106 // HP_Assembler
+        DwLang(lang),
+        constants::DW_LANG_C89
+            | constants::DW_LANG_C
+            | constants::DW_LANG_Cobol74
+            | constants::DW_LANG_Cobol85
+            | constants::DW_LANG_Fortran77
+            | constants::DW_LANG_Pascal83
+            | constants::DW_LANG_PLI
+            | constants::DW_LANG_C99
+            | constants::DW_LANG_UPC
+            | constants::DW_LANG_C11
+            | constants::DW_LANG_Mips_Assembler
+            | DW_LANG_UPC_OLD
+            | DW_LANG_HP_BASIC91
+            | DW_LANG_HP_IMACRO
+            | DW_LANG_HP_ASSEMBLER
     )
 }
 
@@ -122,7 +133,7 @@ impl Stash {
                 match a.name() {
                     constants::DW_AT_call_file => {
                         if let Val::Int(x, _) = v {
-                            funcs[fi as usize].caller_file = Some(self.concat(cu, x));
+                            funcs[fi as usize].caller_file = self.concat(cu, x);
                         }
                     }
                     constants::DW_AT_call_line => {
@@ -178,9 +189,7 @@ impl Stash {
                         if let Val::Int(x, _) = v {
                             let u = &self.units[cu as usize];
                             let f = &mut funcs[fi as usize];
-                            if !read_rangelist(s, u, &mut f.ranges, x) {
-                                return None;
-                            }
+                            read_rangelist(s, u.range_list_encoding(), &mut f.ranges, x)?;
                         }
                     }
                     _ => {}
@@ -317,7 +326,7 @@ impl Stash {
                     if target_cu != cu && !self.ensure_decoded(s, target_cu) {
                         return false;
                     }
-                    if target_cu == cu && self.units[cu as usize].error {
+                    if target_cu == cu && self.units[cu as usize].state.failed() {
                         return false;
                     }
                 }

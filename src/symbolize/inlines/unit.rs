@@ -20,18 +20,20 @@
 //!   DW_AT_call_file / DW_AT_call_line).
 //!
 //! Section loading and the low-level section readers are in
-//! `dwarf_sections.rs`; the per-unit function table (DIE scan, names,
-//! inliner chain, address lookup) is in `dwarf_funcs.rs`. This file owns
-//! the unit list: unit headers and root DIEs, the address index over
-//! units, line-table decoding and the unit search.
+//! `sections.rs`; the per-unit function table (DIE scan, names, inliner
+//! chain, address lookup) is in `function.rs`. This file owns the unit
+//! list: unit headers and root DIEs, each unit's lazily filled
+//! [`UnitState`], the address index over units, line-table decoding and
+//! the unit search. `function.rs`'s DIE scan is an `impl Stash` calling
+//! back into [`Stash::ensure_decoded`]: BFD decodes a referenced unit in
+//! the middle of another unit's scan, so the two files recurse into each
+//! other (the one edge between them that goes both ways).
 
-use super::dwarf_funcs::{build_lookup, lookup_function, Func};
-use super::dwarf_sections::{read_rangelist, root_abbrev, Aranges, Secs};
+use super::function::{build_lookup, lookup_function, Func};
 use super::lines::{cstr_at, decode, LineTable, StrSecs, R};
+use super::sections::{read_rangelist, root_abbrev, Aranges, RangeListEncoding, Secs};
 use gimli::{constants, AttributeValue, LittleEndian};
 use std::sync::Arc;
-
-const DW_TAG_COMPILE_UNIT: u16 = 0x11;
 
 pub(super) struct Decoded {
     pub(super) lines: LineTable,
@@ -53,11 +55,54 @@ pub(super) struct Unit {
     pub(super) str_offsets_base: u64,
     pub(super) addr_base: u64,
     pub(super) ranges: Aranges,
-    pub(super) error: bool,
-    /// Line table decoded (set before the DIE scan, as BFD sets
+    pub(super) state: UnitState,
+}
+
+/// How far a unit has been read, filled in lazily by
+/// [`Stash::ensure_decoded`] (BFD's `unit->error`, `unit->line_table` and
+/// function table).
+pub(super) enum UnitState {
+    /// Only the root DIE is read.
+    Root,
+    /// The line table is decoded and the DIE scan runs (BFD sets
     /// `unit->line_table` before `scan_unit_for_symbols`).
-    pub(super) lines: Option<LineTable>,
-    pub(super) decoded: Option<Decoded>,
+    Lines(LineTable),
+    /// Line table and function table are ready.
+    Decoded(Decoded),
+    /// The line table or the DIE scan failed: the unit is ignored from
+    /// then on.
+    Failed,
+}
+
+impl Unit {
+    pub(super) fn range_list_encoding(&self) -> RangeListEncoding {
+        RangeListEncoding {
+            version: self.version,
+            addr_size: self.addr_size,
+            base_address: self.base_address,
+        }
+    }
+}
+
+impl UnitState {
+    fn line_table(&self) -> Option<&LineTable> {
+        match self {
+            UnitState::Lines(lines) => Some(lines),
+            UnitState::Decoded(d) => Some(&d.lines),
+            UnitState::Root | UnitState::Failed => None,
+        }
+    }
+
+    pub(super) fn decoded(&self) -> Option<&Decoded> {
+        match self {
+            UnitState::Decoded(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    pub(super) fn failed(&self) -> bool {
+        matches!(self, UnitState::Failed)
+    }
 }
 
 pub struct Stash {
@@ -147,9 +192,7 @@ impl Stash {
             str_offsets_base: 0,
             addr_base: 0,
             ranges: Aranges::default(),
-            error: false,
-            lines: None,
-            decoded: None,
+            state: UnitState::Root,
         };
         // Only the root DIE's abbreviation is looked up here; whole tables
         // are parsed for the units that get searched.
@@ -161,7 +204,7 @@ impl Stash {
         let (tag, specs) = root_abbrev(s.abbrev, aoff, code)?;
         let no_abbrevs = gimli::Abbreviations::default();
         let mut entries = gimli::EntriesRaw::new(input, h.encoding(), &no_abbrevs, h.root_offset());
-        let is_cu = tag == DW_TAG_COMPILE_UNIT;
+        let is_cu = tag == constants::DW_TAG_compile_unit;
         let (mut low, mut high, mut rel) = (0u64, 0u64, false);
         let mut deferred = Vec::new();
         for spec in specs {
@@ -285,9 +328,9 @@ impl Stash {
             constants::DW_AT_ranges => {
                 if let Val::Int(x, _) = v {
                     let mut r = std::mem::take(&mut u.ranges);
-                    let ok = read_rangelist(s, u, &mut r, x);
+                    let read = read_rangelist(s, u.range_list_encoding(), &mut r, x);
                     u.ranges = r;
-                    if !ok && first {
+                    if read.is_none() && first {
                         return false;
                     }
                 }
@@ -360,7 +403,9 @@ impl Stash {
             if !self.ensure_decoded(s, cu) {
                 continue;
             }
-            let d = self.units[cu as usize].decoded.as_ref().expect("decoded");
+            let Some(d) = self.units[cu as usize].state.decoded() else {
+                continue;
+            };
             let func = lookup_function(d, addr);
             let line_hit = d.lines.lookup(addr).is_some();
             if func.is_some() || line_hit {
@@ -371,36 +416,36 @@ impl Stash {
     }
 
     pub fn line(&self, cu: u32, addr: u64) -> Option<(Option<&[u8]>, u32, u32)> {
-        self.units[cu as usize].decoded.as_ref()?.lines.lookup(addr)
+        self.units[cu as usize].state.decoded()?.lines.lookup(addr)
     }
 
+    /// Function `f` of unit `cu`, both as [`Stash::find`] returned them
+    /// (so the unit is decoded).
     pub fn func(&self, cu: u32, f: u32) -> &Func {
-        &self.units[cu as usize]
-            .decoded
-            .as_ref()
-            .expect("decoded")
-            .funcs[f as usize]
+        match &self.units[cu as usize].state {
+            UnitState::Decoded(d) => &d.funcs[f as usize],
+            _ => unreachable!("Stash::find only returns decoded units"),
+        }
     }
 
+    /// [`Stash::func`], to update the name BFD gives it.
     pub fn func_mut(&mut self, cu: u32, f: u32) -> &mut Func {
-        &mut self.units[cu as usize]
-            .decoded
-            .as_mut()
-            .expect("decoded")
-            .funcs[f as usize]
+        match &mut self.units[cu as usize].state {
+            UnitState::Decoded(d) => &mut d.funcs[f as usize],
+            _ => unreachable!("Stash::find only returns decoded units"),
+        }
     }
 
     /// `comp_unit_maybe_decode_line_info`.
     pub(super) fn ensure_decoded(&mut self, s: &Secs<'_>, cu: u32) -> bool {
         let u = &mut self.units[cu as usize];
-        if u.error {
-            return false;
-        }
-        if u.lines.is_some() || u.decoded.is_some() {
-            return true;
+        match u.state {
+            UnitState::Root => {}
+            UnitState::Lines(_) | UnitState::Decoded(_) => return true,
+            UnitState::Failed => return false,
         }
         let Some(off) = u.stmt_list else {
-            u.error = true;
+            u.state = UnitState::Failed;
             return false;
         };
         let mut seq_ranges = Vec::new();
@@ -413,17 +458,13 @@ impl Stash {
             &strs,
             &mut seq_ranges,
         ) else {
-            u.error = true;
+            u.state = UnitState::Failed;
             return false;
         };
-        u.lines = Some(lt);
-        let funcs = match self.scan(s, cu) {
-            Some(f) => f,
-            None => {
-                let u = &mut self.units[cu as usize];
-                u.error = true;
-                return false;
-            }
+        u.state = UnitState::Lines(lt);
+        let Some(funcs) = self.scan(s, cu) else {
+            self.units[cu as usize].state = UnitState::Failed;
+            return false;
         };
         let mut gained = seq_ranges;
         for f in &funcs {
@@ -437,9 +478,13 @@ impl Stash {
                 self.extra_max = self.extra_max.max(h - l);
             }
         }
-        let lines = u.lines.take().expect("lines");
+        // The scan leaves its own unit in `Lines` (a reference back to it
+        // finds the line table there).
+        let UnitState::Lines(lines) = std::mem::replace(&mut u.state, UnitState::Failed) else {
+            return false;
+        };
         let lookup = build_lookup(&funcs);
-        u.decoded = Some(Decoded {
+        u.state = UnitState::Decoded(Decoded {
             lines,
             funcs,
             lookup,
@@ -453,14 +498,11 @@ impl Stash {
             .ok()
     }
 
-    pub(super) fn concat(&self, cu: u32, file: u64) -> Box<[u8]> {
-        let u = &self.units[cu as usize];
-        let lt = u
-            .lines
-            .as_ref()
-            .or(u.decoded.as_ref().map(|d| &d.lines))
-            .expect("line table");
-        lt.files.concat(file).into()
+    /// The file name of entry `file` of unit `cu`'s line table (read
+    /// before the unit's DIE scan).
+    pub(super) fn concat(&self, cu: u32, file: u64) -> Option<Box<[u8]>> {
+        let lt = self.units[cu as usize].state.line_table()?;
+        Some(lt.files.concat(file).into())
     }
 
     pub(super) fn abbrevs_of(

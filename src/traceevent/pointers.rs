@@ -3,10 +3,9 @@
 //! MAC addresses (`%pM %pm`), IPv4/IPv6/sockaddr (`%pI4 %pi6 %pISpc`...),
 //! UUIDs (`%pU`), hex buffers (`%ph`), and plain `%p` as glibc prints it.
 
-use super::clib::{printf, CArg};
+use super::clib::{c_int, printf, CArg};
 use super::eval::Ctx;
-use super::print::c_int;
-use super::printargs::{Arg, ArgId};
+use super::event::{Arg, ArgId};
 
 /// `print_arg_pointer`: `format` is the whole conversion (`%pS`, `%pI4`...).
 pub(crate) fn print_arg_pointer(

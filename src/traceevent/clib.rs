@@ -309,6 +309,11 @@ fn format_pointer(out: &mut Vec<u8>, sp: &Spec, v: u64) {
     pad(out, sp, prefix, &digits, sp.precision.is_none());
 }
 
+/// An `int` vararg as it sits in its 64-bit register (zero-extended).
+pub(crate) fn c_int(v: i32) -> CArg<'static> {
+    CArg::Int(u64::from(v as u32))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

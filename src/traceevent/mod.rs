@@ -14,10 +14,10 @@
 //!
 //! `perf script` installs `machine__resolve_kernel_addr` as the function
 //! resolver when it opens a file, so `%pS`/`%ps` print kernel symbols: pass
-//! a [`FuncResolver`] to [`EventFormat::print_with`] for that. In pipe mode
+//! a [`FuncResolver`] to [`Tracepoint::print_with`] for that. In pipe mode
 //! (also a pipe-format file) the tracing data only arrives later, in a
 //! fresh `tep_handle` without a resolver, so perf prints the addresses:
-//! use [`EventFormat::print`] there.
+//! use [`Tracepoint::print`] there.
 //!
 //! Where perf's output is not reproducible, or perf crashes, this module
 //! picks something safe: bytes past the end of a record read as zero (perf
@@ -30,54 +30,34 @@
 //! or found in `~/.local` are not emulated, nor is ftrace's `bprint` event,
 //! which perf cannot record.
 //!
-//! Layout: `read` (the container), `format` (format files),
-//! `lexer`, `printargs` and `helpers` (print-fmt arguments), `printfmt` (the format
-//! string's conversions), `eval` (argument values), `print` and
-//! `pointers` (output), `clib` (strtoull and glibc printf).
+//! The module is a leaf: it needs nothing from the rest of the crate but
+//! its error type, and the pipeline implements [`FuncResolver`] for the
+//! symbolizer.
+//!
+//! Layout, with no circle between files (an arrow points at what a file
+//! uses): `read` (the container) → `format` (format files) → `printargs`
+//! (print-fmt arguments, with its `helpers`) and `printfmt` (the format
+//! string's conversions); `print` (the trace field) → `pointers` (`%p`
+//! extensions) → `eval` (argument values) → `tracing_data` (the parsed
+//! `tep_handle`) → `event` (the parsed event: fields, argument tree,
+//! conversions), which they all read; `clib` (strtoull and glibc printf)
+//! and `lexer` are used below all of them.
 
 mod clib;
 mod eval;
+mod event;
 mod format;
-mod helpers;
 mod lexer;
 mod pointers;
 mod print;
 mod printargs;
 mod printfmt;
 mod read;
+mod tracing_data;
 
-use std::collections::HashMap;
-
-pub use format::EventFormat;
-
-/// Kernel symbol lookup for `%pS`-style conversions: perf's
-/// `machine__resolve_kernel_addr`, which perf script installs.
-pub trait FuncResolver {
-    /// The name and start address of the kernel symbol containing `addr`.
-    fn resolve(&mut self, addr: u64) -> Option<(&str, u64)>;
-}
-
-impl FuncResolver for crate::symbolize::Symbolizer {
-    fn resolve(&mut self, addr: u64) -> Option<(&str, u64)> {
-        self.lookup_kernel(addr).map(|s| (&*s.name, s.start))
-    }
-}
-
-/// The parsed tracing data of one perf.data file (libtraceevent's `tep_handle`).
-#[derive(Debug)]
-pub struct TracingData {
-    pub(crate) big_endian: bool,
-    /// The kernel's `long` size: the header page's `commit` field size.
-    pub(crate) long_size: u32,
-    pub(crate) page_size: u32,
-    pub(crate) version: String,
-    /// Sorted by id, as `add_event` keeps them.
-    pub(crate) events: Vec<EventFormat>,
-    pub(crate) printk: HashMap<u64, Vec<u8>>,
-    /// `common_type` of the lowest-id event: how a record names its event.
-    pub(crate) common_type: Option<(i32, i32)>,
-    consumed: u64,
-}
+pub use eval::FuncResolver;
+pub use event::Tracepoint;
+pub use tracing_data::TracingData;
 
 impl TracingData {
     /// Parses the HEADER_TRACING_DATA feature section (file mode) or the
@@ -87,54 +67,8 @@ impl TracingData {
         read::parse(bytes, base)
     }
 
-    /// How many bytes perf's `trace_report` counts as read: in pipe mode
-    /// perf requires this, padded to 8, to equal the record's size.
-    pub fn consumed(&self) -> u64 {
-        self.consumed
-    }
-
-    /// The tracing data's version string (`0.6` for current perf).
-    pub fn version(&self) -> &str {
-        &self.version
-    }
-
-    /// How many event formats the tracing data holds.
-    pub fn event_count(&self) -> usize {
-        self.events.len()
-    }
-
-    /// All event formats, by id.
-    pub fn events(&self) -> impl Iterator<Item = &EventFormat> {
-        self.events.iter()
-    }
-
-    /// The page size the recording machine had.
-    pub fn page_size(&self) -> u32 {
-        self.page_size
-    }
-
-    /// The event with this tracepoint id (`perf_event_attr.config`, which
-    /// perf passes to `tep_find_event` as an `int`).
-    pub fn event(&self, id: u64) -> Option<&EventFormat> {
-        self.find(id as i32)
-    }
-
-    /// `tep_find_event`: glibc's `bsearch` over the id-sorted events.
-    fn find(&self, id: i32) -> Option<&EventFormat> {
-        let (mut lo, mut hi) = (0, self.events.len());
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            match id.cmp(&self.events[mid].id) {
-                std::cmp::Ordering::Less => hi = mid,
-                std::cmp::Ordering::Greater => lo = mid + 1,
-                std::cmp::Ordering::Equal => return Some(&self.events[mid]),
-            }
-        }
-        None
-    }
-
     /// `tep_find_event_by_record`: the event a record's `common_type` names.
-    fn event_of_record(&self, raw: &[u8]) -> Option<&EventFormat> {
+    fn event_of_record(&self, raw: &[u8]) -> Option<&Tracepoint> {
         let (off, size) = self.common_type?;
         let ev = self.events.first()?;
         let ctx = eval::Ctx {
@@ -147,7 +81,7 @@ impl TracingData {
     }
 }
 
-impl EventFormat {
+impl Tracepoint {
     /// The event's system (`sched` of `sched:sched_switch`).
     pub fn system(&self) -> &str {
         &self.system

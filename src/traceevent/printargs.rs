@@ -9,121 +9,21 @@
 //! and unknown helpers (libtraceevent without plugins registers none) fail
 //! the whole print fmt, which then prints as `[FAILED TO PARSE]`.
 
-use super::format::{EventFormat, FieldId};
+mod helpers;
+
+use super::event::{Arg, ArgId, PrintFmt, Tracepoint};
 use super::lexer::{Lexer, Tok, Token};
 
-pub(crate) type ArgId = usize;
+const ERR: Token = (Tok::Error, Vec::new());
 
-/// One `{ value, "str" }` of `__print_flags`/`__print_symbolic`.
-#[derive(Debug, Clone)]
-pub(crate) struct FlagSym {
-    pub(crate) value: Vec<u8>,
-    pub(crate) text: Vec<u8>,
-}
-
-/// `struct tep_print_arg`. `TEP_PRINT_FUNC` cannot occur without plugins, and
-/// `TEP_PRINT_BSTRING` only in ftrace's `bprint` event, which perf cannot record.
-#[derive(Debug, Clone)]
-pub(crate) enum Arg {
-    Null,
-    Atom(Vec<u8>),
-    Field(Option<FieldId>),
-    Flags {
-        field: ArgId,
-        delim: Option<Vec<u8>>,
-        flags: Vec<FlagSym>,
-    },
-    Symbol {
-        field: ArgId,
-        syms: Vec<FlagSym>,
-    },
-    Hex {
-        field: ArgId,
-        size: ArgId,
-        is_str: bool,
-    },
-    IntArray {
-        field: ArgId,
-        count: ArgId,
-        el_size: ArgId,
-    },
-    Type {
-        ty: Vec<u8>,
-        item: ArgId,
-    },
-    Str(Option<FieldId>),
-    DynArray(FieldId),
-    Op {
-        op: Vec<u8>,
-        left: Option<ArgId>,
-        right: Option<ArgId>,
-        prio: i32,
-    },
-    Bitmask(Option<FieldId>),
-    DynArrayLen(FieldId),
-}
-
-impl Arg {
-    /// The `enum tep_print_arg_type` number (printed by "ARG TYPE NOT FIELD BUT %d").
-    pub(crate) fn c_type(&self) -> u64 {
-        match self {
-            Arg::Null => 0,
-            Arg::Atom(_) => 1,
-            Arg::Field(_) => 2,
-            Arg::Flags { .. } => 3,
-            Arg::Symbol { .. } => 4,
-            Arg::Hex { is_str: false, .. } => 5,
-            Arg::IntArray { .. } => 6,
-            Arg::Type { .. } => 7,
-            Arg::Str(_) => 8,
-            Arg::DynArray(_) => 10,
-            Arg::Op { .. } => 11,
-            Arg::Bitmask(_) => 13,
-            Arg::DynArrayLen(_) => 14,
-            Arg::Hex { is_str: true, .. } => 15,
-        }
-    }
-}
-
-/// An event's print fmt: the format string, its arguments, and the
-/// pre-split conversions (`print_cache`).
-#[derive(Debug, Default)]
-pub(crate) struct PrintFmt {
-    pub(crate) format: Vec<u8>,
-    pub(crate) nodes: Vec<Arg>,
-    pub(crate) args: Vec<ArgId>,
-    pub(crate) cache: Vec<super::printfmt::PrintParse>,
-}
-
-impl PrintFmt {
-    pub(crate) fn node(&self, id: ArgId) -> &Arg {
-        self.nodes.get(id).unwrap_or(&Arg::Null)
-    }
-
-    fn alloc(&mut self, a: Arg) -> ArgId {
-        self.nodes.push(a);
-        self.nodes.len() - 1
-    }
-
-    /// Old ftrace formats without arguments print every field in order.
-    pub(crate) fn add_field_args(&mut self, own_fields: std::ops::Range<FieldId>) {
-        for i in own_fields {
-            let id = self.alloc(Arg::Field(Some(i)));
-            self.args.push(id);
-        }
-    }
-}
-
-pub(super) const ERR: Token = (Tok::Error, Vec::new());
-
-pub(super) struct Parser<'a, 'b> {
+struct Parser<'a, 'b> {
     pub(super) lx: &'a mut Lexer<'b>,
-    pub(super) ev: &'a EventFormat,
+    pub(super) ev: &'a Tracepoint,
     pub(super) pf: PrintFmt,
 }
 
 /// `event_read_print`: `None` when the print fmt does not parse.
-pub(crate) fn event_read_print(lx: &mut Lexer, ev: &EventFormat) -> Option<PrintFmt> {
+pub(crate) fn event_read_print(lx: &mut Lexer, ev: &Tracepoint) -> Option<PrintFmt> {
     if !lx.expect(Tok::Item, b"print", true)
         || !lx.expect(Tok::Item, b"fmt", false)
         || !lx.expect(Tok::Op, b":", false)

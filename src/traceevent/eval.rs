@@ -6,18 +6,24 @@
 //! raise SIGFPE). Loops over such bytes stop [`SLACK`] bytes past the
 //! record, so a hostile length cannot make the output unbounded.
 
-use super::format::{EventFormat, Field};
-use super::printargs::{Arg, ArgId, PrintFmt};
-use super::{FuncResolver, TracingData};
+use super::event::{Arg, ArgId, Field, PrintFmt, Tracepoint};
+use super::tracing_data::TracingData;
 
 /// How far past the raw data a byte loop may go: a 16-bit data_loc offset
 /// plus a 16-bit length reach at most this far.
+/// Kernel symbol lookup for `%pS`-style conversions: perf's
+/// `machine__resolve_kernel_addr`, which perf script installs.
+pub trait FuncResolver {
+    /// The name and start address of the kernel symbol containing `addr`.
+    fn resolve(&mut self, addr: u64) -> Option<(&str, u64)>;
+}
+
 pub(crate) const SLACK: i64 = 0x20000;
 
 /// Everything an argument's value depends on.
 pub(crate) struct Ctx<'a, 'r> {
     pub(crate) data: &'a [u8],
-    pub(crate) ev: &'a EventFormat,
+    pub(crate) ev: &'a Tracepoint,
     pub(crate) tep: &'a TracingData,
     pub(crate) resolver: Option<&'r mut (dyn FuncResolver + 'r)>,
 }
@@ -85,7 +91,7 @@ impl Ctx<'_, '_> {
     pub(crate) fn dynamic_location(&self, f: &Field) -> (i64, i64) {
         let v = self.read_u32(i64::from(f.offset));
         let mut off = (v & 0xffff) as i64;
-        if f.has(super::format::FIELD_IS_RELATIVE) {
+        if f.has(super::event::FIELD_IS_RELATIVE) {
             off += i64::from(f.offset) + i64::from(f.size);
         }
         (off, (v >> 16) as i64)

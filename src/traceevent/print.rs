@@ -3,12 +3,10 @@
 //! `print_arg_pointer`) and, for events whose format failed to parse,
 //! `[FAILED TO PARSE]` followed by `tep_print_fields`.
 
-use super::clib::{printf, CArg};
+use super::clib::{c_int, printf, CArg};
 use super::eval::Ctx;
-use super::format::{Field, FIELD_IS_ARRAY, FIELD_IS_DYNAMIC, FIELD_IS_LONG};
-use super::format::{FIELD_IS_POINTER, FIELD_IS_RELATIVE, FIELD_IS_SIGNED, FIELD_IS_STRING};
-use super::printargs::{Arg, ArgId};
-use super::printfmt::ParseKind;
+use super::event::{Arg, ArgId, Field, ParseKind, FIELD_IS_ARRAY, FIELD_IS_DYNAMIC, FIELD_IS_LONG};
+use super::event::{FIELD_IS_POINTER, FIELD_IS_RELATIVE, FIELD_IS_SIGNED, FIELD_IS_STRING};
 
 /// `tep_print_event(.., "%s", TEP_PRINT_INFO)` for one record, cut at the
 /// first NUL as `trace_seq_do_fprintf`'s `%.*s` does.
@@ -48,11 +46,6 @@ fn print_event_cache(ctx: &mut Ctx<'_, '_>, out: &mut Vec<u8>) {
             }
         }
     }
-}
-
-/// An `int` vararg as it sits in its 64-bit register (zero-extended).
-pub(crate) fn c_int(v: i32) -> CArg<'static> {
-    CArg::Int(u64::from(v as u32))
 }
 
 /// `print_arg_number`: the value cast as the `h`/`l` count says, then printf.
