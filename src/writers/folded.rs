@@ -102,6 +102,8 @@ pub struct Folder {
 }
 
 impl Folder {
+    /// A folder keeping only samples of `event_filter` (inferno's
+    /// `--event-filter`; `None`: the first event seen).
     pub fn new(event_filter: Option<String>) -> Self {
         Folder {
             event_filter,
@@ -231,7 +233,7 @@ impl Folder {
 
     /// Counts one sample; returns without counting what inferno would drop.
     ///
-    /// With perf's default line shape ([`EventLayout::has_default_shape`])
+    /// With perf's default line shape (`EventLayout::has_default_shape`)
     /// inferno's reading depends only on the comm, tid and event, and frames
     /// are read one per line: the fast path below. Any other shape
     /// (tracepoints, whose fields follow the event name; missing fields) is
@@ -397,6 +399,7 @@ pub struct FoldWriter<W: Write + Send> {
 }
 
 impl<W: Write + Send> FoldWriter<W> {
+    /// A writer folding with `folder`, writing `output` to `out` at the end.
     pub fn new(folder: Folder, output: FoldOutput, out: W) -> Self {
         FoldWriter {
             folder: Some(folder),
