@@ -19,7 +19,7 @@ pub mod text;
 
 use std::io;
 
-use crate::frames::{Frame, SymbolTable};
+use crate::frames::{Frame, InlineFrames, SymbolTable};
 use crate::mappings::Machine;
 pub use layout::{EventLayout, Formats};
 
@@ -40,6 +40,8 @@ pub struct Names<'a> {
     pub formats: &'a Formats,
     pub machine: &'a Machine,
     pub symbols: &'a SymbolTable,
+    /// Inline frames, for frames left pending.
+    pub inlines: &'a InlineFrames,
 }
 
 /// A consumer of resolved samples.
@@ -52,7 +54,7 @@ pub trait SampleSink {
         false
     }
     /// Called after the last sample, once pending frames can be resolved
-    /// (`names.symbols.deferred`), before [`Self::finish`].
+    /// (`names.inlines.deferred`), before [`Self::finish`].
     fn resolve_deferred(&mut self, _names: &Names) {}
     /// Called once after the last sample.
     fn finish(&mut self) -> io::Result<()>;
