@@ -314,7 +314,7 @@ impl Folder {
                 }
                 if let std::collections::hash_map::Entry::Vacant(slot) = expanded.entry(id) {
                     let java = id & (1 << 30) != 0;
-                    let frames = names.symbols.deferred(id & !(PENDING | (1 << 30)));
+                    let frames = names.inlines.deferred(id & !(PENDING | (1 << 30)));
                     let mut ids = Vec::with_capacity(frames.len());
                     for f in frames.iter().rev() {
                         let t = self.frame_id(f, java, names);

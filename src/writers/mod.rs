@@ -19,7 +19,7 @@ pub mod text;
 
 use std::io;
 
-use crate::frames::{Frame, SymbolTable};
+use crate::frames::{Frame, InlineFrames, SymbolTable};
 use crate::mappings::Machine;
 pub use layout::Formats;
 
@@ -45,6 +45,8 @@ pub struct Names<'a> {
     pub machine: &'a Machine,
     /// Interned symbols, and the inline frames of pending frames.
     pub symbols: &'a SymbolTable,
+    /// Inline frames, for frames left pending.
+    pub inlines: &'a InlineFrames,
 }
 
 impl Names<'_> {
@@ -66,7 +68,7 @@ pub trait SampleSink {
         false
     }
     /// Called after the last sample, once pending frames can be resolved
-    /// (`names.symbols.deferred`), before [`Self::finish`].
+    /// (`names.inlines.deferred`), before [`Self::finish`].
     fn resolve_deferred(&mut self, _names: &Names) {}
     /// Called once after the last sample.
     fn finish(&mut self) -> io::Result<()>;
