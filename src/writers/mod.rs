@@ -33,6 +33,20 @@ pub struct SampleView<'a> {
     pub frames: &'a [Frame],
     /// A tracepoint's fields as perf prints them (its TRACE field).
     pub trace: Option<&'a [u8]>,
+    /// The sample address (`ip` holds it), resolved when perf prints its
+    /// symbol (`-F addr` of page-fault events).
+    pub addr: Frame,
+    /// The user registers (`-F uregs`).
+    pub user_regs: Option<crate::reader::sample::Regs<'a>>,
+}
+
+/// A side-band record perf script prints with `--show-*-events`.
+pub struct SideBand<'a> {
+    /// The event whose fields start the line (none: no start printed).
+    pub event: Option<usize>,
+    pub start: crate::script_options::render::StartValues<'a>,
+    /// `PERF_RECORD_...` and its fields, with the newline.
+    pub text: &'a [u8],
 }
 
 /// Tables the writers need to turn ids into names.
@@ -54,6 +68,10 @@ pub trait SampleSink {
     /// Called after the last sample, once pending frames can be resolved
     /// (`names.symbols.deferred`), before [`Self::finish`].
     fn resolve_deferred(&mut self, _names: &Names) {}
+    /// A side-band record to print (only sinks that print them get any).
+    fn side_band(&mut self, _sb: &SideBand, _names: &Names) -> io::Result<()> {
+        Ok(())
+    }
     /// Called once after the last sample.
     fn finish(&mut self) -> io::Result<()>;
 }
@@ -63,7 +81,10 @@ pub struct Header<'a> {
     pub comm: &'a [u8],
     /// The interned comm, for per-comm caches.
     pub comm_id: u32,
+    pub pid: i32,
     pub tid: i32,
+    /// The record's header misc (cpumode and flags).
+    pub misc: u16,
     pub cpu: u32,
     pub time: u64,
     pub period: u64,
