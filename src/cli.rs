@@ -147,7 +147,9 @@ fn stdout() -> Box<dyn Write + Send> {
 fn run_script(opts: &Options) -> crate::error::Result<()> {
     let script = &opts.script;
     let mut preamble = Vec::new();
-    if script.header || script.header_only {
+    // Standard input is read once, by the pipeline: no header block for it
+    // (perf prints none for a pipe either).
+    if (script.header || script.header_only) && opts.input.as_os_str() != "-" {
         preamble = header_block(&opts.input)?;
         if script.header_only {
             let mut out = stdout();
