@@ -8,7 +8,11 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::error::Error;
 use crate::pipeline::{self, Options};
+use crate::script_options::args::{CallchainArgs, FoldFilterArgs, ScriptArgs};
+use crate::script_options::header;
+use crate::writers::fields_script::FieldsWriter;
 use crate::writers::folded::{FoldOutput, FoldWriter, Folder};
+use crate::writers::line_start::TimeFormat;
 use crate::writers::script::ScriptWriter;
 
 #[derive(Parser, Debug)]
@@ -26,11 +30,18 @@ pub struct Cli {
 pub enum Command {
     /// Print what `perf script` prints for the file.
     #[command(alias = "script")]
-    PerfScript(Input),
+    PerfScript {
+        #[command(flatten)]
+        input: Input,
+        #[command(flatten)]
+        script: ScriptArgs,
+    },
     /// Print folded stacks, as `perf script | inferno-collapse-perf`.
     Fold {
         #[command(flatten)]
         input: Input,
+        #[command(flatten)]
+        filters: FoldFilterArgs,
         /// Keep only samples of this event (default: the first event seen, as inferno).
         #[arg(long, value_name = "EVENT")]
         event_filter: Option<String>,
@@ -39,6 +50,8 @@ pub enum Command {
     Flamegraph {
         #[command(flatten)]
         input: Input,
+        #[command(flatten)]
+        filters: FoldFilterArgs,
         /// Keep only samples of this event (default: the first event seen, as inferno).
         #[arg(long, value_name = "EVENT")]
         event_filter: Option<String>,
@@ -75,6 +88,8 @@ pub struct Input {
     /// and every place searched for its symbols.
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    #[command(flatten)]
+    pub callchain: CallchainArgs,
 }
 
 impl Input {
@@ -93,6 +108,10 @@ impl Input {
         o.kallsyms = self.kallsyms.clone();
         o.no_inline = self.no_inline;
         o.verbose = self.verbose;
+        if let Some(n) = self.callchain.max_stack {
+            o.max_stack = n as usize;
+        }
+        o.demangle = !self.callchain.no_demangle;
         o
     }
 }
@@ -125,20 +144,81 @@ fn stdout() -> Box<dyn Write + Send> {
     }
 }
 
+/// perf-script: the header block (`--header`, `--header-only`), then the
+/// default writer or, for any other field choice, the fields writer.
+fn run_script(opts: &Options) -> crate::error::Result<()> {
+    let script = &opts.script;
+    let mut preamble = Vec::new();
+    // Standard input is read once, by the pipeline: no header block for it
+    // (perf prints none for a pipe either).
+    if (script.header || script.header_only) && opts.input.as_os_str() != "-" {
+        preamble = header_block(&opts.input)?;
+        if script.header_only {
+            let mut out = stdout();
+            return out
+                .write_all(&preamble)
+                .and_then(|_| out.flush())
+                .map_err(Error::Output);
+        }
+    }
+    if script.is_default() && preamble.is_empty() {
+        let mut w = ScriptWriter::new(stdout());
+        return pipeline::run(opts, &mut w);
+    }
+    let times = TimeFormat::new(script.ns, script.reltime, script.deltatime);
+    // Register names for `-F uregs` follow the recording's architecture.
+    let arm64 = opts.input.as_os_str() != "-"
+        && crate::reader::PerfData::open(&opts.input)
+            .is_ok_and(|d| d.arch.as_deref() == Some("aarch64"));
+    let mut w = FieldsWriter::new(stdout(), times, arm64, &preamble);
+    pipeline::run(opts, &mut w)
+}
+
+/// perf's `perf_session__fprintf_info` for the input (a pipe has none).
+fn header_block(input: &std::path::Path) -> crate::error::Result<Vec<u8>> {
+    use std::os::unix::fs::MetadataExt;
+    let data = crate::reader::PerfData::open(input)?;
+    let Some(layout) = &data.layout else {
+        return Ok(Vec::new());
+    };
+    let mtime = std::fs::metadata(input).map(|m| m.mtime()).unwrap_or(0);
+    let features = layout
+        .features
+        .iter()
+        .filter_map(|&(feat, off, size)| Some((feat, data.feature_bytes(off, size)?)))
+        .collect();
+    Ok(header::render(&header::FileHeader {
+        mtime,
+        data_offset: layout.data_offset,
+        data_size: layout.data_size,
+        feat_offset: layout.feat_offset,
+        features,
+        pipe: data.pipe_mode,
+    }))
+}
+
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<(), Failure> {
     let (opts, result) = match &cli.command {
-        Command::PerfScript(input) => {
-            let opts = input.options();
-            let mut w = ScriptWriter::new(stdout());
-            let r = pipeline::run(&opts, &mut w);
+        Command::PerfScript { input, script } => {
+            let mut opts = input.options();
+            opts.script = script.options().map_err(|e| Failure {
+                file: None,
+                error: Error::Usage(e),
+            })?;
+            for w in &opts.script.field_warnings {
+                eprintln!("{w}");
+            }
+            let r = run_script(&opts);
             (opts, r)
         }
         Command::Fold {
             input,
+            filters,
             event_filter,
         } => {
-            let opts = input.options();
+            let mut opts = input.options();
+            opts.script = filters.options();
             let folder = Folder::new(event_filter.clone());
             let mut w = FoldWriter::new(folder, FoldOutput::Folded, stdout());
             let r = pipeline::run(&opts, &mut w);
@@ -146,10 +226,12 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Flamegraph {
             input,
+            filters,
             event_filter,
             output,
         } => {
-            let opts = input.options();
+            let mut opts = input.options();
+            opts.script = filters.options();
             let out: Box<dyn Write + Send> = match output {
                 Some(path) => match File::create(path) {
                     Ok(f) => Box::new(f),

@@ -58,7 +58,17 @@ macro_rules! stages {
 }
 
 stages!(
-    frames, mappings, objfile, ordering, pipeline, reader, report, symbolize, traceevent, unwind,
+    frames,
+    mappings,
+    objfile,
+    ordering,
+    pipeline,
+    reader,
+    report,
+    script_options,
+    symbolize,
+    traceevent,
+    unwind,
     writers,
 );
 

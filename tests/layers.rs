@@ -11,7 +11,13 @@ use std::path::{Path, PathBuf};
 /// The diagram in docs/architecture.md draws this table.
 const LAYERS: &[&[&str]] = &[
     &["error"],
-    &["reader", "objfile", "ordering", "traceevent"],
+    &[
+        "reader",
+        "objfile",
+        "ordering",
+        "traceevent",
+        "script_options",
+    ],
     &["mappings", "symbolize"],
     &["unwind"],
     &["frames"],

@@ -283,9 +283,15 @@ impl InlineFrames {
         let base_sym = symbols.get(base);
         let (base_name, base_start, base_end) =
             (base_sym.name.clone(), base_sym.start, base_sym.end);
+        let demangle = symbols.symbolizer.demangles();
         for r in records.iter().take(MAX_INLINE_RECORDS) {
             let raw = r.function.as_deref().unwrap_or("??");
-            let name = demangle_sym(raw.as_bytes()).unwrap_or_else(|| raw.to_string());
+            // perf's dso__demangle_sym: nothing with --no-demangle.
+            let name = if demangle {
+                demangle_sym(raw.as_bytes()).unwrap_or_else(|| raw.to_string())
+            } else {
+                raw.to_string()
+            };
             let (sym, inlined) = if *name == *base_name {
                 (base, false)
             } else {

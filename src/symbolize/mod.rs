@@ -143,6 +143,11 @@ impl Symbolizer {
         self.demangle = on;
     }
 
+    /// Whether symbol names are demangled (`--no-demangle` turns it off).
+    pub fn demangles(&self) -> bool {
+        self.demangle
+    }
+
     /// Build-ids from the HEADER_BUILD_ID feature: (filename, build-id bytes
     /// of the recorded size — `bev->size` when PERF_RECORD_MISC_BUILD_ID_SIZE
     /// is set, else all 20 bytes).

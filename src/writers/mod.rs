@@ -9,11 +9,14 @@
 //! script, folded -> text -> layout, fmt; folded -> inferno_rules, flamegraph.
 
 pub mod flamegraph;
+pub mod fields_script;
 pub mod fmt;
 pub mod folded;
 pub mod inferno_rules;
 pub mod layout;
+pub mod line_start;
 pub mod output;
+pub mod regs;
 pub mod script;
 pub mod text;
 
@@ -35,6 +38,20 @@ pub struct SampleView<'a> {
     pub frames: &'a [Frame],
     /// A tracepoint's fields as perf prints them (its TRACE field).
     pub trace: Option<&'a [u8]>,
+    /// The sample address (`ip` holds it), resolved when perf prints its
+    /// symbol (`-F addr` of page-fault events).
+    pub addr: Frame,
+    /// The user registers (`-F uregs`).
+    pub user_regs: Option<crate::reader::sample::Regs<'a>>,
+}
+
+/// A side-band record perf script prints with `--show-*-events`.
+pub struct SideBand<'a> {
+    /// The event whose fields start the line (none: no start printed).
+    pub event: Option<usize>,
+    pub start: line_start::StartValues<'a>,
+    /// `PERF_RECORD_...` and its fields, with the newline.
+    pub text: &'a [u8],
 }
 
 /// Tables the writers need to turn ids into names.
@@ -70,6 +87,10 @@ pub trait SampleSink {
     /// Called after the last sample, once pending frames can be resolved
     /// (`names.inlines.deferred`), before [`Self::finish`].
     fn resolve_deferred(&mut self, _names: &Names) {}
+    /// A side-band record to print (only sinks that print them get any).
+    fn side_band(&mut self, _sb: &SideBand, _names: &Names) -> io::Result<()> {
+        Ok(())
+    }
     /// Called once after the last sample.
     fn finish(&mut self) -> io::Result<()>;
 }
@@ -80,8 +101,12 @@ pub struct Header<'a> {
     pub comm: &'a [u8],
     /// The interned comm, for per-comm caches.
     pub comm_id: u32,
+    /// Process id (-1 when the sample has none).
+    pub pid: i32,
     /// Thread id (-1 when the sample has none).
     pub tid: i32,
+    /// The record's header misc (cpumode and flags).
+    pub misc: u16,
     /// CPU the sample was taken on.
     pub cpu: u32,
     /// Timestamp, in nanoseconds.
