@@ -20,6 +20,7 @@ pub mod ordering;
 pub mod pipeline;
 pub mod reader;
 pub mod report;
+pub mod stacks;
 pub mod symbolize;
 pub mod traceevent;
 pub mod unwind;
