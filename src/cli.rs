@@ -361,7 +361,7 @@ pub fn draw_with(
     let mut options = flame
         .to_options(palette_map.as_mut())
         .map_err(Error::Usage)?;
-    stacks::draw(&mut options, lines, out).map_err(Error::Output)?;
+    crate::writers::flamegraph::draw_lines(&mut options, lines, out).map_err(Error::Output)?;
     drop(options);
     flame_args::save_palette_map(&palette_map)
         .map_err(|e| Error::Usage(format!("{}: {e}", flame_args::PALETTE_MAP_FILE)))

@@ -1,5 +1,5 @@
-//! Folded stacks of a recording and their flame graph, with the options of
-//! `inferno-collapse-perf` and `inferno-flamegraph`.
+//! Folded stacks of a recording, with the options of
+//! `inferno-collapse-perf`.
 //!
 //! Two ways to fold:
 //!
@@ -12,9 +12,7 @@
 //!   they change `perf script | inferno-collapse-perf FLAGS`. The text goes to
 //!   the collapser through a channel, a chunk at a time, never whole.
 //!
-//! Drawing happens on a fresh thread: inferno's colour generator is
-//! thread-local and never reset, so each graph gets the colours the
-//! `inferno-flamegraph` command gets in a fresh process.
+//! Drawing is [`crate::writers::flamegraph::draw_lines`].
 
 use std::io::{self, BufRead, Read, Write};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -65,25 +63,6 @@ pub fn folded_lines(opts: &Options, collapse: &Collapse) -> Result<Vec<String>, 
                 .collect())
         }
     }
-}
-
-/// Draws `lines` (folded, or the two-count lines of a differential graph)
-/// as inferno-flamegraph does with `options`.
-pub fn draw(
-    options: &mut inferno::flamegraph::Options<'_>,
-    lines: &[String],
-    out: &mut (dyn Write + Send),
-) -> io::Result<()> {
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                let mut w = io::BufWriter::with_capacity(1 << 16, &mut *out);
-                inferno::flamegraph::from_lines(options, lines.iter().map(|s| s.as_str()), &mut w)?;
-                w.flush()
-            })
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("the flame graph renderer panicked")))
-    })
 }
 
 /// A sink that only collects samples in a [`Folder`].

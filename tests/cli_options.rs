@@ -3,16 +3,21 @@
 //! the text perf 6.1 printed for the fixture (tests/fixtures/options/recipe.sh).
 //! Byte for byte; this test never writes an expected file.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::{first_difference, fixture, run_perfold};
+
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    fixture("")
 }
 
+/// A fresh scratch directory (emptied first: `--cp` must find no palette.map).
 fn tempdir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("perfold-options-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = common::scratch_dir(&format!("options-{tag}"));
+    std::fs::remove_dir_all(&dir).unwrap();
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -51,12 +56,8 @@ fn cases() -> Vec<Case> {
 }
 
 fn perfold(dir: &Path, args: &[String]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_perfold"))
-        .args(args)
-        .current_dir(dir)
-        .env("HOME", tempdir("home"))
-        .output()
-        .expect("perfold runs")
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_perfold(&args, dir)
 }
 
 /// The kallsyms of two fixtures recorded on the same boot, for `perfold diff`.
@@ -124,11 +125,12 @@ fn run_case(c: &Case) -> Result<(), String> {
     }
     if out.stdout != expected {
         return Err(format!(
-            "{}: perfold {} differs from inferno ({} bytes, expected {})",
+            "{}: perfold {} differs from inferno ({} bytes, expected {}): {}",
             c.name,
             args.join(" "),
             out.stdout.len(),
-            expected.len()
+            expected.len(),
+            first_difference(&expected, &out.stdout)
         ));
     }
     Ok(())
@@ -308,7 +310,7 @@ fn one_step_records_with_cargo_flamegraph_defaults_then_draws() {
             .args(args)
             .current_dir(&dir)
             .env("PERFOLD_PERF", &fake)
-            .env("HOME", tempdir("home"))
+            .env("HOME", common::empty_home())
             .output()
             .unwrap()
     };
