@@ -66,6 +66,7 @@ stages!(
     reader,
     report,
     script_options,
+    stacks,
     symbolize,
     traceevent,
     unwind,

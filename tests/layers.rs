@@ -23,6 +23,7 @@ const LAYERS: &[&[&str]] = &[
     &["frames"],
     &["writers", "report"],
     &["pipeline"],
+    &["stacks"],
     &["cli"],
 ];
 
