@@ -111,6 +111,44 @@ impl Attr {
         (self.flags >> 15) & 3
     }
 
+    /// The modifiers perf appends to a name it makes up from the attribute
+    /// (perf 6.1 `evsel__add_modifiers`): `:` then `k`, `u`, `h` for the
+    /// contexts counted when some are excluded, `p`s for `precise_ip`, and
+    /// `H`, `G` when host or guest is excluded or `exclude_guest` differs
+    /// from the default (set when any earlier modifier was printed). Empty
+    /// when there is none, e.g. `:ppH` for `cycles:pp` in a pipe-mode file.
+    pub fn modifiers(&self) -> String {
+        let bit = |n: u32| self.flags & (1 << n) != 0;
+        let (user, kernel, hv) = (bit(4), bit(5), bit(6));
+        let (host, guest) = (bit(19), bit(20));
+        let mut mods = String::new();
+        let mut guest_default = false;
+        if kernel || user || hv {
+            for (excluded, c) in [(kernel, 'k'), (user, 'u'), (hv, 'h')] {
+                if !excluded {
+                    mods.push(c);
+                }
+            }
+            guest_default = true;
+        }
+        if self.precise_ip() > 0 {
+            mods.push_str(&"ppp"[..self.precise_ip() as usize]);
+            guest_default = true;
+        }
+        if host || guest == guest_default {
+            for (excluded, c) in [(host, 'H'), (guest, 'G')] {
+                if !excluded {
+                    mods.push(c);
+                }
+            }
+        }
+        if mods.is_empty() {
+            mods
+        } else {
+            format!(":{mods}")
+        }
+    }
+
     /// Size in bytes of the sample-id trailer of non-sample records.
     pub fn id_trailer_size(&self) -> usize {
         let mut n = 0;
@@ -127,5 +165,41 @@ impl Attr {
             }
         }
         n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Attr;
+
+    fn with_flags(flags: u64) -> Attr {
+        Attr {
+            flags,
+            ..Default::default()
+        }
+    }
+
+    const EXCLUDE_KERNEL: u64 = 1 << 5;
+    const EXCLUDE_HV: u64 = 1 << 6;
+    const EXCLUDE_GUEST: u64 = 1 << 20;
+    const PRECISE_2: u64 = 2 << 15;
+
+    #[test]
+    fn modifiers_follow_evsel_add_modifiers() {
+        // `perf record -e cycles` sets exclude_guest, the default without
+        // other modifiers: no suffix (google's piped.target-3.4 file: `cycles`).
+        assert_eq!(with_flags(EXCLUDE_GUEST).modifiers(), "");
+        // exclude_guest clear, nothing else: host and guest both printed.
+        assert_eq!(with_flags(0).modifiers(), ":HG");
+        // `cycles:pp` (perf sets exclude_guest with precise_ip): prints `:ppH`,
+        // as perf 6.1 does for the pipe-mode google/perf_data_converter files.
+        assert_eq!(with_flags(PRECISE_2 | EXCLUDE_GUEST).modifiers(), ":ppH");
+        // `cycles:u` (kernel and hv excluded, exclude_guest set).
+        assert_eq!(
+            with_flags(EXCLUDE_KERNEL | EXCLUDE_HV | EXCLUDE_GUEST).modifiers(),
+            ":uH"
+        );
+        // precise without exclude_guest: differs from the default, no H or G.
+        assert_eq!(with_flags(1 << 15).modifiers(), ":p");
     }
 }

@@ -1,5 +1,5 @@
-//! PERF_RECORD_COMPRESSED (`perf record -z`): zstd-compressed runs of
-//! records, decompressed as one stream.
+//! PERF_RECORD_COMPRESSED and COMPRESSED2 (`perf record -z`): zstd-compressed
+//! runs of records, decompressed as one stream.
 //!
 //! As perf 6.1's `perf_session__process_compressed_event` does, one zstd
 //! decompression context lives for the whole file, and bytes of a record cut
@@ -27,9 +27,18 @@ pub struct Decompressor {
     start: usize,
     /// File offset of the compressed record that produced `pending`.
     offset: u64,
+    /// The records inside are in the other byte order.
+    swapped: bool,
 }
 
 impl Decompressor {
+    pub fn new(swapped: bool) -> Decompressor {
+        Decompressor {
+            swapped,
+            ..Default::default()
+        }
+    }
+
     /// Decompresses one COMPRESSED record's payload at file offset `offset`.
     pub fn feed(&mut self, data: &[u8], offset: u64) -> Result<()> {
         let broken =
@@ -72,7 +81,7 @@ impl Decompressor {
         if left.len() < RECORD_HEADER_SIZE {
             return Ok(None);
         }
-        let (type_, misc, size) = record_header(&left[..8]);
+        let (type_, misc, size) = record_header(&left[..8], self.swapped);
         if size < RECORD_HEADER_SIZE {
             return Err(Error::data(
                 self.offset,

@@ -18,6 +18,7 @@ mod compressed;
 pub mod features;
 pub mod records;
 pub mod sample;
+mod swap;
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -31,7 +32,14 @@ use bytes::{le_u32, le_u64, Cursor};
 pub use features::BuildIdEntry;
 
 const MAGIC: &[u8; 8] = b"PERFILE2";
+/// The magic of perf.data version 1 (perf 3.2 and older), in either byte order.
+const MAGIC_V1: &[u8; 8] = b"PERFFILE";
 const FILE_HEADER_SIZE: u64 = 104;
+/// A version-1 header may end before the feature bits (`adds_features`).
+const FILE_HEADER_SIZE_NO_FEATURES: u64 = 72;
+/// `perf_file_attr` sizes of the attribute ABIs 0 to 4 (attr + ids section),
+/// by which perf tells the byte order of a version-1 file (`try_all_file_abis`).
+const V1_ATTR_ENTRY_SIZES: [u64; 5] = [80, 88, 96, 112, 120];
 const PIPE_HEADER_SIZE: u64 = 16;
 /// Largest record the kernel can write (the size field is 16 bits).
 const RECORD_HEADER_SIZE: usize = 8;
@@ -51,6 +59,9 @@ pub const RECORD_HEADER_FEATURE: u32 = 80;
 pub const RECORD_COMPRESSED: u32 = 81;
 pub const RECORD_HEADER_TRACING_DATA: u32 = 66;
 pub const RECORD_HEADER_MAX: u32 = 83;
+/// PERF_RECORD_COMPRESSED2 (perf 6.15 and newer `perf record -z`): a u64 size
+/// of the zstd data, then the data padded to 8 bytes.
+pub const RECORD_COMPRESSED2: u32 = 83;
 
 /// Where a record's bytes live.
 #[derive(Debug)]
@@ -99,6 +110,9 @@ pub struct PerfData {
     pub sample_time: Option<(u64, u64)>,
     /// HEADER_NRCPUS: the number of CPUs available when recording.
     pub nr_cpus_avail: Option<u32>,
+    /// The file was written on a machine of the other byte order (perf's
+    /// `needs_swap`): every record is turned little-endian as it is read.
+    pub swapped: bool,
     decompressor: compressed::Decompressor,
 }
 
@@ -146,29 +160,32 @@ impl PerfData {
         // SAFETY: the file is opened read-only; perf.data is not modified while
         // perfold runs (see the module doc about SIGBUS).
         let map = unsafe { Mmap::map(file) }.map_err(Error::Io)?;
-        if map.len() >= 16 && map[8..16] == PIPE_HEADER_SIZE.to_le_bytes() && &map[..8] == MAGIC {
-            let len = map.len();
-            return Self::from_parts(
-                Input::Mapped {
-                    map,
-                    pos: 16,
-                    end: len,
-                    released: 0,
-                },
-                true,
-            );
+        if map.len() >= 16 {
+            if let Some(swapped) = pipe_magic(&map[..16]) {
+                let len = map.len();
+                return Self::from_parts(
+                    Input::Mapped {
+                        map,
+                        pos: 16,
+                        end: len,
+                        released: 0,
+                    },
+                    swapped,
+                );
+            }
         }
-        check_magic(&map)?;
-        let mut c = Cursor::new(&map, 0);
+        let swapped = file_magic(&map)?;
+        let header = file_header(&map, swapped)?;
+        let mut c = Cursor::new(&header, 0);
         let _magic = c.u64("magic")?;
         let header_size = c.u64("header size")?;
-        if header_size != FILE_HEADER_SIZE {
+        if header_size != FILE_HEADER_SIZE && header_size != FILE_HEADER_SIZE_NO_FEATURES {
             return Err(Error::data(
                 8,
                 format!("header size {header_size} is not {FILE_HEADER_SIZE}"),
             ));
         }
-        if (map.len() as u64) < FILE_HEADER_SIZE {
+        if (map.len() as u64) < header_size {
             return Err(Error::data(map.len() as u64, "file ends inside the header"));
         }
         let attr_size = c.u64("attr size")?;
@@ -180,7 +197,7 @@ impl PerfData {
         let _event_types = (c.u64("event types offset")?, c.u64("event types size")?);
         let features = c.bytes(32, "feature bits")?.to_vec();
 
-        let mut attrs = parse_attr_section(&map, attrs_sec, attr_size)?;
+        let mut attrs = parse_attr_section(&map, attrs_sec, attr_size, swapped)?;
         let mut data = PerfData {
             input: Input::Mapped {
                 pos: data_sec.0 as usize,
@@ -201,7 +218,8 @@ impl PerfData {
             }),
             sample_time: None,
             nr_cpus_avail: None,
-            decompressor: Default::default(),
+            swapped,
+            decompressor: compressed::Decompressor::new(swapped),
         };
         if data_sec.1 == 0 {
             return Err(Error::data(
@@ -219,28 +237,30 @@ impl PerfData {
     fn from_stream(mut reader: Box<dyn Read>) -> Result<PerfData> {
         let mut head = [0u8; 16];
         read_full(&mut reader, &mut head, 0)?;
-        check_magic(&head)?;
-        if le_u64(&head, 8) != PIPE_HEADER_SIZE {
-            return Err(Error::data(
-                8,
-                "standard input is a perf.data file, not a pipe: pass it as a path or redirect it with <",
-            ));
+        if let Some(swapped) = pipe_magic(&head) {
+            return Self::from_parts(Input::Stream { reader, pos: 16 }, swapped);
         }
-        Self::from_parts(Input::Stream { reader, pos: 16 }, true)
+        file_magic(&head)?;
+        Err(Error::data(
+            8,
+            "standard input is a perf.data file, not a pipe: pass it as a path or redirect it with <",
+        ))
     }
 
-    fn from_parts(input: Input, pipe_mode: bool) -> Result<PerfData> {
+    /// A pipe-mode input (`perf record -o -`).
+    fn from_parts(input: Input, swapped: bool) -> Result<PerfData> {
         Ok(PerfData {
             input,
             attrs: Vec::new(),
             build_ids: Vec::new(),
             arch: None,
-            pipe_mode,
+            pipe_mode: true,
             tracing_data: None,
             layout: None,
             sample_time: None,
             nr_cpus_avail: None,
-            decompressor: Default::default(),
+            swapped,
+            decompressor: compressed::Decompressor::new(swapped),
         })
     }
 
@@ -259,14 +279,28 @@ impl PerfData {
             if at + 16 > len {
                 return Err(Error::data(at, "feature section table is truncated"));
             }
-            let (off, size) = (le_u64(map, at as usize), le_u64(map, at as usize + 8));
+            let (mut off, mut size) = (le_u64(map, at as usize), le_u64(map, at as usize + 8));
+            if self.swapped {
+                (off, size) = (off.swap_bytes(), size.swap_bytes());
+            }
             if off.checked_add(size).is_none_or(|e| e > len) {
                 return Err(Error::data(
                     at,
                     format!("feature {feat} section is out of the file"),
                 ));
             }
-            let bytes = &map[off as usize..(off + size) as usize];
+            let mut owned;
+            let mut bytes = &map[off as usize..(off + size) as usize];
+            if self.swapped {
+                owned = bytes.to_vec();
+                match feat {
+                    features::FEAT_BUILD_ID => swap::build_ids(&mut owned),
+                    features::FEAT_ARCH => swap::string(&mut owned),
+                    features::FEAT_EVENT_DESC => swap::event_desc(&mut owned),
+                    _ => {}
+                }
+                bytes = &owned;
+            }
             if let Some(layout) = &mut self.layout {
                 layout.features.push((feat, off, size));
             }
@@ -361,12 +395,20 @@ impl PerfData {
                     None => return Ok(None),
                 },
             };
-            if rec.type_ == RECORD_COMPRESSED {
-                let bytes = match &rec.payload {
-                    Payload::Owned(b) => b.to_vec(),
-                    p => self.payload(p).to_vec(),
+            let rec = if self.swapped {
+                self.to_little_endian(rec)
+            } else {
+                rec
+            };
+            if rec.type_ == RECORD_COMPRESSED || rec.type_ == RECORD_COMPRESSED2 {
+                let bytes = self.payload(&rec.payload);
+                let zstd = if rec.type_ == RECORD_COMPRESSED2 {
+                    compressed2_data(bytes, rec.offset)?
+                } else {
+                    bytes
                 };
-                self.decompressor.feed(&bytes, rec.offset)?;
+                let zstd = zstd.to_vec();
+                self.decompressor.feed(&zstd, rec.offset)?;
                 continue;
             }
             if rec.type_ == RECORD_HEADER_TRACING_DATA {
@@ -397,6 +439,19 @@ impl PerfData {
                 continue;
             }
             return Ok(Some(rec));
+        }
+    }
+
+    /// A record of a big-endian file, turned little-endian (a copy).
+    fn to_little_endian(&self, rec: Record) -> Record {
+        let mut body: Box<[u8]> = match rec.payload {
+            Payload::Owned(b) => b,
+            ref p => self.payload(p).into(),
+        };
+        swap::record(rec.type_, rec.misc, &mut body, &self.attrs);
+        Record {
+            payload: Payload::Owned(body),
+            ..rec
         }
     }
 
@@ -450,7 +505,7 @@ impl PerfData {
                         format!("file is truncated: record header needs 8 bytes, {avail} left"),
                     ));
                 }
-                let (type_, misc, size) = record_header(&map[*pos..*pos + 8]);
+                let (type_, misc, size) = record_header(&map[*pos..*pos + 8], self.swapped);
                 if size < RECORD_HEADER_SIZE {
                     return Err(Error::data(
                         offset,
@@ -488,7 +543,7 @@ impl PerfData {
                         "stream is truncated inside a record header",
                     ));
                 }
-                let (type_, misc, size) = record_header(&head);
+                let (type_, misc, size) = record_header(&head, self.swapped);
                 if size < RECORD_HEADER_SIZE {
                     return Err(Error::data(
                         offset,
@@ -526,29 +581,116 @@ fn name_attrs(attrs: &mut [Attr], named: Vec<(String, Vec<u64>)>) {
     }
 }
 
-pub(crate) fn record_header(b: &[u8]) -> (u32, u16, usize) {
-    let type_ = u32::from_le_bytes(b[0..4].try_into().unwrap());
-    let misc = u16::from_le_bytes(b[4..6].try_into().unwrap());
-    let size = u16::from_le_bytes(b[6..8].try_into().unwrap()) as usize;
+/// Type, misc and size of the record header at `b`, written in the other
+/// byte order if `swapped`.
+pub(crate) fn record_header(b: &[u8], swapped: bool) -> (u32, u16, usize) {
+    let mut h: [u8; 8] = b[..8].try_into().unwrap();
+    if swapped {
+        swap::header(&mut h);
+    }
+    let type_ = u32::from_le_bytes(h[0..4].try_into().unwrap());
+    let misc = u16::from_le_bytes(h[4..6].try_into().unwrap());
+    let size = u16::from_le_bytes(h[6..8].try_into().unwrap()) as usize;
     (type_, misc, size)
 }
 
-fn check_magic(b: &[u8]) -> Result<()> {
+/// The zstd bytes of a COMPRESSED2 payload: u64 size, then the data (the
+/// record is padded to 8 bytes after it).
+fn compressed2_data(payload: &[u8], offset: u64) -> Result<&[u8]> {
+    let mut c = Cursor::new(payload, offset + 8);
+    let size = c.u64("compressed data size")?;
+    c.array(size, 1, "compressed data")
+}
+
+/// The byte order of a pipe-mode header (magic, then size 16), if `b` is one.
+fn pipe_magic(b: &[u8]) -> Option<bool> {
+    let size: [u8; 8] = b.get(8..16)?.try_into().ok()?;
+    let magic = b.get(..8)?;
+    let mut reversed = *MAGIC;
+    reversed.reverse();
+    let native = size == PIPE_HEADER_SIZE.to_le_bytes();
+    let swapped = size == PIPE_HEADER_SIZE.to_be_bytes();
+    if magic == MAGIC && native {
+        Some(false)
+    } else if magic == reversed && swapped {
+        Some(true)
+    } else if magic == MAGIC_V1 && (native || swapped) {
+        Some(swapped)
+    } else {
+        None
+    }
+}
+
+/// Checks the magic of a perf.data file and tells whether it was written in
+/// the other byte order: by the magic for version 2, by the attr entry size
+/// for version 1 (perf's `check_magic_endian`).
+fn file_magic(b: &[u8]) -> Result<bool> {
     if b.len() < 8 {
         return Err(Error::data(0, "file is too short to be a perf.data file"));
     }
+    let mut reversed = *MAGIC;
+    reversed.reverse();
     if &b[..8] == MAGIC {
-        return Ok(());
+        return Ok(false);
     }
-    let mut rev = *MAGIC;
-    rev.reverse();
-    if b[..8] == rev {
-        return Err(Error::data(
-            0,
-            "big-endian perf.data files are not supported",
-        ));
+    if b[..8] == reversed {
+        return Ok(true);
     }
-    Err(Error::data(0, "not a perf.data file (bad magic)"))
+    if &b[..8] != MAGIC_V1 {
+        return Err(Error::data(0, "not a perf.data file (bad magic)"));
+    }
+    if b.len() < 24 {
+        return Err(Error::data(0, "file is too short to be a perf.data file"));
+    }
+    let attr_size = le_u64(b, 16);
+    if V1_ATTR_ENTRY_SIZES.contains(&attr_size) {
+        Ok(false)
+    } else if V1_ATTR_ENTRY_SIZES.contains(&attr_size.swap_bytes()) {
+        Ok(true)
+    } else {
+        Err(Error::data(
+            16,
+            format!("version-1 perf.data file with an unknown attr size {attr_size}: its byte order cannot be told"),
+        ))
+    }
+}
+
+/// The 104-byte file header, little-endian. A header that ends before the
+/// feature bits (version 1) has none; a big-endian file's feature bits were
+/// written as u64 or u32 words, which perf tells apart by the HOSTNAME bit
+/// that every perf since 2.6.37 sets (`perf_file_header__read`).
+fn file_header(map: &[u8], swapped: bool) -> Result<[u8; 104]> {
+    let mut h = [0u8; FILE_HEADER_SIZE as usize];
+    let n = map.len().min(h.len());
+    h[..n].copy_from_slice(&map[..n]);
+    if swapped {
+        for w in h[8..72].chunks_exact_mut(8) {
+            w.reverse();
+        }
+    }
+    let size = le_u64(&h, 8);
+    if size == FILE_HEADER_SIZE_NO_FEATURES {
+        h[72..].fill(0);
+    } else if swapped {
+        let bits = &mut h[72..104];
+        for w in bits.chunks_exact_mut(8) {
+            w.reverse();
+        }
+        const HOSTNAME: usize = 3;
+        if bits[0] & (1 << HOSTNAME) == 0 {
+            for w in bits.chunks_exact_mut(8) {
+                w.reverse();
+            }
+            for w in bits.chunks_exact_mut(4) {
+                w.reverse();
+            }
+        }
+        if bits[0] & (1 << HOSTNAME) == 0 {
+            bits.fill(0);
+            bits[0] = 1 << features::FEAT_BUILD_ID;
+        }
+    }
+    Ok(h)
 }
 
 fn section(c: &mut Cursor, file_len: usize, what: &str) -> Result<(u64, u64)> {
@@ -566,7 +708,12 @@ fn section(c: &mut Cursor, file_len: usize, what: &str) -> Result<(u64, u64)> {
 
 /// The attrs section holds `perf_file_attr` entries: an attribute followed by
 /// the file section of its ids; the header's attr size covers both.
-fn parse_attr_section(map: &[u8], (off, size): (u64, u64), entry: u64) -> Result<Vec<Attr>> {
+fn parse_attr_section(
+    map: &[u8],
+    (off, size): (u64, u64),
+    entry: u64,
+    swapped: bool,
+) -> Result<Vec<Attr>> {
     if !(64 + 16..=4096).contains(&entry) {
         return Err(Error::data(16, format!("attr size {entry} is invalid")));
     }
@@ -574,10 +721,16 @@ fn parse_attr_section(map: &[u8], (off, size): (u64, u64), entry: u64) -> Result
     let mut attrs = Vec::new();
     let mut at = off;
     while at + entry <= off + size {
-        let raw = &map[at as usize..(at + attr_size) as usize];
-        let mut attr = Attr::parse(raw);
+        let mut raw = map[at as usize..(at + attr_size) as usize].to_vec();
+        if swapped {
+            swap::attr(&mut raw);
+        }
+        let mut attr = Attr::parse(&raw);
         let ids_at = (at + attr_size) as usize;
-        let (ids_off, ids_size) = (le_u64(map, ids_at), le_u64(map, ids_at + 8));
+        let (mut ids_off, mut ids_size) = (le_u64(map, ids_at), le_u64(map, ids_at + 8));
+        if swapped {
+            (ids_off, ids_size) = (ids_off.swap_bytes(), ids_size.swap_bytes());
+        }
         if ids_off
             .checked_add(ids_size)
             .is_none_or(|e| e > map.len() as u64)
@@ -589,7 +742,14 @@ fn parse_attr_section(map: &[u8], (off, size): (u64, u64), entry: u64) -> Result
         }
         attr.ids = map[ids_off as usize..(ids_off + ids_size) as usize]
             .chunks_exact(8)
-            .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
+            .map(|b| {
+                let id = u64::from_le_bytes(b.try_into().unwrap());
+                if swapped {
+                    id.swap_bytes()
+                } else {
+                    id
+                }
+            })
             .collect();
         attrs.push(attr);
         at += entry;

@@ -5,7 +5,7 @@ use super::bytes::Cursor;
 use crate::error::Result;
 
 /// `PERF_RECORD_MISC_MMAP_BUILD_ID`: MMAP2 carries a build-id instead of inode data.
-const MISC_MMAP_BUILD_ID: u16 = 1 << 14;
+pub(crate) const MISC_MMAP_BUILD_ID: u16 = 1 << 14;
 /// `PERF_RECORD_MISC_COMM_EXEC`.
 pub const MISC_COMM_EXEC: u16 = 1 << 13;
 /// `PERF_RECORD_MISC_FORK_EXEC` (perf's internal marker on synthesized forks).

@@ -1,0 +1,410 @@
+#!/usr/bin/env python3
+"""rewrite-perf-data.py MODE IN OUT [options]: synthetic perf.data files with a property no
+public recording of an allowed licence has, made from a real little-endian recording.
+
+  bswap [--arch NAME]  the same recording as a big-endian machine (ppc64, s390x) would have
+                       written it: header, attributes (bitfields bit-reversed per byte), ids,
+                       the features perf reads (build-ids, strings, nrcpus, total_mem, cmdline,
+                       event_desc; others are dropped) and every record, field by field at its
+                       width (perf 6.1 util/session.c swap ops and util/header.c, read in reverse).
+                       --arch also replaces HEADER_ARCH (e.g. ppc64, s390x).
+  arch NAME            only replaces HEADER_ARCH (e.g. i686, armv7l, riscv64, mips64).
+  v1                   a version-1 file (magic PERFFILE, perf <= 3.2): attributes cut to
+                       PERF_ATTR_SIZE_VER4 (104 bytes), by whose entry size perf tells the order.
+  compressed2          every PERF_RECORD_COMPRESSED (81) of a `perf record -z` file becomes a
+                       PERF_RECORD_COMPRESSED2 (83: u64 data size, data, padding to 8 bytes), as
+                       perf 6.15 and newer write them.
+
+perf 6.1 must print for OUT what it prints for IN (bswap, v1, compressed2 keep the samples):
+the golden tests compare perfold on OUT with perf 6.1 on OUT where perf 6.1 reads it, and with
+perf 6.1 on IN where it does not (COMPRESSED2).
+"""
+import struct
+import sys
+
+SAMPLE_IP, SAMPLE_TID, SAMPLE_TIME, SAMPLE_ADDR, SAMPLE_READ = 1, 2, 4, 8, 16
+SAMPLE_CALLCHAIN, SAMPLE_ID, SAMPLE_CPU, SAMPLE_PERIOD, SAMPLE_STREAM_ID = 32, 64, 128, 256, 512
+SAMPLE_RAW, SAMPLE_BRANCH_STACK, SAMPLE_REGS_USER, SAMPLE_STACK_USER = 1 << 10, 1 << 11, 1 << 12, 1 << 13
+SAMPLE_IDENTIFIER = 1 << 16
+FEAT_TRACING_DATA, FEAT_BUILD_ID, FEAT_ARCH, FEAT_EVENT_DESC = 1, 2, 6, 12
+STRING_FEATS = {3, 4, 5, 6, 8, 9}  # hostname, osrelease, version, arch, cpudesc, cpuid
+
+
+class Buf:
+    """Little-endian reads and big-endian rewrites of fields of a bytearray."""
+
+    def __init__(self, b):
+        self.b = b
+
+    def u(self, at, n):
+        return int.from_bytes(self.b[at:at + n], 'little')
+
+    def sw(self, at, n):
+        if at + n <= len(self.b):
+            self.b[at:at + n] = self.b[at:at + n][::-1]
+
+    def sw64_from(self, at, end=None):
+        end = len(self.b) if end is None else end
+        while at + 8 <= end:
+            self.sw(at, 8)
+            at += 8
+
+
+class Attr:
+    def __init__(self, raw):
+        raw = bytes(raw) + bytes(max(0, 136 - len(raw)))
+        (self.type, self.size, self.config, self.period, self.sample_type,
+         self.read_format, self.flags) = struct.unpack_from('<IIQQQQQ', raw, 0)
+        self.branch_sample_type, self.regs_user = struct.unpack_from('<QQ', raw, 72)
+        self.ids = []
+
+    def has(self, bit):
+        return self.sample_type & bit != 0
+
+    def sample_id_all(self):
+        return self.flags & (1 << 18) != 0
+
+    def trailer_size(self):
+        bits = [SAMPLE_TID, SAMPLE_TIME, SAMPLE_ID, SAMPLE_STREAM_ID, SAMPLE_CPU, SAMPLE_IDENTIFIER]
+        return 8 * sum(1 for b in bits if self.has(b))
+
+
+def swap_attr(b, at, size):
+    """perf_event_attr at b[at:at+size], little-endian to big-endian."""
+    f = Buf(b)
+    widths = [(0, 4), (4, 4), (8, 8), (16, 8), (24, 8), (32, 8), (48, 4), (52, 4), (56, 8),
+              (64, 8), (72, 8), (80, 8), (88, 4), (92, 4), (96, 8), (104, 4), (108, 2),
+              (112, 4), (120, 8), (128, 8)]
+    for off, n in widths:
+        if off + n <= size:
+            f.sw(at + off, n)
+    if size >= 48:
+        for i in range(at + 40, at + 48):
+            b[i] = int('{:08b}'.format(b[i])[::-1], 2)
+
+
+def attr_of(attrs, ident):
+    for a in attrs:
+        if ident in a.ids:
+            return a
+    return attrs[0]
+
+
+def sample_attr(attrs, b):
+    first = attrs[0]
+    if len(attrs) == 1:
+        return first
+    if first.has(SAMPLE_IDENTIFIER):
+        return attr_of(attrs, Buf(b).u(8, 8))
+    if first.has(SAMPLE_ID):
+        n = sum(1 for x in (SAMPLE_IP, SAMPLE_TID, SAMPLE_TIME, SAMPLE_ADDR) if first.has(x))
+        return attr_of(attrs, Buf(b).u(8 + 8 * n, 8))
+    return first
+
+
+def swap_sample(a, b):
+    """A PERF_RECORD_SAMPLE record (header included) laid out by `a`."""
+    f = Buf(b)
+    at = 8
+    for bit in (SAMPLE_IDENTIFIER, SAMPLE_IP):
+        if a.has(bit):
+            f.sw(at, 8); at += 8
+    if a.has(SAMPLE_TID):
+        f.sw(at, 4); f.sw(at + 4, 4); at += 8
+    for bit in (SAMPLE_TIME, SAMPLE_ADDR, SAMPLE_ID, SAMPLE_STREAM_ID):
+        if a.has(bit):
+            f.sw(at, 8); at += 8
+    if a.has(SAMPLE_CPU):
+        f.sw(at, 4); f.sw(at + 4, 4); at += 8
+    if a.has(SAMPLE_PERIOD):
+        f.sw(at, 8); at += 8
+    if a.has(SAMPLE_READ):
+        raise SystemExit('samples with read values are not handled')
+    if a.has(SAMPLE_CALLCHAIN):
+        nr = f.u(at, 8)
+        f.sw64_from(at, at + 8 + 8 * nr); at += 8 + 8 * nr
+    if a.has(SAMPLE_RAW):
+        raise SystemExit('raw (tracepoint) samples are not handled')
+    if a.has(SAMPLE_BRANCH_STACK):
+        raise SystemExit('branch stacks are not handled')
+    if a.has(SAMPLE_REGS_USER):
+        abi = f.u(at, 8)
+        n = 1 + (bin(a.regs_user).count('1') if abi else 0)
+        f.sw64_from(at, at + 8 * n); at += 8 * n
+    if a.has(SAMPLE_STACK_USER):
+        size = f.u(at, 8)
+        f.sw(at, 8); at += 8
+        if size:
+            at += size
+            f.sw(at, 8); at += 8
+    f.sw64_from(at)
+
+
+def swap_trailer(attrs, b, end):
+    """The sample-id trailer at b[end - size:end]."""
+    a = attrs[0]
+    f = Buf(b)
+    at = end - a.trailer_size()
+    if len(attrs) > 1 and a.has(SAMPLE_IDENTIFIER):
+        a = attr_of(attrs, f.u(end - 8, 8))
+    for bit in (SAMPLE_TID, SAMPLE_TIME, SAMPLE_ID, SAMPLE_STREAM_ID, SAMPLE_CPU, SAMPLE_IDENTIFIER):
+        if a.has(bit):
+            if bit in (SAMPLE_TID, SAMPLE_CPU):
+                f.sw(at, 4); f.sw(at + 4, 4)
+            else:
+                f.sw(at, 8)
+            at += 8
+    return end - attrs[0].trailer_size()
+
+
+def swap_record(attrs, b):
+    """One record (header included), little-endian to big-endian, in place."""
+    f = Buf(b)
+    typ, misc = f.u(0, 4), f.u(4, 2)
+    f.sw(0, 4); f.sw(4, 2); f.sw(6, 2)
+    if typ == 9:
+        swap_sample(sample_attr(attrs, b), b)
+        return
+    if typ >= 64:
+        if typ == 66:
+            f.sw(8, 4)
+        elif typ == 83:
+            f.sw(8, 8)
+        elif typ == 64:
+            size = f.u(12, 4) or 64
+            swap_attr(b, 8, size)
+            f.sw64_from(8 + size)
+        elif typ in (69, 79):  # ID_INDEX, TIME_CONV
+            f.sw64_from(8)
+        elif typ == 78:  # EVENT_UPDATE: perf swaps type and id only
+            f.sw(8, 8); f.sw(16, 8)
+        elif typ == 73:  # THREAD_MAP: nr, then (pid u64, comm[16])
+            nr = f.u(8, 8); f.sw(8, 8)
+            for i in range(nr):
+                f.sw(16 + 24 * i, 8)
+        elif typ == 74:  # CPU_MAP
+            kind = f.u(8, 2); f.sw(8, 2)
+            if kind == 0:
+                nr = f.u(10, 2); f.sw(10, 2)
+                for i in range(nr):
+                    f.sw(12 + 2 * i, 2)
+            elif kind == 1:
+                nr, long_size = f.u(10, 2), f.u(12, 2)
+                f.sw(10, 2); f.sw(12, 2)
+                start, width = (14, 4) if long_size == 4 else (18, 8)
+                for i in range(nr):
+                    f.sw(start + width * i, width)
+            elif kind == 2:
+                f.sw(12, 2); f.sw(14, 2)
+        elif typ not in (68, 81, 82):
+            raise SystemExit('record type %d is not handled' % typ)
+        return
+    end = len(b)
+    if attrs[0].sample_id_all():
+        end = swap_trailer(attrs, b, end)
+    if typ in (1, 10):  # MMAP, MMAP2
+        f.sw(8, 4); f.sw(12, 4)
+        for at in (16, 24, 32):
+            f.sw(at, 8)
+        if typ == 10:
+            if not misc & (1 << 14):
+                f.sw(40, 4); f.sw(44, 4); f.sw(48, 8); f.sw(56, 8)
+            f.sw(64, 4); f.sw(68, 4)
+    elif typ == 3:  # COMM
+        f.sw(8, 4); f.sw(12, 4)
+    elif typ in (4, 7):  # EXIT, FORK
+        for at in (8, 12, 16, 20):
+            f.sw(at, 4)
+        f.sw(24, 8)
+    elif typ in (2, 5, 6, 13):  # LOST, THROTTLE, UNTHROTTLE, LOST_SAMPLES
+        f.sw64_from(8, end)
+    else:
+        raise SystemExit('record type %d is not handled' % typ)
+
+
+def header(b):
+    magic, size, attr_size = struct.unpack_from('<8sQQ', b, 0)
+    attrs_off, attrs_size, data_off, data_size = struct.unpack_from('<QQQQ', b, 24)
+    return dict(attr_size=attr_size, attrs=(attrs_off, attrs_size), data=(data_off, data_size))
+
+
+def read_attrs(b, h):
+    off, size = h['attrs']
+    attrs = []
+    for at in range(off, off + size, h['attr_size']):
+        a = Attr(b[at:at + h['attr_size'] - 16])
+        ids_off, ids_size = struct.unpack_from('<QQ', b, at + h['attr_size'] - 16)
+        a.ids = list(struct.unpack_from('<%dQ' % (ids_size // 8), b, ids_off))
+        attrs.append(a)
+    return attrs
+
+
+def feature_table(b, h):
+    """[(feature, table entry offset, section offset, section size)]."""
+    bits = int.from_bytes(b[72:104], 'little')
+    at = sum(h['data'])
+    out = []
+    for feat in range(256):
+        if bits >> feat & 1:
+            off, size = struct.unpack_from('<QQ', b, at)
+            out.append((feat, at, off, size))
+            at += 16
+    return out
+
+
+def set_arch(b, h, name):
+    for feat, _, off, size in feature_table(b, h):
+        if feat == FEAT_ARCH:
+            n = struct.unpack_from('<I', b, off)[0]
+            enc = name.encode() + b'\0'
+            if len(enc) > n:
+                raise SystemExit('arch name too long for the section')
+            b[off + 4:off + 4 + n] = enc + bytes(n - len(enc))
+            return
+    raise SystemExit('the file has no HEADER_ARCH')
+
+
+def bswap(b, arch):
+    h = header(b)
+    if arch:
+        set_arch(b, h, arch)
+    attrs = read_attrs(b, h)
+    f = Buf(b)
+    # records
+    at, end = h['data'][0], sum(h['data'])
+    while at < end:
+        size = f.u(at + 6, 2)
+        rec = bytearray(b[at:at + size])
+        swap_record(attrs, rec)
+        b[at:at + size] = rec
+        at += size
+    # features: keep those whose layout is swapped here, drop the others
+    table = feature_table(b, h)
+    kept = []
+    for feat, _, off, size in table:
+        if feat in STRING_FEATS:
+            f.sw(off, 4)
+        elif feat == 7:  # NRCPUS
+            f.sw(off, 4); f.sw(off + 4, 4)
+        elif feat == 10:  # TOTAL_MEM
+            f.sw(off, 8)
+        elif feat == 11:  # CMDLINE
+            nr = f.u(off, 4); f.sw(off, 4); p = off + 4
+            for _ in range(nr):
+                n = f.u(p, 4); f.sw(p, 4); p += 4 + n
+        elif feat == FEAT_BUILD_ID:
+            p = off
+            while p + 8 <= off + size:
+                n = f.u(p + 6, 2)
+                f.sw(p, 4); f.sw(p + 4, 2); f.sw(p + 6, 2); f.sw(p + 8, 4)
+                p += n
+        elif feat == FEAT_EVENT_DESC:
+            nr, asz = f.u(off, 4), f.u(off + 4, 4)
+            f.sw(off, 4); f.sw(off + 4, 4); p = off + 8
+            for _ in range(nr):
+                swap_attr(b, p, asz); p += asz
+                nids, n = f.u(p, 4), f.u(p + 4, 4)
+                f.sw(p, 4); f.sw(p + 4, 4); p += 8 + n
+                f.sw64_from(p, p + 8 * nids); p += 8 * nids
+        else:
+            continue
+        kept.append((feat, off, size))
+    bits = 0
+    at = sum(h['data'])
+    for feat, off, size in kept:
+        bits |= 1 << feat
+        struct.pack_into('>QQ', b, at, off, size)
+        at += 16
+    b[at:at + 16 * (len(table) - len(kept))] = bytes(16 * (len(table) - len(kept)))
+    # a 64-bit machine's feature bitmap: u64 words in its order
+    b[72:104] = b''.join(((bits >> (64 * i)) & (2**64 - 1)).to_bytes(8, 'big') for i in range(4))
+    # attributes and their ids
+    off, size = h['attrs']
+    asz = h['attr_size']
+    for p in range(off, off + size, asz):
+        ids_off, ids_size = struct.unpack_from('<QQ', b, p + asz - 16)
+        f.sw64_from(ids_off, ids_off + ids_size)
+        swap_attr(b, p, asz - 16)
+        f.sw(p + asz - 16, 8); f.sw(p + asz - 8, 8)
+    # header: magic in the other order, then u64 fields
+    b[0:8] = b'PERFILE2'[::-1]
+    f.sw64_from(8, 72)
+
+
+def v1(b):
+    h = header(b)
+    off, size = h['attrs']
+    asz = h['attr_size']
+    n = size // asz
+    new_asz = 104 + 16
+    out = bytearray()
+    for i in range(n):
+        p = off + i * asz
+        raw = bytearray(b[p:p + min(asz - 16, 104)])
+        raw += bytes(104 - len(raw))
+        struct.pack_into('<I', raw, 4, 104)
+        out += raw + b[p + asz - 16:p + asz]
+    b[off:off + size] = out + bytes(size - len(out))
+    struct.pack_into('<Q', b, 16, new_asz)
+    struct.pack_into('<Q', b, 32, len(out))
+    b[0:8] = b'PERFFILE'
+
+
+def compressed2(b):
+    h = header(b)
+    at, end = h['data']
+    end += at
+    out = bytearray()
+    n = 0
+    while at < end:
+        typ, size = struct.unpack_from('<I', b, at)[0], struct.unpack_from('<H', b, at + 6)[0]
+        rec = b[at:at + size]
+        if typ == 81:
+            data = rec[8:]
+            total = (16 + len(data) + 7) // 8 * 8
+            if total > 0xffff:
+                raise SystemExit('a COMPRESSED2 record would exceed 64 KiB')
+            rec = struct.pack('<IHHQ', 83, 0, total, len(data)) + data + bytes(total - 16 - len(data))
+            n += 1
+        out += rec
+        at += size
+    if not n:
+        raise SystemExit('no PERF_RECORD_COMPRESSED in the file')
+    data_off, data_size = h['data']
+    delta = len(out) - data_size
+    table_old = data_off + data_size
+    rest = bytearray(b[table_old:])
+    # feature sections move by delta
+    bits = int.from_bytes(b[72:104], 'little')
+    for i in range(bin(bits).count('1')):
+        off = struct.unpack_from('<Q', rest, 16 * i)[0]
+        struct.pack_into('<Q', rest, 16 * i, off + delta)
+    nb = bytearray(b[:data_off]) + out + rest
+    struct.pack_into('<Q', nb, 48, len(out))
+    b[:] = nb
+
+
+def main():
+    args = sys.argv[1:]
+    if len(args) < 3:
+        sys.exit(__doc__)
+    mode, src, dst = args[0], args[1], args[2]
+    b = bytearray(open(src, 'rb').read())
+    if b[:8] != b'PERFILE2' or struct.unpack_from('<Q', b, 8)[0] != 104:
+        sys.exit('IN must be a little-endian perf.data file (not pipe mode)')
+    if mode == 'bswap':
+        arch = args[4] if len(args) > 4 and args[3] == '--arch' else None
+        bswap(b, arch)
+    elif mode == 'arch':
+        set_arch(b, header(b), args[3])
+    elif mode == 'v1':
+        v1(b)
+    elif mode == 'compressed2':
+        compressed2(b)
+    else:
+        sys.exit(__doc__)
+    open(dst, 'wb').write(b)
+
+
+if __name__ == '__main__':
+    main()
