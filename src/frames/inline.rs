@@ -5,7 +5,7 @@
 //!
 //! Two modes: immediate (the records are computed when the frame is first
 //! seen) and deferred (`defer`: a worker thread computes them while the
-//! pipeline goes on; the frame stays `pending` until
+//! pipeline goes on; the frame stays [`FrameKey::Pending`] until
 //! [`InlineFrames::resolve_deferred`]). Each DSO's addresses reach its
 //! resolver in the order perf asks addr2line in both modes.
 //!
@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use rustc_hash::FxHashMap;
 
 use super::symbol_table::{SymId, SymbolTable};
-use super::Frame;
+use super::{Frame, FrameKey};
 use crate::mappings::{DsoId, DsoKind, Machine};
 use crate::objfile::elf::Elf;
 use crate::objfile::fs::map_file;
@@ -70,7 +70,7 @@ pub struct InlineFrames {
 
 impl InlineFrames {
     /// Looks inline frames up on a worker thread from now on; frames come
-    /// out `pending` until [`Self::resolve_deferred`].
+    /// out [`FrameKey::Pending`] until [`Self::resolve_deferred`].
     pub fn defer(&mut self) {
         self.worker = Some(InlineWorker::start());
     }
@@ -105,8 +105,7 @@ impl InlineFrames {
                 return false;
             };
             out.push(Frame {
-                slot: id,
-                pending: true,
+                key: FrameKey::Pending(id),
                 ..*f
             });
             return true;
@@ -126,7 +125,7 @@ impl InlineFrames {
         for &(sym, slot, inlined) in &self.frames[range] {
             out.push(Frame {
                 sym: Some(sym),
-                slot,
+                key: FrameKey::Slot(slot),
                 inlined,
                 ..*f
             });
@@ -158,20 +157,22 @@ impl InlineFrames {
                 map_start: 0,
                 dso: Some(dso),
                 sym: Some(base),
-                slot: 0,
+                key: FrameKey::Slot(0),
                 inlined: false,
-                pending: false,
             };
             if records.is_empty() {
                 let slot = symbols.cached_slot(dso, addr).unwrap_or(0);
-                self.deferred_frames.push(Frame { slot, ..frame });
+                self.deferred_frames.push(Frame {
+                    key: FrameKey::Slot(slot),
+                    ..frame
+                });
             } else {
                 let (s, len) = self.name_records(symbols, base, records);
                 for k in s..s + len {
                     let (sym, slot, inlined) = self.frames[k as usize];
                     self.deferred_frames.push(Frame {
                         sym: Some(sym),
-                        slot,
+                        key: FrameKey::Slot(slot),
                         inlined,
                         ..frame
                     });
