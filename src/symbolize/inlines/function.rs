@@ -389,8 +389,8 @@ pub(super) fn build_lookup(funcs: &[Func]) -> Vec<FuncSpan> {
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            let (mut lo, mut hi) = f.ranges.0.first().copied().unwrap_or((0, 0));
-            for &(l, h) in f.ranges.0.iter().skip(1) {
+            let (mut lo, mut hi) = f.ranges.list().first().copied().unwrap_or((0, 0));
+            for &(l, h) in f.ranges.list().iter().skip(1) {
                 lo = lo.min(l);
                 hi = hi.max(h);
             }
@@ -439,7 +439,7 @@ pub(super) fn lookup_function(funcs: &[Func], t: &[FuncSpan], addr: u64) -> Opti
             break;
         }
         let fi = t[first].func;
-        for &(l, h) in &funcs[fi as usize].ranges.0 {
+        for &(l, h) in funcs[fi as usize].ranges.list() {
             if addr < l || addr >= h {
                 continue;
             }
