@@ -10,7 +10,7 @@ use super::clib::strtoull;
 use super::event::{Field, PrintFmt, Tracepoint};
 use super::event::{FIELD_IS_ARRAY, FIELD_IS_DYNAMIC, FIELD_IS_LONG, FIELD_IS_POINTER};
 use super::event::{FIELD_IS_RELATIVE, FIELD_IS_SIGNED, FIELD_IS_STRING};
-use super::lexer::{Lexer, Tok};
+use super::lexer::{Lexer, Tok, Token};
 
 /// What `parse_format` yields: no event at all when the name or ID cannot
 /// be read (perf then rejects the whole tracing data), else the event,
@@ -164,39 +164,11 @@ fn event_read_fields(lx: &mut Lexer, out: &mut Vec<Field>, ftrace: bool, long_si
         let mut size_dynamic = 0;
         if tok == b"[" {
             flags |= FIELD_IS_ARRAY;
-            let mut brackets = tok;
-            let mut last_ty = ty;
-            (ty, tok) = lx.read();
-            arraylen = if ty == Tok::Item {
-                strtoull(&tok) as u32
-            } else {
-                0
+            let Some(array) = read_array_suffix(lx, tok, &mut type_, &mut name) else {
+                return false;
             };
-            while tok != b"]" {
-                let d: &[u8] = if last_ty == Tok::Item && ty == Tok::Item {
-                    b" "
-                } else {
-                    b""
-                };
-                last_ty = ty;
-                append(&mut brackets, d, &tok);
-                arraylen = strtoull(&tok) as u32;
-                (ty, tok) = lx.read();
-                if ty == Tok::None {
-                    return false;
-                }
-            }
-            brackets.push(b']');
-            (ty, tok) = lx.read();
-            if ty == Tok::Item {
-                append(&mut type_, b" ", &name);
-                type_.extend_from_slice(&brackets);
-                size_dynamic = type_size(&name);
-                name = tok;
-                (ty, tok) = lx.read();
-            } else {
-                type_.extend_from_slice(&brackets);
-            }
+            (arraylen, size_dynamic) = (array.len, array.size_dynamic);
+            (ty, tok) = array.next;
         }
         flags |= type_flags(&type_, flags);
         if ty != Tok::Op || tok != b";" {
@@ -230,6 +202,66 @@ fn event_read_fields(lx: &mut Lexer, out: &mut Vec<Field>, ftrace: bool, long_si
             string_cleared: Cell::new(false),
         });
     }
+}
+
+/// What an array field's `[...]` told.
+struct ArraySuffix {
+    /// The last number inside the brackets (0 if none).
+    len: u32,
+    /// The size of the type named after the brackets, if one is.
+    size_dynamic: u32,
+    /// The token after the field's declaration.
+    next: Token,
+}
+
+/// An array field's `[...]` (from `open`, the `[` token) and, when a name
+/// follows it, that name: the brackets go to the type `type_`, a
+/// following name replaces `name`. `None` on a syntax error.
+fn read_array_suffix(
+    lx: &mut Lexer,
+    open: Vec<u8>,
+    type_: &mut Vec<u8>,
+    name: &mut Vec<u8>,
+) -> Option<ArraySuffix> {
+    let mut brackets = open;
+    let mut last_ty = Tok::Op;
+    let (mut ty, mut tok) = lx.read();
+    let mut len = if ty == Tok::Item {
+        strtoull(&tok) as u32
+    } else {
+        0
+    };
+    while tok != b"]" {
+        let d: &[u8] = if last_ty == Tok::Item && ty == Tok::Item {
+            b" "
+        } else {
+            b""
+        };
+        last_ty = ty;
+        append(&mut brackets, d, &tok);
+        len = strtoull(&tok) as u32;
+        (ty, tok) = lx.read();
+        if ty == Tok::None {
+            return None;
+        }
+    }
+    brackets.push(b']');
+    let mut size_dynamic = 0;
+    let mut next = lx.read();
+    if next.0 == Tok::Item {
+        append(type_, b" ", name);
+        type_.extend_from_slice(&brackets);
+        size_dynamic = type_size(name);
+        *name = std::mem::take(&mut next.1);
+        next = lx.read();
+    } else {
+        type_.extend_from_slice(&brackets);
+    }
+    Some(ArraySuffix {
+        len,
+        size_dynamic,
+        next,
+    })
 }
 
 /// The tokens of `__attribute__((...))` after a field's type, up to the
