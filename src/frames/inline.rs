@@ -5,7 +5,7 @@
 //!
 //! Two modes: immediate (the records are computed when the frame is first
 //! seen) and deferred (`defer`: a worker thread computes them while the
-//! pipeline goes on; the frame stays `pending` until
+//! pipeline goes on; the frame stays [`FrameKey::Pending`] until
 //! [`InlineFrames::resolve_deferred`]). Each DSO's addresses reach its
 //! resolver in the order perf asks addr2line in both modes.
 //!
@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use rustc_hash::FxHashMap;
 
 use super::symbol_table::{SymId, SymbolTable};
-use super::Frame;
+use super::{Frame, FrameKey};
 use crate::mappings::{DsoId, DsoKind, Machine};
 use crate::objfile::elf::Elf;
 use crate::objfile::fs::map_file;
@@ -56,12 +56,12 @@ struct Source {
 pub struct InlineFrames {
     /// Frames per (DSO, address): a range of `frames`.
     index: FxHashMap<(DsoId, u64), (u32, u32)>,
-    frames: Vec<(SymId, u32, bool)>,
+    frames: Vec<NamedRecord>,
     /// Per DSO; `None` when perf runs no addr2line for it.
     sources: FxHashMap<DsoId, Option<Source>>,
     worker: Option<InlineWorker>,
-    /// Deferred lookups in query order: (DSO, address, base symbol).
-    pending: Vec<(DsoId, u64, SymId)>,
+    /// Deferred lookups in query order.
+    pending: Vec<DeferredLookup>,
     pending_ids: FxHashMap<(DsoId, u64), Lookup>,
     /// Resolved deferred lookups: the frames of each, in `deferred_frames`.
     deferred: Vec<(u32, u32)>,
@@ -70,7 +70,7 @@ pub struct InlineFrames {
 
 impl InlineFrames {
     /// Looks inline frames up on a worker thread from now on; frames come
-    /// out `pending` until [`Self::resolve_deferred`].
+    /// out [`FrameKey::Pending`] until [`Self::resolve_deferred`].
     pub fn defer(&mut self) {
         self.worker = Some(InlineWorker::start());
     }
@@ -105,8 +105,7 @@ impl InlineFrames {
                 return false;
             };
             out.push(Frame {
-                slot: id,
-                pending: true,
+                key: FrameKey::Pending(id),
                 ..*f
             });
             return true;
@@ -123,10 +122,10 @@ impl InlineFrames {
             return false;
         }
         let range = start as usize..(start + len) as usize;
-        for &(sym, slot, inlined) in &self.frames[range] {
+        for &NamedRecord { sym, slot, inlined } in &self.frames[range] {
             out.push(Frame {
                 sym: Some(sym),
-                slot,
+                key: FrameKey::Slot(slot),
                 inlined,
                 ..*f
             });
@@ -149,7 +148,7 @@ impl InlineFrames {
         };
         let answers = worker.finish();
         let pending = std::mem::take(&mut self.pending);
-        for (i, (dso, addr, base)) in pending.into_iter().enumerate() {
+        for (i, DeferredLookup { dso, addr, base }) in pending.into_iter().enumerate() {
             let start = self.deferred_frames.len() as u32;
             let records = answers.get(i).map_or(&[][..], |r| &r[..]);
             let frame = Frame {
@@ -158,20 +157,22 @@ impl InlineFrames {
                 map_start: 0,
                 dso: Some(dso),
                 sym: Some(base),
-                slot: 0,
+                key: FrameKey::Slot(0),
                 inlined: false,
-                pending: false,
             };
             if records.is_empty() {
                 let slot = symbols.cached_slot(dso, addr).unwrap_or(0);
-                self.deferred_frames.push(Frame { slot, ..frame });
+                self.deferred_frames.push(Frame {
+                    key: FrameKey::Slot(slot),
+                    ..frame
+                });
             } else {
                 let (s, len) = self.name_records(symbols, base, records);
                 for k in s..s + len {
-                    let (sym, slot, inlined) = self.frames[k as usize];
+                    let NamedRecord { sym, slot, inlined } = self.frames[k as usize];
                     self.deferred_frames.push(Frame {
                         sym: Some(sym),
-                        slot,
+                        key: FrameKey::Slot(slot),
                         inlined,
                         ..frame
                     });
@@ -242,7 +243,7 @@ impl InlineFrames {
         };
         let (key, query) = (source.key, addr.wrapping_add(source.text_offset));
         self.worker.as_ref()?.query(key, query);
-        self.pending.push((dso, addr, base));
+        self.pending.push(DeferredLookup { dso, addr, base });
         Some(Lookup::Queued(self.pending.len() as u32 - 1))
     }
 
@@ -299,10 +300,26 @@ impl InlineFrames {
                 (sym, true)
             };
             let slot = symbols.new_slot();
-            self.frames.push((sym, slot, inlined));
+            self.frames.push(NamedRecord { sym, slot, inlined });
         }
         (start, self.frames.len() as u32 - start)
     }
+}
+
+/// An inline record named by `new_inline_sym`, with its frame's slot.
+#[derive(Clone, Copy)]
+struct NamedRecord {
+    sym: SymId,
+    slot: u32,
+    /// The name differs from the real symbol's (perf's `inlined`).
+    inlined: bool,
+}
+
+/// A lookup queued on the worker: the frame's DSO, address and real symbol.
+struct DeferredLookup {
+    dso: DsoId,
+    addr: u64,
+    base: SymId,
 }
 
 /// A deferred inline lookup of one (DSO, address).

@@ -33,19 +33,25 @@ pub struct Frame {
     pub map_start: u64,
     pub dso: Option<DsoId>,
     pub sym: Option<SymId>,
-    /// Dense id of this (DSO, address) pair, for per-address caches in the
-    /// writers; [`NO_SLOT`] when the address is in no map.
-    pub slot: u32,
+    /// What the writers cache this frame's text under.
+    pub key: FrameKey,
     /// An inline frame from DWARF (perf prints ` (inlined)` for the DSO).
     pub inlined: bool,
-    /// A frame whose inline frames are still being looked up: `slot` is
-    /// the lookup's id, and [`InlineFrames::deferred`] gives the frames once
-    /// [`InlineFrames::resolve_deferred`] ran (see `Options::defer_inlines`).
-    pub pending: bool,
 }
 
-/// The slot of frames without a map.
-pub const NO_SLOT: u32 = u32::MAX;
+/// What a frame's text is cached under in the writers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameKey {
+    /// The dense id of the frame's (DSO, address) pair (or of one of its
+    /// inline frames), for per-address caches.
+    Slot(u32),
+    /// Inline frames still being looked up: the lookup's id;
+    /// [`InlineFrames::deferred`] gives the frames once
+    /// [`InlineFrames::resolve_deferred`] ran (see `Options::defer_inlines`).
+    Pending(u32),
+    /// The address is in no map.
+    Unmapped,
+}
 
 impl Frame {
     /// A frame whose address is in no map.
@@ -56,9 +62,8 @@ impl Frame {
             map_start: 0,
             dso: None,
             sym: None,
-            slot: NO_SLOT,
+            key: FrameKey::Unmapped,
             inlined: false,
-            pending: false,
         }
     }
 
@@ -104,9 +109,8 @@ pub fn resolve_ip(
                 map_start: map.start,
                 dso: Some(map.dso),
                 sym,
-                slot,
+                key: FrameKey::Slot(slot),
                 inlined: false,
-                pending: false,
             }
         }
         None => Frame::unmapped(ip),

@@ -10,7 +10,7 @@ use super::clib::strtoull;
 use super::event::{Field, PrintFmt, Tracepoint};
 use super::event::{FIELD_IS_ARRAY, FIELD_IS_DYNAMIC, FIELD_IS_LONG, FIELD_IS_POINTER};
 use super::event::{FIELD_IS_RELATIVE, FIELD_IS_SIGNED, FIELD_IS_STRING};
-use super::lexer::{Lexer, Tok};
+use super::lexer::{Lexer, Tok, Token};
 
 /// What `parse_format` yields: no event at all when the name or ID cannot
 /// be read (perf then rejects the whole tracing data), else the event,
@@ -148,32 +148,7 @@ fn event_read_fields(lx: &mut Lexer, out: &mut Vec<Field>, ftrace: bool, long_si
                 let Some(t) = type_.as_mut() else {
                     return false;
                 };
-                append(t, b" ", &last);
-                t.push(b'(');
-                delim = b" ";
-                let mut depth = 1;
-                loop {
-                    let (ty2, tok2) = lx.read();
-                    if ty2 == Tok::None {
-                        break;
-                    }
-                    if ty2 == Tok::Delim {
-                        if tok2.first() == Some(&b'(') {
-                            depth += 1;
-                        } else if tok2.first() == Some(&b')') {
-                            depth -= 1;
-                        }
-                        if depth == 0 {
-                            break;
-                        }
-                        t.extend_from_slice(&tok2);
-                        delim = b"";
-                    } else {
-                        append(t, delim, &tok2);
-                        delim = b" ";
-                    }
-                    last = tok2;
-                }
+                read_attribute_suffix(lx, t, &mut last, &mut delim);
                 continue;
             }
             break;
@@ -189,54 +164,13 @@ fn event_read_fields(lx: &mut Lexer, out: &mut Vec<Field>, ftrace: bool, long_si
         let mut size_dynamic = 0;
         if tok == b"[" {
             flags |= FIELD_IS_ARRAY;
-            let mut brackets = tok;
-            let mut last_ty = ty;
-            (ty, tok) = lx.read();
-            arraylen = if ty == Tok::Item {
-                strtoull(&tok) as u32
-            } else {
-                0
+            let Some(array) = read_array_suffix(lx, tok, &mut type_, &mut name) else {
+                return false;
             };
-            while tok != b"]" {
-                let d: &[u8] = if last_ty == Tok::Item && ty == Tok::Item {
-                    b" "
-                } else {
-                    b""
-                };
-                last_ty = ty;
-                append(&mut brackets, d, &tok);
-                arraylen = strtoull(&tok) as u32;
-                (ty, tok) = lx.read();
-                if ty == Tok::None {
-                    return false;
-                }
-            }
-            brackets.push(b']');
-            (ty, tok) = lx.read();
-            if ty == Tok::Item {
-                append(&mut type_, b" ", &name);
-                type_.extend_from_slice(&brackets);
-                size_dynamic = type_size(&name);
-                name = tok;
-                (ty, tok) = lx.read();
-            } else {
-                type_.extend_from_slice(&brackets);
-            }
+            (arraylen, size_dynamic) = (array.len, array.size_dynamic);
+            (ty, tok) = array.next;
         }
-        let is_string = flags & FIELD_IS_ARRAY != 0
-            && (contains(&type_, b"char") || contains(&type_, b"u8") || contains(&type_, b"s8"));
-        if is_string {
-            flags |= FIELD_IS_STRING;
-        }
-        if type_.starts_with(b"__data_loc") {
-            flags |= FIELD_IS_DYNAMIC;
-        }
-        if type_.starts_with(b"__rel_loc") {
-            flags |= FIELD_IS_DYNAMIC | FIELD_IS_RELATIVE;
-        }
-        if contains(&type_, b"long") {
-            flags |= FIELD_IS_LONG;
-        }
+        flags |= type_flags(&type_, flags);
         if ty != Tok::Op || tok != b";" {
             return false;
         }
@@ -246,34 +180,15 @@ fn event_read_fields(lx: &mut Lexer, out: &mut Vec<Field>, ftrace: bool, long_si
         let Some(size) = read_number_attr(lx, b"size") else {
             return false;
         };
-        let (ty, tok) = lx.read();
-        if ty != Tok::Newline {
-            if ty != Tok::Item || tok != b"signed" || !lx.expect(Tok::Op, b":", false) {
-                return false;
-            }
-            let Some(v) = lx.expect_type(Tok::Item) else {
-                return false;
-            };
-            if strtoull(&v) != 0 {
-                flags |= FIELD_IS_SIGNED;
-            }
-            if !lx.expect(Tok::Op, b";", false) || lx.expect_type(Tok::Newline).is_none() {
-                return false;
-            }
+        let Some(signed) = read_signed_attr(lx) else {
+            return false;
+        };
+        if signed {
+            flags |= FIELD_IS_SIGNED;
         }
         let size = size as i32;
         let elementsize = if flags & FIELD_IS_ARRAY != 0 {
-            if let Some(e) = (size as u32).checked_div(arraylen) {
-                e
-            } else if flags & FIELD_IS_DYNAMIC != 0 {
-                size_dynamic
-            } else if flags & FIELD_IS_STRING != 0 {
-                1
-            } else if flags & FIELD_IS_LONG != 0 {
-                long_size
-            } else {
-                0
-            }
+            array_element_size(flags, size as u32, arraylen, size_dynamic, long_size)
         } else {
             size as u32
         };
@@ -286,6 +201,158 @@ fn event_read_fields(lx: &mut Lexer, out: &mut Vec<Field>, ftrace: bool, long_si
             flags,
             string_cleared: Cell::new(false),
         });
+    }
+}
+
+/// What an array field's `[...]` told.
+struct ArraySuffix {
+    /// The last number inside the brackets (0 if none).
+    len: u32,
+    /// The size of the type named after the brackets, if one is.
+    size_dynamic: u32,
+    /// The token after the field's declaration.
+    next: Token,
+}
+
+/// An array field's `[...]` (from `open`, the `[` token) and, when a name
+/// follows it, that name: the brackets go to the type `type_`, a
+/// following name replaces `name`. `None` on a syntax error.
+fn read_array_suffix(
+    lx: &mut Lexer,
+    open: Vec<u8>,
+    type_: &mut Vec<u8>,
+    name: &mut Vec<u8>,
+) -> Option<ArraySuffix> {
+    let mut brackets = open;
+    let mut last_ty = Tok::Op;
+    let (mut ty, mut tok) = lx.read();
+    let mut len = if ty == Tok::Item {
+        strtoull(&tok) as u32
+    } else {
+        0
+    };
+    while tok != b"]" {
+        let d: &[u8] = if last_ty == Tok::Item && ty == Tok::Item {
+            b" "
+        } else {
+            b""
+        };
+        last_ty = ty;
+        append(&mut brackets, d, &tok);
+        len = strtoull(&tok) as u32;
+        (ty, tok) = lx.read();
+        if ty == Tok::None {
+            return None;
+        }
+    }
+    brackets.push(b']');
+    let mut size_dynamic = 0;
+    let mut next = lx.read();
+    if next.0 == Tok::Item {
+        append(type_, b" ", name);
+        type_.extend_from_slice(&brackets);
+        size_dynamic = type_size(name);
+        *name = std::mem::take(&mut next.1);
+        next = lx.read();
+    } else {
+        type_.extend_from_slice(&brackets);
+    }
+    Some(ArraySuffix {
+        len,
+        size_dynamic,
+        next,
+    })
+}
+
+/// The tokens of `__attribute__((...))` after a field's type, up to the
+/// closing parenthesis, appended to the type `t` (`last` ends as the last
+/// token read).
+fn read_attribute_suffix(lx: &mut Lexer, t: &mut Vec<u8>, last: &mut Vec<u8>, delim: &mut &[u8]) {
+    append(t, b" ", last);
+    t.push(b'(');
+    *delim = b" ";
+    let mut depth = 1;
+    loop {
+        let (ty2, tok2) = lx.read();
+        if ty2 == Tok::None {
+            break;
+        }
+        if ty2 == Tok::Delim {
+            if tok2.first() == Some(&b'(') {
+                depth += 1;
+            } else if tok2.first() == Some(&b')') {
+                depth -= 1;
+            }
+            if depth == 0 {
+                break;
+            }
+            t.extend_from_slice(&tok2);
+            *delim = b"";
+        } else {
+            append(t, delim, &tok2);
+            *delim = b" ";
+        }
+        *last = tok2;
+    }
+}
+
+/// The flags a field's type gives it: a char/u8/s8 array is a string,
+/// `__data_loc` / `__rel_loc` are dynamic, `long` is long.
+fn type_flags(type_: &[u8], flags: u32) -> u32 {
+    let mut more = 0;
+    let is_string = flags & FIELD_IS_ARRAY != 0
+        && (contains(type_, b"char") || contains(type_, b"u8") || contains(type_, b"s8"));
+    if is_string {
+        more |= FIELD_IS_STRING;
+    }
+    if type_.starts_with(b"__data_loc") {
+        more |= FIELD_IS_DYNAMIC;
+    }
+    if type_.starts_with(b"__rel_loc") {
+        more |= FIELD_IS_DYNAMIC | FIELD_IS_RELATIVE;
+    }
+    if contains(type_, b"long") {
+        more |= FIELD_IS_LONG;
+    }
+    more
+}
+
+/// The optional `signed:N;` ending a field line, then its newline:
+/// whether N is non-zero (`None` on a syntax error).
+fn read_signed_attr(lx: &mut Lexer) -> Option<bool> {
+    let (ty, tok) = lx.read();
+    if ty == Tok::Newline {
+        return Some(false);
+    }
+    if ty != Tok::Item || tok != b"signed" || !lx.expect(Tok::Op, b":", false) {
+        return None;
+    }
+    let v = lx.expect_type(Tok::Item)?;
+    let signed = strtoull(&v) != 0;
+    if !lx.expect(Tok::Op, b";", false) || lx.expect_type(Tok::Newline).is_none() {
+        return None;
+    }
+    Some(signed)
+}
+
+/// An array field's element size: size / length, else by what the field is.
+fn array_element_size(
+    flags: u32,
+    size: u32,
+    arraylen: u32,
+    size_dynamic: u32,
+    long_size: u32,
+) -> u32 {
+    if let Some(e) = size.checked_div(arraylen) {
+        e
+    } else if flags & FIELD_IS_DYNAMIC != 0 {
+        size_dynamic
+    } else if flags & FIELD_IS_STRING != 0 {
+        1
+    } else if flags & FIELD_IS_LONG != 0 {
+        long_size
+    } else {
+        0
     }
 }
 

@@ -5,7 +5,9 @@
 
 use super::clib::{c_int, printf, CArg};
 use super::eval::Ctx;
-use super::event::{Arg, ArgId, Field, ParseKind, FIELD_IS_ARRAY, FIELD_IS_DYNAMIC, FIELD_IS_LONG};
+use super::event::{
+    Arg, ArgId, Field, FlagSym, ParseKind, FIELD_IS_ARRAY, FIELD_IS_DYNAMIC, FIELD_IS_LONG,
+};
 use super::event::{FIELD_IS_POINTER, FIELD_IS_RELATIVE, FIELD_IS_SIGNED, FIELD_IS_STRING};
 
 /// `tep_print_event(.., "%s", TEP_PRINT_INFO)` for one record, cut at the
@@ -165,31 +167,7 @@ pub(crate) fn print_str_arg(
             field,
             delim,
             flags,
-        } => {
-            let mut val = ctx.eval_num(*field) as i64;
-            let mut printed = false;
-            for fl in flags {
-                let fval = eval_flag(&fl.value);
-                if val == 0 && fval < 0 {
-                    print_str_to_seq(out, format, len_arg, &fl.text);
-                    break;
-                }
-                if fval > 0 && (val & fval) == fval {
-                    if let (true, Some(d)) = (printed, delim) {
-                        out.extend_from_slice(d);
-                    }
-                    print_str_to_seq(out, format, len_arg, &fl.text);
-                    printed = true;
-                    val &= !fval;
-                }
-            }
-            if val != 0 {
-                if let (true, Some(d)) = (printed, delim) {
-                    out.extend_from_slice(d);
-                }
-                printf(out, b"0x%llx", &[CArg::Int(val as u64)]);
-            }
-        }
+        } => print_flags(ctx, out, format, len_arg, *field, delim.as_deref(), flags),
         Arg::Symbol { field, syms } => {
             let val = ctx.eval_num(*field) as i64;
             match syms.iter().find(|s| eval_flag(&s.value) == val) {
@@ -217,30 +195,7 @@ pub(crate) fn print_str_arg(
             field,
             count,
             el_size,
-        } => {
-            let Some(mut at) = array_base(ctx, *field) else {
-                return;
-            };
-            let len = ctx.eval_num(*count) as i32;
-            let mut el = ctx.eval_num(*el_size) as i32;
-            for i in 0..len {
-                if ctx.loop_len(at, 1) == 0 {
-                    break;
-                }
-                if i > 0 {
-                    out.push(b' ');
-                }
-                if matches!(el, 1 | 2 | 4 | 8) {
-                    let v = ctx.native(at, el as usize);
-                    printf(out, b"%lu", &[CArg::Int(v)]);
-                } else {
-                    let b = u64::from(ctx.byte(at));
-                    printf(out, b"BAD SIZE:%d 0x%x", &[c_int(el), CArg::Int(b)]);
-                    el = 1;
-                }
-                at += i64::from(el);
-            }
-        }
+        } => print_int_array(ctx, out, *field, *count, *el_size),
         Arg::Str(Some(f)) => {
             let (off, _) = ctx.dynamic_location(&ev.fields[*f]);
             let s = c_string(ctx, off);
@@ -267,6 +222,75 @@ pub(crate) fn print_str_arg(
             }
         }
         _ => {}
+    }
+}
+
+/// `__print_flags()` in `print_str_arg`: the names of the set flags,
+/// `delim` between them, the bits left over in hex.
+fn print_flags(
+    ctx: &mut Ctx<'_, '_>,
+    out: &mut Vec<u8>,
+    format: &[u8],
+    len_arg: i32,
+    field: ArgId,
+    delim: Option<&[u8]>,
+    flags: &[FlagSym],
+) {
+    let mut val = ctx.eval_num(field) as i64;
+    let mut printed = false;
+    for fl in flags {
+        let fval = eval_flag(&fl.value);
+        if val == 0 && fval < 0 {
+            print_str_to_seq(out, format, len_arg, &fl.text);
+            break;
+        }
+        if fval > 0 && (val & fval) == fval {
+            if let (true, Some(d)) = (printed, delim) {
+                out.extend_from_slice(d);
+            }
+            print_str_to_seq(out, format, len_arg, &fl.text);
+            printed = true;
+            val &= !fval;
+        }
+    }
+    if val != 0 {
+        if let (true, Some(d)) = (printed, delim) {
+            out.extend_from_slice(d);
+        }
+        printf(out, b"0x%llx", &[CArg::Int(val as u64)]);
+    }
+}
+
+/// `__print_array()` in `print_str_arg`: `count` elements of `el_size`
+/// bytes each, space-separated (`BAD SIZE` for an odd size).
+fn print_int_array(
+    ctx: &mut Ctx<'_, '_>,
+    out: &mut Vec<u8>,
+    field: ArgId,
+    count: ArgId,
+    el_size: ArgId,
+) {
+    let Some(mut at) = array_base(ctx, field) else {
+        return;
+    };
+    let len = ctx.eval_num(count) as i32;
+    let mut el = ctx.eval_num(el_size) as i32;
+    for i in 0..len {
+        if ctx.loop_len(at, 1) == 0 {
+            break;
+        }
+        if i > 0 {
+            out.push(b' ');
+        }
+        if matches!(el, 1 | 2 | 4 | 8) {
+            let v = ctx.native(at, el as usize);
+            printf(out, b"%lu", &[CArg::Int(v)]);
+        } else {
+            let b = u64::from(ctx.byte(at));
+            printf(out, b"BAD SIZE:%d 0x%x", &[c_int(el), CArg::Int(b)]);
+            el = 1;
+        }
+        at += i64::from(el);
     }
 }
 

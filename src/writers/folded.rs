@@ -27,7 +27,7 @@ use super::inferno_rules as rules;
 use super::layout::EventLayout;
 use super::text::{frame_text, header_line, ip_suffix, render_sample, FrameTexts};
 use super::{flamegraph, fmt, Names, SampleSink, SampleView};
-use crate::frames::{Frame, NO_SLOT};
+use crate::frames::{Frame, FrameKey};
 
 /// Slot-cache marker: not computed yet.
 /// Marks a placeholder id of a pending frame (bit 30: folded for Java).
@@ -142,17 +142,14 @@ impl Folder {
     /// The folded text id of one frame, computed once per slot; a pending
     /// frame gets a placeholder that [`Self::resolve_deferred`] replaces.
     fn frame_id(&mut self, f: &Frame, java: bool, names: &Names) -> u32 {
-        if f.pending {
-            return PENDING | (u32::from(java) << 30) | f.slot;
-        }
         let j = java as usize;
-        let cached = if f.slot == NO_SLOT {
-            self.unmapped_text[j]
-        } else {
-            self.slot_texts[j]
-                .get(f.slot as usize)
+        let cached = match f.key {
+            FrameKey::Pending(id) => return PENDING | (u32::from(java) << 30) | id,
+            FrameKey::Unmapped => self.unmapped_text[j],
+            FrameKey::Slot(slot) => self.slot_texts[j]
+                .get(slot as usize)
                 .copied()
-                .unwrap_or(UNSET)
+                .unwrap_or(UNSET),
         };
         if cached != UNSET {
             return cached;
@@ -163,14 +160,16 @@ impl Folder {
         frame_text(&mut line, f, names);
         let text = String::from_utf8_lossy(&line);
         let id = self.fold_line(text.trim_end(), java);
-        if f.slot == NO_SLOT {
-            self.unmapped_text[j] = id;
-        } else {
-            let v = &mut self.slot_texts[j];
-            if v.len() <= f.slot as usize {
-                v.resize(f.slot as usize + 1, UNSET);
+        match f.key {
+            FrameKey::Slot(slot) => {
+                let v = &mut self.slot_texts[j];
+                if v.len() <= slot as usize {
+                    v.resize(slot as usize + 1, UNSET);
+                }
+                v[slot as usize] = id;
             }
-            v[f.slot as usize] = id;
+            // (A pending frame returned its placeholder above.)
+            FrameKey::Unmapped | FrameKey::Pending(_) => self.unmapped_text[j] = id,
         }
         id
     }

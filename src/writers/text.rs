@@ -6,7 +6,7 @@
 
 use super::layout::EventLayout;
 use super::{fmt, Header, Names, SampleView};
-use crate::frames::{Frame, NO_SLOT};
+use crate::frames::{Frame, FrameKey};
 use crate::mappings::DsoKind;
 
 /// Appends the sample's first line up to and including `<event>: ` (and,
@@ -100,15 +100,17 @@ pub struct FrameTexts {
 
 impl FrameTexts {
     fn append(&mut self, out: &mut Vec<u8>, f: &Frame, names: &Names) {
-        let slot = f.slot as usize;
         // The offset of an address past its symbol's end depends on the map
         // (perf's rule), so only the usual case is cached.
-        let cacheable = f.slot != NO_SLOT
-            && f.sym.is_none_or(|id| f.addr < names.symbols.get(id).end)
-            && self.arena.len() < u32::MAX as usize / 2;
-        if !cacheable {
-            return frame_text(out, f, names);
-        }
+        let slot = match f.key {
+            FrameKey::Slot(slot)
+                if f.sym.is_none_or(|id| f.addr < names.symbols.get(id).end)
+                    && self.arena.len() < u32::MAX as usize / 2 =>
+            {
+                slot as usize
+            }
+            _ => return frame_text(out, f, names),
+        };
         if let Some(&(start, len)) = self.ranges.get(slot).filter(|r| r.1 != u32::MAX) {
             out.extend_from_slice(&self.arena[start as usize..(start + len) as usize]);
             return;

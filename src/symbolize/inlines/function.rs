@@ -121,12 +121,7 @@ pub(super) fn scan_unit(units: &mut impl UnitList, s: &Secs<'_>, cu: u32) -> Opt
         let fidx = if is_func {
             let inlined = tag == constants::DW_TAG_inlined_subroutine;
             let caller = if inlined {
-                nested[..lv]
-                    .iter()
-                    .rev()
-                    .copied()
-                    .find(|&f| f != NONE)
-                    .unwrap_or(NONE)
+                enclosing_function(&nested[..lv])
             } else {
                 NONE
             };
@@ -146,74 +141,11 @@ pub(super) fn scan_unit(units: &mut impl UnitList, s: &Secs<'_>, cu: u32) -> Opt
             nested[lv] = NONE;
             None
         };
-        let (mut low, mut high, mut rel) = (0u64, 0u64, false);
+        let mut pc = PcAttrs::default();
         for spec in ab.attributes() {
             let a = e.read_attribute(*spec).ok()?;
             let Some(fi) = fidx else { continue };
-            let raw = a.raw_value();
-            let v = units.value(s, cu, &raw);
-            match a.name() {
-                constants::DW_AT_call_file => {
-                    if let Val::Int(x, _) = v {
-                        funcs[fi as usize].caller_file = units.file_name(cu, x);
-                    }
-                }
-                constants::DW_AT_call_line => {
-                    if let Val::Int(x, _) = v {
-                        funcs[fi as usize].caller_line = x as u32;
-                    }
-                }
-                constants::DW_AT_abstract_origin | constants::DW_AT_specification => {
-                    if let Val::Int(x, _) = v {
-                        let f = &mut funcs[fi as usize];
-                        let mut name = f.name.take();
-                        let mut link = f.is_linkage;
-                        let ok = abstract_instance(units, s, cu, x, &raw, 0, &mut name, &mut link);
-                        let f = &mut funcs[fi as usize];
-                        f.name = name;
-                        f.is_linkage = link;
-                        if !ok {
-                            return None;
-                        }
-                    }
-                }
-                constants::DW_AT_name => {
-                    let f = &mut funcs[fi as usize];
-                    if f.name.is_none() {
-                        if let Val::Str(st) = v {
-                            f.name = Some(st.unwrap_or(b"").into());
-                            if plain_lang(units.lang(cu)) {
-                                f.is_linkage = true;
-                            }
-                        }
-                    }
-                }
-                constants::DW_AT_linkage_name | constants::DW_AT_MIPS_linkage_name => {
-                    if let Val::Str(st) = v {
-                        let f = &mut funcs[fi as usize];
-                        f.name = Some(st.unwrap_or(b"").into());
-                        f.is_linkage = true;
-                    }
-                }
-                constants::DW_AT_low_pc => {
-                    if let Val::Int(x, _) = v {
-                        low = x;
-                    }
-                }
-                constants::DW_AT_high_pc => {
-                    if let Val::Int(x, is_addr) = v {
-                        high = x;
-                        rel = !is_addr;
-                    }
-                }
-                constants::DW_AT_ranges => {
-                    if let Val::Int(x, _) = v {
-                        let f = &mut funcs[fi as usize];
-                        read_rangelist(s, units.range_list_encoding(cu), &mut f.ranges, x)?;
-                    }
-                }
-                _ => {}
-            }
+            read_func_attr(units, s, cu, &a, &mut funcs[fi as usize], &mut pc)?;
         }
         if ab.has_children() {
             level += 1;
@@ -223,16 +155,112 @@ pub(super) fn scan_unit(units: &mut impl UnitList, s: &Secs<'_>, cu: u32) -> Opt
             }
             nested[lv] = NONE;
         }
-        if rel {
-            high = high.wrapping_add(low);
-        }
         if let Some(fi) = fidx {
+            let (low, high) = pc.range();
             if high != 0 {
                 funcs[fi as usize].ranges.add(low, high);
             }
         }
     }
     Some(funcs)
+}
+
+/// The innermost function DIE enclosing an inlined one (its caller).
+fn enclosing_function(outer: &[u32]) -> u32 {
+    outer
+        .iter()
+        .rev()
+        .copied()
+        .find(|&f| f != NONE)
+        .unwrap_or(NONE)
+}
+
+/// A function DIE's DW_AT_low_pc / DW_AT_high_pc.
+#[derive(Default)]
+struct PcAttrs {
+    low: u64,
+    high: u64,
+    /// DW_AT_high_pc is an offset from DW_AT_low_pc (a constant form).
+    relative: bool,
+}
+
+impl PcAttrs {
+    fn range(&self) -> (u64, u64) {
+        let high = if self.relative {
+            self.high.wrapping_add(self.low)
+        } else {
+            self.high
+        };
+        (self.low, high)
+    }
+}
+
+/// One attribute of a function DIE in `scan_unit_for_symbols`: its call
+/// site, name (following abstract origins) or ranges. `None` = the scan
+/// fails.
+fn read_func_attr(
+    units: &mut impl UnitList,
+    s: &Secs<'_>,
+    cu: u32,
+    a: &gimli::Attribute<R<'_>>,
+    f: &mut Func,
+    pc: &mut PcAttrs,
+) -> Option<()> {
+    let raw = a.raw_value();
+    let v = units.value(s, cu, &raw);
+    match a.name() {
+        constants::DW_AT_call_file => {
+            if let Val::Int(x, _) = v {
+                f.caller_file = units.file_name(cu, x);
+            }
+        }
+        constants::DW_AT_call_line => {
+            if let Val::Int(x, _) = v {
+                f.caller_line = x as u32;
+            }
+        }
+        constants::DW_AT_abstract_origin | constants::DW_AT_specification => {
+            if let Val::Int(x, _) = v {
+                let ok =
+                    abstract_instance(units, s, cu, x, &raw, 0, &mut f.name, &mut f.is_linkage);
+                if !ok {
+                    return None;
+                }
+            }
+        }
+        constants::DW_AT_name if f.name.is_none() => {
+            if let Val::Str(st) = v {
+                f.name = Some(st.unwrap_or(b"").into());
+                if plain_lang(units.lang(cu)) {
+                    f.is_linkage = true;
+                }
+            }
+        }
+        constants::DW_AT_linkage_name | constants::DW_AT_MIPS_linkage_name => {
+            if let Val::Str(st) = v {
+                f.name = Some(st.unwrap_or(b"").into());
+                f.is_linkage = true;
+            }
+        }
+        constants::DW_AT_low_pc => {
+            if let Val::Int(x, _) = v {
+                pc.low = x;
+            }
+        }
+        constants::DW_AT_high_pc => {
+            if let Val::Int(x, is_addr) = v {
+                pc.high = x;
+                pc.relative = !is_addr;
+            }
+        }
+        constants::DW_AT_ranges => {
+            if let Val::Int(x, _) = v {
+                read_rangelist(s, units.range_list_encoding(cu), &mut f.ranges, x)?;
+            }
+        }
+        _ => {}
+    }
+    Some(())
 }
 
 /// `find_abstract_instance`: follow a reference to the DIE that names a
@@ -361,8 +389,8 @@ pub(super) fn build_lookup(funcs: &[Func]) -> Vec<FuncSpan> {
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            let (mut lo, mut hi) = f.ranges.0.first().copied().unwrap_or((0, 0));
-            for &(l, h) in f.ranges.0.iter().skip(1) {
+            let (mut lo, mut hi) = f.ranges.list().first().copied().unwrap_or((0, 0));
+            for &(l, h) in f.ranges.list().iter().skip(1) {
                 lo = lo.min(l);
                 hi = hi.max(h);
             }
@@ -411,7 +439,7 @@ pub(super) fn lookup_function(funcs: &[Func], t: &[FuncSpan], addr: u64) -> Opti
             break;
         }
         let fi = t[first].func;
-        for &(l, h) in &funcs[fi as usize].ranges.0 {
+        for &(l, h) in funcs[fi as usize].ranges.list() {
             if addr < l || addr >= h {
                 continue;
             }

@@ -209,17 +209,7 @@ impl InlineResolver {
         } else {
             addr & 0xffff_ffff
         };
-        // find_address_in_section
-        let Some(sec) = self
-            .main
-            .sections
-            .iter()
-            .enumerate()
-            .skip(1)
-            .find_map(|(i, s)| {
-                (s.is_alloc() && pc >= s.hdr.addr && pc - s.hdr.addr < s.hdr.size).then_some(i)
-            })
-        else {
+        let Some(sec) = self.section_containing(pc) else {
             return Vec::new();
         };
         let sec_vma = self.main.sections[sec].hdr.addr;
@@ -301,43 +291,72 @@ impl InlineResolver {
             }
         }
         if !found {
-            // elf.c: after DWARF (and the absent DWARF1/stabs), the symbol
-            // table addr2line read.
-            let Some(set) = self.main_syms.as_mut() else {
+            let Some((n, f)) = self.symtab_answer(sec, offset) else {
                 return Vec::new();
             };
-            let (sym, fsym) = self.cache.find(0, set, sec as u32, offset);
-            if sym == NO_SYM {
-                return Vec::new();
-            }
-            name = Some(self.main.sym_name(&set.syms[sym as usize]).into());
-            file = (fsym != NO_SYM).then(|| self.main.sym_name(&set.syms[fsym as usize]).into());
-            line = 0;
-            chain = None;
+            (name, file, line, chain) = (n, f, 0, None);
         }
-        let mut out = Vec::new();
-        let rec = |n: Option<&[u8]>, f: Option<&[u8]>, l: u32| InlineRecord {
-            function: n.filter(|n| !n.is_empty()).map(lossy),
-            file: f.map(lossy),
-            line: l,
-            discriminator: if l != 0 { disc } else { 0 },
-        };
-        out.push(rec(name.as_deref(), file.as_deref(), line));
-        if let (Some((cu, mut fi)), Some(Some(dw))) = (chain, self.dwarf.as_ref()) {
-            loop {
-                let f = dw.stash.func(cu, fi);
-                if f.caller == function::NONE {
-                    break;
-                }
-                let caller = dw.stash.func(cu, f.caller);
-                out.push(rec(
-                    caller.name.as_deref(),
-                    f.caller_file.as_deref(),
-                    f.caller_line,
-                ));
-                fi = f.caller;
-            }
+        let mut out = vec![record(name.as_deref(), file.as_deref(), line, disc)];
+        if let (Some((cu, fi)), Some(Some(dw))) = (chain, self.dwarf.as_ref()) {
+            push_callers(&dw.stash, cu, fi, disc, &mut out);
         }
         out
+    }
+
+    /// `find_address_in_section`: the allocated section holding `pc`.
+    fn section_containing(&self, pc: u64) -> Option<usize> {
+        self.main
+            .sections
+            .iter()
+            .enumerate()
+            .skip(1)
+            .find_map(|(i, s)| {
+                (s.is_alloc() && pc >= s.hdr.addr && pc - s.hdr.addr < s.hdr.size).then_some(i)
+            })
+    }
+
+    /// elf.c: after DWARF (and the absent DWARF1/stabs), the symbol table
+    /// addr2line read: the function and file symbols at `offset` in `sec`.
+    fn symtab_answer(&mut self, sec: usize, offset: u64) -> Option<NameAndFile> {
+        let set = self.main_syms.as_mut()?;
+        let (sym, fsym) = self.cache.find(0, set, sec as u32, offset);
+        if sym == NO_SYM {
+            return None;
+        }
+        let name = Some(self.main.sym_name(&set.syms[sym as usize]).into());
+        let file = (fsym != NO_SYM).then(|| self.main.sym_name(&set.syms[fsym as usize]).into());
+        Some((name, file))
+    }
+}
+
+/// A function name and a file name as BFD answers them.
+type NameAndFile = (Option<Box<[u8]>>, Option<Box<[u8]>>);
+
+/// One record as addr2line prints it (the discriminator only with a line).
+fn record(name: Option<&[u8]>, file: Option<&[u8]>, line: u32, disc: u32) -> InlineRecord {
+    InlineRecord {
+        function: name.filter(|n| !n.is_empty()).map(lossy),
+        file: file.map(lossy),
+        line,
+        discriminator: if line != 0 { disc } else { 0 },
+    }
+}
+
+/// `_bfd_dwarf2_find_inliner_info`: a record per caller of inlined
+/// function `fi` of unit `cu`, innermost first.
+fn push_callers(stash: &Stash, cu: u32, mut fi: u32, disc: u32, out: &mut Vec<InlineRecord>) {
+    loop {
+        let f = stash.func(cu, fi);
+        if f.caller == function::NONE {
+            break;
+        }
+        let caller = stash.func(cu, f.caller);
+        out.push(record(
+            caller.name.as_deref(),
+            f.caller_file.as_deref(),
+            f.caller_line,
+            disc,
+        ));
+        fi = f.caller;
     }
 }

@@ -107,22 +107,25 @@ pub struct Secs<'a> {
 /// BFD's `struct arange` list: the head, then later ranges inserted right
 /// after the head; a range touching an existing one extends it.
 #[derive(Default, Clone)]
-pub struct Aranges(pub(super) Vec<(u64, u64)>);
+pub struct Aranges {
+    /// (low, high) pairs, the head first.
+    list: Vec<(u64, u64)>,
+}
 
 impl Aranges {
     pub(super) fn add(&mut self, low: u64, high: u64) {
         if low == high {
             return;
         }
-        if self.0.first().is_none_or(|h| h.1 == 0) {
-            if self.0.is_empty() {
-                self.0.push((low, high));
+        if self.list.first().is_none_or(|h| h.1 == 0) {
+            if self.list.is_empty() {
+                self.list.push((low, high));
             } else {
-                self.0[0] = (low, high);
+                self.list[0] = (low, high);
             }
             return;
         }
-        for r in self.0.iter_mut() {
+        for r in self.list.iter_mut() {
             if low == r.1 {
                 r.1 = high;
                 return;
@@ -132,13 +135,17 @@ impl Aranges {
                 return;
             }
         }
-        self.0.insert(1, (low, high));
+        self.list.insert(1, (low, high));
+    }
+    /// The (low, high) ranges, the head first.
+    pub(super) fn list(&self) -> &[(u64, u64)] {
+        &self.list
     }
     pub fn head_low(&self) -> u64 {
-        self.0.first().map_or(0, |r| r.0)
+        self.list.first().map_or(0, |r| r.0)
     }
     pub(super) fn has_any(&self) -> bool {
-        self.0.first().is_some_and(|h| h.1 != 0)
+        self.list.first().is_some_and(|h| h.1 != 0)
     }
 }
 

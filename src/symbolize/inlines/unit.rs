@@ -107,15 +107,14 @@ impl UnitState {
 
 pub struct Stash {
     pub(super) units: Vec<Unit>,
-    /// (low, high, unit) of every unit root range, sorted by low, with
-    /// the running maximum of high.
-    index: Vec<(u64, u64, u32, u64)>,
+    /// Every unit root range, sorted by low.
+    index: Vec<UnitRange>,
     no_ranges: Vec<u32>,
     /// Ranges a unit gained when its line table and DIEs were read (BFD
     /// adds every line sequence and function range to its unit lookup
-    /// trie), kept where they reach outside the unit's root ranges:
-    /// (low, high, unit) sorted by low.
-    extra: Vec<(u64, u64, u32)>,
+    /// trie), kept where they reach outside the unit's root ranges,
+    /// sorted by low.
+    extra: Vec<GainedRange>,
     /// The longest range in `extra`.
     extra_max: u64,
     /// Parsed abbreviation tables by `.debug_abbrev` offset (only units
@@ -124,6 +123,24 @@ pub struct Stash {
 }
 
 type Header<'a> = gimli::UnitHeader<R<'a>>;
+
+/// A unit root range in [`Stash`]'s address index.
+#[derive(Clone, Copy)]
+struct UnitRange {
+    low: u64,
+    high: u64,
+    unit: u32,
+    /// The running maximum of `high` up to this entry.
+    max_high: u64,
+}
+
+/// A range a unit gained from its line table or DIEs.
+#[derive(Clone, Copy)]
+struct GainedRange {
+    low: u64,
+    high: u64,
+    unit: u32,
+}
 
 impl Stash {
     pub fn new(s: &Secs<'_>) -> Stash {
@@ -140,18 +157,23 @@ impl Stash {
         let mut no_ranges = Vec::new();
         for (i, u) in units.iter().enumerate() {
             if u.ranges.has_any() {
-                for &(l, h) in &u.ranges.0 {
-                    index.push((l, h, i as u32, 0));
+                for &(l, h) in u.ranges.list() {
+                    index.push(UnitRange {
+                        low: l,
+                        high: h,
+                        unit: i as u32,
+                        max_high: 0,
+                    });
                 }
             } else {
                 no_ranges.push(i as u32);
             }
         }
-        index.sort_by_key(|e| (e.0, e.2));
+        index.sort_by_key(|e| (e.low, e.unit));
         let mut mx = 0;
         for e in index.iter_mut() {
-            mx = mx.max(e.1);
-            e.3 = mx;
+            mx = mx.max(e.high);
+            e.max_high = mx;
         }
         Stash {
             units,
@@ -363,26 +385,26 @@ impl Stash {
     /// The unit search of `_bfd_dwarf2_find_nearest_line` for `addr`.
     pub fn find(&mut self, s: &Secs<'_>, addr: u64) -> Option<(u32, Option<u32>)> {
         let mut cands: Vec<u32> = Vec::new();
-        let n = self.index.partition_point(|e| e.0 <= addr);
+        let n = self.index.partition_point(|e| e.low <= addr);
         let mut i = n;
         while i > 0 {
             i -= 1;
             let e = self.index[i];
-            if e.3 <= addr {
+            if e.max_high <= addr {
                 break;
             }
-            if addr < e.1 {
-                cands.push(e.2);
+            if addr < e.high {
+                cands.push(e.unit);
             }
         }
         cands.extend_from_slice(&self.no_ranges);
-        let n = self.extra.partition_point(|e| e.0 <= addr);
+        let n = self.extra.partition_point(|e| e.low <= addr);
         for e in self.extra[..n].iter().rev() {
-            if addr - e.0 >= self.extra_max {
+            if addr - e.low >= self.extra_max {
                 break;
             }
-            if addr < e.1 {
-                cands.push(e.2);
+            if addr < e.high {
+                cands.push(e.unit);
             }
         }
         cands.sort_unstable();
@@ -456,13 +478,18 @@ impl Stash {
         };
         let mut gained = seq_ranges;
         for f in &funcs {
-            gained.extend_from_slice(&f.ranges.0);
+            gained.extend_from_slice(f.ranges.list());
         }
         let u = &mut self.units[cu as usize];
         for (l, h) in gained {
-            if l < h && !u.ranges.0.iter().any(|&(a, b)| a <= l && h <= b) {
-                let at = self.extra.partition_point(|e| e.0 <= l);
-                self.extra.insert(at, (l, h, cu));
+            if l < h && !u.ranges.list().iter().any(|&(a, b)| a <= l && h <= b) {
+                let at = self.extra.partition_point(|e| e.low <= l);
+                let range = GainedRange {
+                    low: l,
+                    high: h,
+                    unit: cu,
+                };
+                self.extra.insert(at, range);
                 self.extra_max = self.extra_max.max(h - l);
             }
         }
