@@ -50,6 +50,8 @@ pub struct ScriptOptions {
     pub show_lost_events: bool,
     pub header: bool,
     pub header_only: bool,
+    /// `--full-source-path` (for `srcline`).
+    pub full_source_path: bool,
 }
 
 impl ScriptOptions {

@@ -38,6 +38,9 @@ pub struct SampleView<'a> {
     pub addr: Frame,
     /// The user registers (`-F uregs`).
     pub user_regs: Option<crate::reader::sample::Regs<'a>>,
+    /// `-F srcline`: the source line of each printed frame (callchain
+    /// order, or the sample's own frame); empty otherwise.
+    pub srclines: &'a [Option<Vec<u8>>],
 }
 
 /// A side-band record perf script prints with `--show-*-events`.
