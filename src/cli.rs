@@ -10,9 +10,9 @@ use crate::error::Error;
 use crate::pipeline::{self, Options};
 use crate::script_options::args::{CallchainArgs, FoldFilterArgs, ScriptArgs};
 use crate::script_options::header;
-use crate::script_options::render::TimeFormat;
-use crate::script_options::writer::FieldsWriter;
+use crate::writers::fields::FieldsWriter;
 use crate::writers::folded::{FoldOutput, FoldWriter, Folder};
+use crate::writers::line_start::TimeFormat;
 use crate::writers::script::ScriptWriter;
 
 #[derive(Parser, Debug)]

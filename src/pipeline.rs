@@ -16,12 +16,12 @@ use crate::report::SymbolReport;
 use crate::script_options::events as side;
 use crate::script_options::fields;
 use crate::script_options::filters::SampleFilters;
-use crate::script_options::render::StartValues;
 use crate::script_options::time_ranges::TimeRanges;
 use crate::script_options::ScriptOptions;
 use crate::symbolize::{SymbolizeOptions, Symbolizer};
 use crate::traceevent::{FuncResolver, TracingData};
 use crate::unwind::{Arch, FileLocator, UnwindSources, Unwinding};
+use crate::writers::line_start::StartValues;
 use crate::writers::{Formats, Header, Names, SampleSink, SampleView, SideBand};
 
 /// What a run reads and how it symbolizes; the same for every output.

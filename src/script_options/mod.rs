@@ -7,12 +7,13 @@
 //! - [`fields`]: the `-F` grammar, perf's defaults and checks;
 //! - [`time_ranges`]: `--time` in every form perf reads;
 //! - [`filters`]: the comm/pid/tid/cpu/dso/symbol lists;
-//! - [`render`]: the line start (comm, pid/tid, cpu, misc, time);
 //! - [`events`]: the `PERF_RECORD_*` lines of side-band records;
 //! - [`regs`]: the `iregs`/`uregs` fields;
 //! - [`header`]: the `# ========` block;
-//! - [`args`]: the clap flags, shared by perf-script, fold and flamegraph;
-//! - [`writer`]: the script text with those fields.
+//! - [`args`]: the clap flags, shared by perf-script, fold and flamegraph.
+//!
+//! A leaf: nothing here uses another perfold module. The text with these
+//! fields is `writers::fields` (and `writers::line_start`).
 
 pub mod args;
 pub mod events;
@@ -20,9 +21,7 @@ pub mod fields;
 pub mod filters;
 pub mod header;
 pub mod regs;
-pub mod render;
 pub mod time_ranges;
-pub mod writer;
 
 use fields::FieldSpec;
 use filters::FilterStrings;

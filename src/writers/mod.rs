@@ -8,11 +8,13 @@
 //! [`layout`] chose; [`fmt`] formats numbers. Dependencies point one way:
 //! script, folded -> text -> layout, fmt; folded -> inferno_rules, flamegraph.
 
+pub mod fields;
 pub mod flamegraph;
 pub mod fmt;
 pub mod folded;
 pub mod inferno_rules;
 pub mod layout;
+pub mod line_start;
 pub mod output;
 pub mod script;
 pub mod text;
@@ -47,7 +49,7 @@ pub struct SampleView<'a> {
 pub struct SideBand<'a> {
     /// The event whose fields start the line (none: no start printed).
     pub event: Option<usize>,
-    pub start: crate::script_options::render::StartValues<'a>,
+    pub start: line_start::StartValues<'a>,
     /// `PERF_RECORD_...` and its fields, with the newline.
     pub text: &'a [u8],
 }

@@ -6,13 +6,13 @@
 
 use std::io::{self, Write};
 
-use super::fields::*;
-use super::regs::fprintf_regs;
-use super::render::{empty_flags, start, StartValues, TimeFormat};
+use super::line_start::{empty_flags, start, StartValues, TimeFormat};
+use super::output::Output;
+use super::{fmt, Names, SampleSink, SampleView, SideBand};
 use crate::frames::Frame;
 use crate::mappings::DsoKind;
-use crate::writers::output::Output;
-use crate::writers::{fmt, Names, SampleSink, SampleView, SideBand};
+use crate::script_options::fields::*;
+use crate::script_options::regs::fprintf_regs;
 
 pub struct FieldsWriter {
     out: Output,

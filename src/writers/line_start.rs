@@ -6,8 +6,8 @@
 //! perf 6.1 `builtin-script.c`. Numbers go through the writers'
 //! allocation-free formatting.
 
-use super::fields::{FieldMask, COMM, CPU, MISC, PID, TID, TIME};
-use crate::writers::fmt;
+use super::fmt;
+use crate::script_options::fields::{FieldMask, COMM, CPU, MISC, PID, TID, TIME};
 
 /// How times print (`--ns`, `--reltime`, `--deltatime`), with the state
 /// perf keeps across lines (`initial_time`, `previous_time`).
@@ -184,7 +184,6 @@ pub fn empty_flags(out: &mut Vec<u8>) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fields::*;
     use super::*;
 
     fn line(fields: FieldMask, unpadded: bool, v: &StartValues, t: &mut TimeFormat) -> String {
