@@ -22,7 +22,7 @@ use crate::pipeline::{self, Options};
 use crate::script_options::args::{CallchainArgs, FoldFilterArgs, ScriptArgs};
 use crate::script_options::header;
 use crate::stacks;
-use crate::writers::fields_script::FieldsWriter;
+use crate::writers::fields::FieldsWriter;
 use crate::writers::line_start::TimeFormat;
 use crate::writers::script::ScriptWriter;
 use flame_args::FlameArgs;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
-use crate::frames::{self, Frame, InlineFrames, SymbolTable};
+use crate::frames::{self, Frame, FrameKey, InlineFrames, SymbolTable};
 use crate::mappings::{DsoId, Machine, Thread, CPUMODE_USER};
 use crate::ordering::OrderedQueue;
 use crate::reader::records::{Comm, MmapRecord, Task};
@@ -103,6 +103,7 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
         filters: SampleFilters::default(),
         time_ranges: None,
         side_text: Vec::new(),
+        srclines: Vec::new(),
         sink,
     };
     let mut data = data;
@@ -193,6 +194,8 @@ struct State<'s> {
     time_ranges: Option<TimeRanges>,
     /// The current side-band record's text (`--show-*-events`).
     side_text: Vec<u8>,
+    /// The current sample's source lines (`-F srcline`), one per frame.
+    srclines: Vec<Option<Vec<u8>>>,
     sink: &'s mut dyn SampleSink,
 }
 
@@ -515,6 +518,10 @@ impl State<'_> {
             self.callchain_frames(attr, &thread, &s);
         }
         let trace = self.format_tracepoint(tracepoint, &s);
+        self.srclines.clear();
+        if ev_fields & fields::SRCLINE != 0 && wants_ip {
+            self.fill_srclines(callchain, &ip_frame, attr);
+        }
         if let Some(report) = &mut self.report {
             report.add(if callchain {
                 &self.frames
@@ -539,6 +546,7 @@ impl State<'_> {
             trace: trace.then_some(self.trace.as_slice()),
             addr,
             user_regs: s.user_regs,
+            srclines: &self.srclines,
         };
         let names = Names {
             formats: self.formats.as_ref().expect("prepared"),
@@ -631,6 +639,38 @@ impl State<'_> {
 }
 
 impl State<'_> {
+    /// `-F srcline` of the printed frames into `self.srclines`: an inline
+    /// expansion's frames get their records' lines, other frames perf's
+    /// `map__srcline`.
+    fn fill_srclines(&mut self, callchain: bool, ip_frame: &Frame, attr: &Attr) {
+        let full = self.script.full_source_path;
+        self.srclines.clear();
+        if !callchain {
+            let line = self.inlines
+                .srcline(&mut self.symbols, &self.machine, ip_frame, full);
+            self.srclines.push(line);
+            return;
+        }
+        let expanded = !self.no_inline && attr.has(reader::attrs::SAMPLE_STACK_USER);
+        let mut i = 0;
+        while i < self.frames.len() {
+            let f = self.frames[i];
+            if expanded && !matches!(f.key, FrameKey::Pending(_)) {
+                if let Some(lines) = self.inlines
+                    .inline_srclines(&mut self.symbols, &self.machine, &f, full) {
+                    let n = lines.len().max(1);
+                    self.srclines.extend(lines.into_iter().map(Some));
+                    i += n;
+                    continue;
+                }
+            }
+            let line = self.inlines
+                .srcline(&mut self.symbols, &self.machine, &f, full);
+            self.srclines.push(line);
+            i += 1;
+        }
+    }
+
     /// The `--dsos` and `-S` tests of perf's `machine__resolve` on the
     /// sample's own address.
     fn location_filtered(&self, f: &Frame) -> bool {

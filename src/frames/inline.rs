@@ -63,6 +63,8 @@ pub struct InlineFrames {
     /// Deferred lookups in query order.
     pending: Vec<DeferredLookup>,
     pending_ids: FxHashMap<(DsoId, u64), Lookup>,
+    /// perf's per-DSO `a2l_fails` / `has_srcline` for `-F srcline`.
+    srcline_state: FxHashMap<DsoId, (u32, bool)>,
     /// Resolved deferred lookups: the frames of each, in `deferred_frames`.
     deferred: Vec<(u32, u32)>,
     deferred_frames: Vec<Frame>,
@@ -131,6 +133,99 @@ impl InlineFrames {
             });
         }
         true
+    }
+
+    /// perf's `map__srcline` (`get_srcline` with the symbol unknown) for a
+    /// frame not expanded into inline frames: `file:line` of addr2line's
+    /// first record (the file's base name unless `full_path`), else
+    /// `<dso short name>[<address>]`; None without a map. perf stops asking
+    /// addr2line about a DSO after 123 failures in a row before any success.
+    pub fn srcline(
+        &mut self,
+        symbols: &mut SymbolTable,
+        machine: &Machine,
+        f: &Frame,
+        full_path: bool,
+    ) -> Option<Vec<u8>> {
+        let dso = f.dso?;
+        let state = *self.srcline_state.get(&dso).unwrap_or(&(1, true));
+        let mut query = f.addr;
+        let mut found = None;
+        if state.1 {
+            if let Some(source) = self.source(symbols, machine, dso) {
+                query = f.addr.wrapping_add(source.text_offset);
+                if let Some(resolver) = source.resolver.as_mut() {
+                    // A first record without a file still answers: perf
+                    // reads "??" and makes "??:0", which prints nothing.
+                    found = resolver.records(query).first().map(|r| {
+                        let file = r.file.as_deref().unwrap_or("??");
+                        let file = if full_path {
+                            file
+                        } else {
+                            file.rsplit('/').next().unwrap_or(file)
+                        };
+                        format!("{file}:{}", r.line).into_bytes()
+                    });
+                }
+            }
+        }
+        let (mut fails, mut has) = state;
+        if found.is_some() {
+            fails = 0;
+        } else if fails != 0 {
+            fails += 1;
+            if fails > 123 {
+                has = false;
+            }
+        }
+        self.srcline_state.insert(dso, (fails, has));
+        if let Some(line) = found {
+            // map__fprintf_srcline prints nothing for "??:0".
+            return (!line.starts_with(b"??:0")).then_some(line);
+        }
+        let name: &[u8] = &machine.dsos.get(dso).name;
+        let short = match name.first() {
+            Some(b'/') => name.rsplit(|&c| c == b'/').next().unwrap_or(name),
+            _ => name,
+        };
+        let mut out = short.to_vec();
+        out.extend_from_slice(format!("[{query:x}]").as_bytes());
+        Some(out)
+    }
+
+    /// The source lines of the inline frames a DWARF frame was expanded
+    /// into (perf's `ilist->srcline` of each addr2line record, printed
+    /// as is), or None when `f`'s address has no inline records.
+    pub fn inline_srclines(
+        &mut self,
+        symbols: &mut SymbolTable,
+        machine: &Machine,
+        f: &Frame,
+        full_path: bool,
+    ) -> Option<Vec<Vec<u8>>> {
+        let dso = f.dso?;
+        let &(_, len) = self.index.get(&(dso, f.addr))?;
+        if len == 0 {
+            return None;
+        }
+        let source = self.source(symbols, machine, dso)?;
+        let query = f.addr.wrapping_add(source.text_offset);
+        let records = source.resolver.as_mut()?.records(query);
+        Some(
+            records
+                .iter()
+                .take(len as usize)
+                .map(|r| {
+                    let file = r.file.as_deref().unwrap_or("??");
+                    let file = if full_path {
+                        file
+                    } else {
+                        file.rsplit('/').next().unwrap_or(file)
+                    };
+                    format!("{file}:{}", r.line).into_bytes()
+                })
+                .collect(),
+        )
     }
 
     /// The frames a pending frame stands for (after [`Self::resolve_deferred`]).

@@ -91,9 +91,7 @@ pub struct ScriptArgs {
     /// Print LOST records, as perf's `--show-lost-events`.
     #[arg(long)]
     pub show_lost_events: bool,
-    /// Full source file paths in source lines, as perf's
-    /// `--full-source-path` (perfold prints no `srcline` field yet, so this
-    /// changes nothing).
+    /// Full source file paths in `srcline`, as perf's `--full-source-path`.
     #[arg(long)]
     pub full_source_path: bool,
 }
@@ -205,6 +203,7 @@ impl ScriptArgs {
             show_lost_events: self.show_lost_events,
             header: self.header,
             header_only: self.header_only,
+            full_source_path: self.full_source_path,
         })
     }
 }

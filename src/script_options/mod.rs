@@ -8,17 +8,19 @@
 //! - [`time_ranges`]: `--time` in every form perf reads;
 //! - [`filters`]: the comm/pid/tid/cpu/dso/symbol lists;
 //! - [`events`]: the `PERF_RECORD_*` lines of side-band records;
+//! - [`regs`]: the `iregs`/`uregs` fields;
 //! - [`header`]: the `# ========` block;
-//! - [`args`]: the clap flags, shared by perf-script, fold and flamegraph;
+//! - [`args`]: the clap flags, shared by perf-script, fold and flamegraph.
 //!
-//! The text they select is printed by `writers::fields_script` (with
-//! `writers::line_start` and `writers::regs`).
+//! A leaf: nothing here uses another perfold module. The text with these
+//! fields is `writers::fields` (and `writers::line_start`).
 
 pub mod args;
 pub mod events;
 pub mod fields;
 pub mod filters;
 pub mod header;
+pub mod regs;
 pub mod time_ranges;
 
 use fields::FieldSpec;
@@ -47,6 +49,8 @@ pub struct ScriptOptions {
     pub show_lost_events: bool,
     pub header: bool,
     pub header_only: bool,
+    /// `--full-source-path` (for `srcline`).
+    pub full_source_path: bool,
 }
 
 impl ScriptOptions {

@@ -179,7 +179,6 @@ pub fn empty_flags(out: &mut Vec<u8>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::script_options::fields::*;
     use super::*;
 
     fn line(fields: FieldMask, unpadded: bool, v: &StartValues, t: &mut TimeFormat) -> String {

@@ -8,15 +8,14 @@
 //! [`layout`] chose; [`fmt`] formats numbers. Dependencies point one way:
 //! script, folded -> text -> layout, fmt; folded -> inferno_rules, flamegraph.
 
+pub mod fields;
 pub mod flamegraph;
-pub mod fields_script;
 pub mod fmt;
 pub mod folded;
 pub mod inferno_rules;
 pub mod layout;
 pub mod line_start;
 pub mod output;
-pub mod regs;
 pub mod script;
 pub mod text;
 
@@ -43,6 +42,9 @@ pub struct SampleView<'a> {
     pub addr: Frame,
     /// The user registers (`-F uregs`).
     pub user_regs: Option<crate::reader::sample::Regs<'a>>,
+    /// `-F srcline`: the source line of each printed frame (callchain
+    /// order, or the sample's own frame); empty otherwise.
+    pub srclines: &'a [Option<Vec<u8>>],
 }
 
 /// A side-band record perf script prints with `--show-*-events`.

@@ -7,12 +7,12 @@
 use std::io::{self, Write};
 
 use super::line_start::{empty_flags, start, StartValues, TimeFormat};
-use super::regs::fprintf_regs;
-use crate::script_options::fields::*;
-use crate::frames::Frame;
-use crate::mappings::DsoKind;
 use super::output::Output;
 use super::{fmt, Names, SampleSink, SampleView, SideBand};
+use crate::frames::Frame;
+use crate::mappings::DsoKind;
+use crate::script_options::fields::*;
+use crate::script_options::regs::fprintf_regs;
 
 pub struct FieldsWriter {
     out: Output,
@@ -44,9 +44,16 @@ fn kernel_dso(f: &Frame, names: &Names) -> bool {
     })
 }
 
-/// ` sym[+0xoff]` and ` (dso)` as the print options say
-/// (`__symbol__fprintf_symname_offs`, `map__fprintf_dsoname`).
-fn sym_dso(out: &mut Vec<u8>, f: &Frame, names: &Names, fields: FieldMask) {
+/// ` sym[+0xoff]`, ` (dso)` and the source line as the print options say
+/// (`__symbol__fprintf_symname_offs`, `map__fprintf_dsoname`,
+/// `map__fprintf_srcline`).
+fn sym_dso(
+    out: &mut Vec<u8>,
+    f: &Frame,
+    names: &Names,
+    fields: FieldMask,
+    srcline: Option<&Option<Vec<u8>>>,
+) {
     if fields & SYM != 0 {
         out.push(b' ');
         match f.sym {
@@ -73,6 +80,10 @@ fn sym_dso(out: &mut Vec<u8>, f: &Frame, names: &Names, fields: FieldMask) {
             None => out.extend_from_slice(b"[unknown]"),
         }
         out.push(b')');
+    }
+    if let (true, Some(Some(line))) = (fields & SRCLINE != 0, srcline) {
+        out.extend_from_slice(b"\n  ");
+        out.extend_from_slice(line);
     }
     if f.inlined {
         out.extend_from_slice(b" (inlined)");
@@ -115,22 +126,22 @@ fn render(out: &mut Vec<u8>, times: &mut TimeFormat, arm64: bool, s: &SampleView
     if fields & ADDR != 0 {
         fmt::hex_padded(out, s.addr.ip, 16);
         if ev.addr_correlates {
-            sym_dso(out, &s.addr, names, fields & (SYM | SYMOFFSET | DSO));
+            sym_dso(out, &s.addr, names, fields & (SYM | SYMOFFSET | DSO), None);
         }
     }
     if ev.ip {
         if ev.callchain {
             out.push(b'\n');
-            for f in s.frames {
+            for (i, f) in s.frames.iter().enumerate() {
                 out.push(b'\t');
                 fmt::hex_padded(out, f.printed_addr(kernel_dso(f, names)), 16);
-                sym_dso(out, f, names, fields);
+                sym_dso(out, f, names, fields, s.srclines.get(i));
                 out.push(b'\n');
             }
         } else {
             out.push(b' ');
             fmt::hex_padded(out, s.ip_frame.ip, 16);
-            sym_dso(out, &s.ip_frame, names, fields);
+            sym_dso(out, &s.ip_frame, names, fields, s.srclines.first());
         }
     }
     if fields & UREGS != 0 {
