@@ -65,14 +65,24 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
         kallsyms: opts.kallsyms.clone(),
         buildid_dir: opts.buildid_dir.clone(),
     });
+    let mut machine = Machine::new();
+    // Kernel-space rows of the build-id table (perf: cpumode kernel).
+    machine.use_build_id_table(
+        data.build_ids
+            .iter()
+            .filter(|e| e.cpumode == crate::mappings::CPUMODE_KERNEL)
+            .map(|e| e.filename.as_slice()),
+    );
+    let kernel_name = machine.dsos.get(machine.kernel_dso).name.to_vec();
     symbolizer.set_header_build_ids(
         data.build_ids
             .iter()
             .map(|e| (e.filename.clone(), e.build_id.clone()))
             .collect(),
+        &kernel_name,
     );
     let mut state = State {
-        machine: Machine::new(),
+        machine,
         symbols: SymbolTable::new(symbolizer),
         formats: None,
         by_id: FxHashMap::default(),
@@ -179,26 +189,8 @@ impl State<'_> {
         if data.attrs.is_empty() {
             return Err(Error::Usage("the input has no event attributes".into()));
         }
-        let Some(arch) = Arch::from_uname(data.arch.as_deref()) else {
-            return Err(Error::Usage(format!(
-                "recordings made on {} are not supported (x86_64 and aarch64 only)",
-                data.arch.as_deref().unwrap_or("?")
-            )));
-        };
-        self.unwinding = Some(Unwinding::new(arch));
-        let formats = Formats::new(&data.attrs)?;
-        // Inline lookups run on a second thread when the sink can wait for
-        // them: DWARF samples, inline frames on, every event of the shape
-        // the sink folds without rendering text.
-        let dwarf = data
-            .attrs
-            .iter()
-            .any(|a| a.has(reader::attrs::SAMPLE_STACK_USER));
-        let default_shape = formats.events.iter().all(|e| e.has_default_shape());
-        if dwarf && !self.no_inline && default_shape && self.sink.takes_pending_frames() {
-            self.symbols.defer_inlines();
-        }
-        self.formats = Some(formats);
+        // Recordings of any machine are read; DWARF unwinding is x86_64 and aarch64 only.
+        self.unwinding = Some(Unwinding::new(Arch::from_uname(data.arch.as_deref())));
         let has_tracepoints = data
             .attrs
             .iter()
@@ -211,6 +203,33 @@ impl State<'_> {
             };
             self.tracing = Some(TracingData::parse(bytes, *offset)?);
         }
+        // perf names a tracepoint event without a stored name (pipe mode
+        // without HEADER_EVENT_DESC) `system:name` from the tracing data
+        // (`evlist__prepare_tracepoint_events`).
+        let mut attrs = data.attrs.clone();
+        if let Some(tracing) = &self.tracing {
+            for a in attrs.iter_mut() {
+                if a.type_ != reader::attrs::TYPE_TRACEPOINT || a.name.is_some() {
+                    continue;
+                }
+                if let Some(tp) = tracing.event(a.config) {
+                    a.name = Some(format!("{}:{}", tp.system(), tp.name()));
+                }
+            }
+        }
+        let formats = Formats::new(&attrs)?;
+        // Inline lookups run on a second thread when the sink can wait for
+        // them: DWARF samples, inline frames on, every event of the shape
+        // the sink folds without rendering text.
+        let dwarf = data
+            .attrs
+            .iter()
+            .any(|a| a.has(reader::attrs::SAMPLE_STACK_USER));
+        let default_shape = formats.events.iter().all(|e| e.has_default_shape());
+        if dwarf && !self.no_inline && default_shape && self.sink.takes_pending_frames() {
+            self.symbols.defer_inlines();
+        }
+        self.formats = Some(formats);
         for (i, a) in data.attrs.iter().enumerate() {
             for &id in &a.ids {
                 self.by_id.entry(id).or_insert(i);
@@ -291,6 +310,10 @@ impl State<'_> {
             .expect("prepared before the first record")
             .events[event];
         let (wants_ip, callchain, tracepoint) = (ev.ip, ev.callchain, ev.tracepoint);
+        // perf's machine__resolve: the sample ip is looked up only in the
+        // maps of the sample's cpumode (`thread__find_map`, no fallback), so
+        // a user-mode sample at a kernel address (skid of `:pp` events)
+        // prints `[unknown] ([unknown])`.
         let ip_frame = if wants_ip && !callchain {
             frames::resolve_ip(
                 &mut self.machine,
@@ -298,7 +321,7 @@ impl State<'_> {
                 &thread,
                 s.cpumode(),
                 s.ip,
-                true,
+                false,
             )
         } else {
             Frame::unmapped(s.ip)
@@ -425,6 +448,10 @@ impl FileLocator for SymbolTable {
         let data = self.symbolizer.data_file(id)?;
         let symsrc = self.symbolizer.symsrc_file(id).map(Path::to_path_buf);
         Some(UnwindSources { data, symsrc })
+    }
+
+    fn own_vdso_readable(&self) -> bool {
+        self.symbolizer.own_vdso_readable()
     }
 }
 
