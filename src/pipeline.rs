@@ -78,14 +78,24 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
         buildid_dir: opts.buildid_dir.clone(),
     });
     symbolizer.set_demangle(opts.demangle);
+    let mut machine = Machine::new();
+    // Kernel-space rows of the build-id table (perf: cpumode kernel).
+    machine.use_build_id_table(
+        data.build_ids
+            .iter()
+            .filter(|e| e.cpumode == crate::mappings::CPUMODE_KERNEL)
+            .map(|e| e.filename.as_slice()),
+    );
+    let kernel_name = machine.dsos.get(machine.kernel_dso).name.to_vec();
     symbolizer.set_header_build_ids(
         data.build_ids
             .iter()
             .map(|e| (e.filename.clone(), e.build_id.clone()))
             .collect(),
+        &kernel_name,
     );
     let mut state = State {
-        machine: Machine::new(),
+        machine,
         symbols: SymbolTable::new(symbolizer),
         inlines: InlineFrames::default(),
         formats: None,
@@ -208,13 +218,8 @@ impl State<'_> {
         if data.attrs.is_empty() {
             return Err(Error::Usage("the input has no event attributes".into()));
         }
-        let Some(arch) = Arch::from_uname(data.arch.as_deref()) else {
-            return Err(Error::Usage(format!(
-                "recordings made on {} are not supported (x86_64 and aarch64 only)",
-                data.arch.as_deref().unwrap_or("?")
-            )));
-        };
-        self.unwinding = Some(Unwinding::new(arch));
+        // Recordings of any machine are read; DWARF unwinding is x86_64 and aarch64 only.
+        self.unwinding = Some(Unwinding::new(Arch::from_uname(data.arch.as_deref())));
         // perf's order: the lists (symbol__init), the CPU list, the fields
         // (perf_session__check_output_opt), then the time ranges.
         let script = self.script;
@@ -232,7 +237,33 @@ impl State<'_> {
                 .set_cpus(cpus, have_cpu, nr)
                 .map_err(Error::Usage)?;
         }
-        let formats = Formats::with_fields(&data.attrs, &script.fields, script.hide_call_graph)?;
+        let has_tracepoints = data
+            .attrs
+            .iter()
+            .any(|a| a.type_ == reader::attrs::TYPE_TRACEPOINT);
+        if has_tracepoints {
+            let Some((offset, bytes)) = &data.tracing_data else {
+                return Err(Error::Usage(
+                    "the file has tracepoint events but no tracing data to format them".into(),
+                ));
+            };
+            self.tracing = Some(TracingData::parse(bytes, *offset)?);
+        }
+        // perf names a tracepoint event without a stored name (pipe mode
+        // without HEADER_EVENT_DESC) `system:name` from the tracing data
+        // (`evlist__prepare_tracepoint_events`).
+        let mut attrs = data.attrs.clone();
+        if let Some(tracing) = &self.tracing {
+            for a in attrs.iter_mut() {
+                if a.type_ != reader::attrs::TYPE_TRACEPOINT || a.name.is_some() {
+                    continue;
+                }
+                if let Some(tp) = tracing.event(a.config) {
+                    a.name = Some(format!("{}:{}", tp.system(), tp.name()));
+                }
+            }
+        }
+        let formats = Formats::with_fields(&attrs, &script.fields, script.hide_call_graph)?;
         if let Some(t) = &script.time {
             self.time_ranges =
                 Some(TimeRanges::parse(t, data.sample_time, script.reltime).map_err(Error::Usage)?);
@@ -250,18 +281,6 @@ impl State<'_> {
             self.inlines.defer();
         }
         self.formats = Some(formats);
-        let has_tracepoints = data
-            .attrs
-            .iter()
-            .any(|a| a.type_ == reader::attrs::TYPE_TRACEPOINT);
-        if has_tracepoints {
-            let Some((offset, bytes)) = &data.tracing_data else {
-                return Err(Error::Usage(
-                    "the file has tracepoint events but no tracing data to format them".into(),
-                ));
-            };
-            self.tracing = Some(TracingData::parse(bytes, *offset)?);
-        }
         for (i, a) in data.attrs.iter().enumerate() {
             for &id in &a.ids {
                 self.by_id.entry(id).or_insert(i);
@@ -482,6 +501,10 @@ impl State<'_> {
         // perf prints (and formats) a tracepoint's fields only with `trace`.
         let tracepoint = ev.tracepoint.filter(|_| ev_fields & fields::TRACE != 0);
         let locate = self.filters.needs_sample_location();
+        // perf's machine__resolve: the sample ip is looked up only in the
+        // maps of the sample's cpumode (`thread__find_map`, no fallback), so
+        // a user-mode sample at a kernel address (skid of `:pp` events)
+        // prints `[unknown] ([unknown])`.
         let ip_frame = if (wants_ip && !callchain) || locate {
             frames::resolve_ip(
                 &mut self.machine,
@@ -489,7 +512,7 @@ impl State<'_> {
                 &thread,
                 s.cpumode(),
                 s.ip,
-                true,
+                false,
             )
         } else {
             Frame::unmapped(s.ip)
@@ -707,6 +730,10 @@ impl FileLocator for SymbolTable {
         let data = self.symbolizer.data_file(id)?;
         let symsrc = self.symbolizer.symsrc_file(id).map(Path::to_path_buf);
         Some(UnwindSources { data, symsrc })
+    }
+
+    fn own_vdso_readable(&self) -> bool {
+        self.symbolizer.own_vdso_readable()
     }
 }
 

@@ -66,12 +66,17 @@ impl SymbolReport {
                 plural(frames, "frame")
             );
             match d.kind {
-                DsoKind::Kernel => {
-                    let _ = writeln!(
-                        out,
-                        "    kernel symbols come from --kallsyms, or /proc/kallsyms when no --symfs is given"
-                    );
-                }
+                DsoKind::Kernel => match symbols.symbolizer.kernel_build_id_note() {
+                    Some(note) => {
+                        let _ = writeln!(out, "    build-id mismatch: {note}");
+                    }
+                    None => {
+                        let _ = writeln!(
+                                out,
+                                "    kernel symbols come from --kallsyms, or /proc/kallsyms when no --symfs is given"
+                            );
+                    }
+                },
                 DsoKind::Module => {
                     let _ = writeln!(
                         out,
@@ -96,7 +101,9 @@ impl SymbolReport {
                         let what = match place.outcome {
                             Outcome::Missing => "not there",
                             Outcome::NotElf => "not a readable ELF file",
-                            Outcome::BuildIdMismatch => "another build (build-id differs)",
+                            Outcome::BuildIdMismatch => {
+                                "build-id mismatch: another build of this file, not used"
+                            }
                             Outcome::NoSymbolTable => "no symbol table",
                             Outcome::Used { symtab: true } => "used (.symtab)",
                             Outcome::Used { symtab: false } => {

@@ -100,3 +100,34 @@ fn foreign_fold_matches_inferno_collapse_perf() {
 fn foreign_flamegraph_matches_inferno_flamegraph() {
     check("flamegraph", "expected.svg");
 }
+
+/// `--verbose` names the kernel whose recorded build-id is not this
+/// machine's (perf only says "No kallsyms or vmlinux with build-id ... was
+/// found"); its frames print `[unknown]` under the recorded vmlinux path.
+#[test]
+fn verbose_names_the_kernel_with_another_build_id() {
+    let case = cases()
+        .into_iter()
+        .find(|c| c.ends_with("synth-kernel-vmlinux-row"))
+        .expect("the synth-kernel-vmlinux-row fixture");
+    let home = std::env::temp_dir().join(format!("perfold-foreign-home-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_perfold"))
+        .args(["perf-script", "--verbose", "perf.data"])
+        .current_dir(&case)
+        .env("HOME", &home)
+        .output()
+        .expect("perfold runs");
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = "perfold: 13 samples with frames without a symbol; by DSO:\n\
+         \x20 /lib/modules/3.8.11/build/vmlinux: 13 of 13 frames without a symbol\n\
+         \x20   build-id mismatch: recorded build-id 635d9e4f686bf3b5adf08d7a735a5260899b17a6 \
+         is not this machine's kernel (";
+    assert!(stderr.starts_with(expected), "{stderr}");
+    let tail = format!(
+        "), and {}/.debug/[kernel.kallsyms] holds no kallsyms of it\n",
+        home.display()
+    );
+    assert!(stderr.ends_with(&tail), "{stderr}");
+}

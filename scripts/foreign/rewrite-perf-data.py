@@ -11,6 +11,9 @@ public recording of an allowed licence has, made from a real little-endian recor
   arch NAME            only replaces HEADER_ARCH (e.g. i686, armv7l, riscv64, mips64).
   v1                   a version-1 file (magic PERFFILE, perf <= 3.2): attributes cut to
                        PERF_ATTR_SIZE_VER4 (104 bytes), by whose entry size perf tells the order.
+  kernel-row NAME      renames the kernel's row of the build-id table ([kernel.kallsyms]) to
+                       NAME, as perf record writes it when it found the kernel's vmlinux
+                       (e.g. /lib/modules/V/build/vmlinux): perf then names the kernel DSO so.
   compressed2          every PERF_RECORD_COMPRESSED (81) of a `perf record -z` file becomes a
                        PERF_RECORD_COMPRESSED2 (83: u64 data size, data, padding to 8 bytes), as
                        perf 6.15 and newer write them.
@@ -350,6 +353,26 @@ def v1(b):
     b[0:8] = b'PERFFILE'
 
 
+def kernel_row(b, name):
+    h = header(b)
+    for feat, _, off, size in feature_table(b, h):
+        if feat != FEAT_BUILD_ID:
+            continue
+        p = off
+        while p + 8 <= off + size:
+            n = struct.unpack_from('<H', b, p + 6)[0]
+            name_at = p + 8 + 4 + 24
+            old = bytes(b[name_at:p + n]).split(b'\0')[0]
+            if old == b'[kernel.kallsyms]':
+                new = name.encode() + b'\0'
+                if len(new) > p + n - name_at:
+                    raise SystemExit('name too long for the row')
+                b[name_at:p + n] = new + bytes(p + n - name_at - len(new))
+                return
+            p += n
+    raise SystemExit('no [kernel.kallsyms] row in the build-id table')
+
+
 def compressed2(b):
     h = header(b)
     at, end = h['data']
@@ -397,6 +420,8 @@ def main():
         bswap(b, arch)
     elif mode == 'arch':
         set_arch(b, header(b), args[3])
+    elif mode == 'kernel-row':
+        kernel_row(b, args[3])
     elif mode == 'v1':
         v1(b)
     elif mode == 'compressed2':

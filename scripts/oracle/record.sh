@@ -160,6 +160,20 @@ if want node-jit && command -v node > /dev/null; then
   echo "record.sh: node-jit       $(cat "$outdir/node-jit.cmd")"
   n=$((n + 1))
 fi
+# python3.12-perf, python3.13-perf: CPython's perf trampolines (`-X perf`, 3.12+) name Python
+# frames in /tmp/perf-<pid>.map (only where pyenv has that version).
+for v in 3.12.1 3.13.0; do
+  name=python${v%.*}-perf
+  py=$HOME/.pyenv/versions/$v/bin/python${v%.*}
+  if want "$name" && [ -x "$py" ]; then
+    cp "$workloads/python_work.py" "$bin/"
+    cmd=(perf record -e cpu-clock -F "$freq" -g -o "$outdir/$name.data" -- "$py" -X perf "$bin/python_work.py")
+    printf '%q ' "${cmd[@]}" > "$outdir/$name.cmd"
+    (cd "$bin" && "${cmd[@]}") > "$outdir/$name.record.log" 2>&1
+    printf 'record.sh: %-14s %s\n' "$name" "$(cat "$outdir/$name.cmd")"
+    n=$((n + 1))
+  fi
+done
 # c-killed: perf record killed with SIGKILL while recording; perf 6.1 leaves the header's
 # data size at 0 and perf script refuses the file (exit 255, nothing printed).
 if want c-killed; then

@@ -93,7 +93,10 @@ impl SymbolTable {
                 let id = self.dso_id(machine, dso);
                 self.symbolizer.lookup(id, addr)
             }
-            DsoKind::Module => self.symbolizer.lookup_module(&d.name, addr),
+            DsoKind::Module => {
+                let short = d.module_name.as_deref().unwrap_or(&d.name);
+                self.symbolizer.lookup_module(short, addr)
+            }
             DsoKind::NoFile => None,
         }
         .map(|s| (s.start, s.end, s.name.clone()));

@@ -29,6 +29,9 @@ pub struct Dso {
     pub kind: DsoKind,
     /// Build-id from the MMAP2 record, if it carried one.
     pub build_id: Option<Box<[u8]>>,
+    /// A kernel module named by its path (from the build-id table): its
+    /// `[name]` (perf's `dso->short_name`), by which kallsyms symbols find it.
+    pub module_name: Option<Box<[u8]>>,
 }
 
 /// Identity key: perf's `machine__findnew_dso_id` matches on name and
@@ -75,8 +78,19 @@ impl Dsos {
             name: name.into(),
             kind,
             build_id: build_id.map(Into::into),
+            module_name: None,
         });
         self.index.insert(key, i);
         i
+    }
+
+    /// Renames a DSO (the kernel, named by its build-id table entry).
+    pub fn rename(&mut self, i: DsoId, name: &[u8]) {
+        self.list[i.0 as usize].name = name.into();
+    }
+
+    /// Sets the `[name]` of a module DSO printed by its path.
+    pub fn set_module_name(&mut self, i: DsoId, short: &[u8]) {
+        self.list[i.0 as usize].module_name = Some(short.into());
     }
 }

@@ -42,6 +42,8 @@ pub struct Machine {
     pub new_modules: Vec<Vec<u8>>,
     /// Kernel symbols were loaded and the kernel map resized to them.
     pub kernel_loaded: bool,
+    /// Kernel modules the build-id table lists by path: `[name]` -> path.
+    module_paths: FxHashMap<Vec<u8>, Vec<u8>>,
 }
 
 impl Default for Machine {
@@ -65,6 +67,7 @@ impl Machine {
             kernel_ref_reloc: None,
             new_modules: Vec::new(),
             kernel_loaded: false,
+            module_paths: FxHashMap::default(),
         };
         // perf_session__register_idle_thread: thread 0 is "swapper" from the start.
         let swapper = machine.comms.intern(b"swapper");
@@ -168,6 +171,29 @@ impl Machine {
         }
     }
 
+    /// The kernel-space rows of the build-id table (perf's
+    /// `__event_process_build_id`, which creates their DSOs before any
+    /// record is read), as (file name) in table order:
+    /// - the first that is not a module is the kernel DSO
+    ///   (`machine__process_kernel_mmap_event` takes the first kernel DSO of
+    ///   the list), so a kernel recorded as `/lib/modules/V/build/vmlinux`
+    ///   prints under that path;
+    /// - a module listed by its `.ko` path is found by its `[name]` when its
+    ///   map is created (`machine__findnew_module_dso`) and prints as the path.
+    pub fn use_build_id_table<'a>(&mut self, kernel_rows: impl Iterator<Item = &'a [u8]>) {
+        let mut kernel_named = false;
+        for name in kernel_rows {
+            if is_kmod(name) {
+                self.module_paths
+                    .entry(kmod_name(name))
+                    .or_insert_with(|| name.to_vec());
+            } else if !kernel_named {
+                kernel_named = true;
+                self.dsos.rename(self.kernel_dso, name);
+            }
+        }
+    }
+
     /// perf's `machine__process_exit_event` only marks the thread dead; it stays findable.
     pub fn exit(&mut self, _t: &Task) {}
 
@@ -213,7 +239,14 @@ impl Machine {
         if name.first() == Some(&b'/') || (!is_kernel && name.first() == Some(&b'[')) {
             // perf names the module DSO `[name]` (machine__findnew_module_dso).
             let short = kmod_name(name);
-            let dso = self.dsos.findnew(&short, None, DsoKind::Module, m.build_id);
+            let dso = match self.module_paths.get(&short) {
+                Some(path) => {
+                    let dso = self.dsos.findnew(path, None, DsoKind::Module, m.build_id);
+                    self.dsos.set_module_name(dso, &short);
+                    dso
+                }
+                None => self.dsos.findnew(&short, None, DsoKind::Module, m.build_id),
+            };
             self.new_modules.push(short);
             self.kernel_maps.insert(Map {
                 start: m.start,
@@ -287,6 +320,28 @@ impl Machine {
         }
         self.find_map(th, addr_mode, ip)
     }
+}
+
+/// perf's `is_kernel_module` for a kernel-space name: a `.ko` file (also
+/// compressed), or a `[name]` that is not the kernel's, the vdso's or
+/// vsyscall's (util/dso.c `__kmod_path__parse`).
+pub fn is_kmod(path: &[u8]) -> bool {
+    let base = match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => &path[i + 1..],
+        None => path,
+    };
+    if base.first() == Some(&b'[') {
+        const NOT_MODULES: [&[u8]; 6] = [
+            b"[kernel.kallsyms]",
+            b"[guest.kernel.kallsyms",
+            b"[vdso]",
+            b"[vdso32]",
+            b"[vdsox32]",
+            b"[vsyscall]",
+        ];
+        return !NOT_MODULES.iter().any(|p| base.starts_with(p));
+    }
+    kmod_name(path).first() == Some(&b'[')
 }
 
 /// perf's `kmod_path__parse_name` (util/dso.c `__kmod_path__parse`): the
@@ -425,6 +480,15 @@ mod tests {
             b"[virtio_blk]"
         );
         assert_eq!(kmod_name(b"[bpf_prog]"), b"[bpf_prog]");
+        assert!(is_kmod(
+            b"/lib/modules/3.8.11/kernel/net/mac80211-3.4/mac80211.ko"
+        ));
+        assert!(is_kmod(b"/lib/modules/x/virtio-blk.ko.xz"));
+        assert!(is_kmod(b"[bpf_prog]"));
+        assert!(!is_kmod(b"[kernel.kallsyms]"));
+        assert!(!is_kmod(b"[kernel.kallsyms]_text"));
+        assert!(!is_kmod(b"/lib/modules/6.6.7-arch1-1/build/vmlinux"));
+        assert!(!is_kmod(b"/boot/vmlinux-3.4.0"));
         assert_eq!(kmod_name(b"/usr/lib/some-lib.so"), b"some_lib.so");
     }
 }

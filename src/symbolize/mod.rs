@@ -151,9 +151,12 @@ impl Symbolizer {
     /// Build-ids from the HEADER_BUILD_ID feature: (filename, build-id bytes
     /// of the recorded size — `bev->size` when PERF_RECORD_MISC_BUILD_ID_SIZE
     /// is set, else all 20 bytes).
-    pub fn set_header_build_ids(&mut self, entries: Vec<(Vec<u8>, Vec<u8>)>) {
+    /// `kernel` names the row of the kernel image (perf's kernel DSO: the
+    /// first kernel-space row that is not a module, `[kernel.kallsyms]` or a
+    /// vmlinux path): its build-id decides where kernel symbols come from.
+    pub fn set_header_build_ids(&mut self, entries: Vec<(Vec<u8>, Vec<u8>)>, kernel: &[u8]) {
         for (name, bid) in entries {
-            if name == b"[kernel.kallsyms]" && self.kernel_build_id.is_none() {
+            if name == kernel && self.kernel_build_id.is_none() {
                 self.kernel_build_id = Some(bid.clone());
             }
             self.header_ids.insert(name, bid);
@@ -303,6 +306,40 @@ impl Symbolizer {
     /// A module map (`[name]`) perf created from the recording.
     pub fn add_kernel_module(&mut self, short_name: &str) {
         self.modules.insert(short_name.to_string());
+    }
+
+    /// perf reads a `[vdso]` DSO from the temporary copy of its own vdso
+    /// (util/vdso.c `machine__findnew_vdso`) only when the build-id table
+    /// did not create that DSO first, and no `--symfs` prefixes the copy's
+    /// path.
+    pub fn own_vdso_readable(&self) -> bool {
+        self.symfs.is_empty() && !self.header_ids.contains_key(&b"[vdso]"[..])
+    }
+
+    /// For `--verbose`: why the kernel has no symbols when its recorded
+    /// build-id is not this machine's (perf: "No kallsyms or vmlinux with
+    /// build-id ... was found"), or `None`.
+    pub fn kernel_build_id_note(&self) -> Option<String> {
+        use crate::objfile::build_id::{build_id_equal, build_id_hex, read_sysfs_build_id};
+        if self.opts.kallsyms.is_some() || !self.symfs.is_empty() {
+            return None;
+        }
+        let recorded = self.kernel_build_id.as_deref()?;
+        let host = read_sysfs_build_id(Path::new("/sys/kernel/notes"));
+        if host.as_deref().is_some_and(|h| build_id_equal(recorded, h)) {
+            return None;
+        }
+        let found =
+            kernel::choose_kallsyms(None, &self.symfs, &self.opts.buildid_dir, Some(recorded));
+        if found.is_some() {
+            return None;
+        }
+        Some(format!(
+            "recorded build-id {} is not this machine's kernel ({}), and {} holds no kallsyms of it",
+            build_id_hex(recorded),
+            host.map_or("no /sys/kernel/notes".into(), |h| format!("/sys/kernel/notes: {}", build_id_hex(&h))),
+            self.opts.buildid_dir.join("[kernel.kallsyms]").display()
+        ))
     }
 
     fn kernel(&mut self) -> Option<&kernel::Kernel> {

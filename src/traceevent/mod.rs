@@ -83,13 +83,11 @@ impl TracingData {
 
 impl Tracepoint {
     /// The event's system (`sched` of `sched:sched_switch`).
-    #[cfg(any(test, feature = "fuzzing"))]
     pub fn system(&self) -> &str {
         &self.system
     }
 
     /// The event's name (`sched_switch`).
-    #[cfg(any(test, feature = "fuzzing"))]
     pub fn name(&self) -> &str {
         &self.name
     }

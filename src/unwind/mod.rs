@@ -58,6 +58,11 @@ pub struct UnwindSources {
 pub trait FileLocator {
     /// The unwind sources of `dso` (`None`: no data file).
     fn unwind_sources(&mut self, machine: &Machine, dso: DsoId) -> Option<UnwindSources>;
+
+    /// perf reads a `[vdso]` DSO from the copy it makes of its own vdso
+    /// (util/vdso.c), unless the build-id table named the DSO first or a
+    /// `--symfs` prefix hides the copy.
+    fn own_vdso_readable(&self) -> bool;
 }
 
 /// The architecture of the recording (perf's `perf_env__arch`).
@@ -142,11 +147,17 @@ struct Space {
     generation: u64,
     modules: Vec<Registered>,
     unwinder: SpaceUnwinder,
+    /// perf's `unwind__prepare_access` registered libunwind for this
+    /// space: some map of it was a readable object file (`dso__type` known).
+    /// Until then perf's `unwind__get_entries` gives no frame at all, not
+    /// even the sampled ip; once set it stays set.
+    prepared: bool,
 }
 
 /// Unwinders of every address space, and the unwind tables of every file.
 pub struct Unwinding {
-    arch: Arch,
+    /// `None` for a machine perfold cannot unwind (see [`Unwinding::new`]).
+    arch: Option<Arch>,
     files: FxHashMap<DsoId, Option<Arc<UnwindFile>>>,
     spaces: FxHashMap<MapsId, Space>,
     /// CFI rows per (DSO, SVMA), shared by all spaces.
@@ -154,7 +165,13 @@ pub struct Unwinding {
 }
 
 impl Unwinding {
-    pub fn new(arch: Arch) -> Unwinding {
+    /// An unwinder for recordings of `arch`. With `None` (a recording of
+    /// another machine than x86_64 and aarch64) DWARF samples get no user
+    /// frame: what perf 6.1 prints for x86 32-bit objects (no libunwind for
+    /// them in Debian's build: "unwind: target platform=x86 is not
+    /// supported"); on other machines perf would run its x86_64 libunwind
+    /// over the foreign registers (docs/parity.md).
+    pub fn new(arch: Option<Arch>) -> Unwinding {
         Unwinding {
             arch,
             files: FxHashMap::default(),
@@ -178,12 +195,15 @@ impl Unwinding {
         let (Some(regs), Some(stack)) = (&sample.user_regs, sample.user_stack) else {
             return;
         };
-        if stack.is_empty() || max_stack == 0 {
+        if stack.is_empty() || max_stack == 0 || self.arch.is_none() {
             return;
         }
         let maps = machine.maps(thread.maps);
         self.refresh(machine, files, thread.maps);
         let space = self.spaces.get_mut(&thread.maps).expect("refreshed");
+        if !space.prepared {
+            return;
+        }
         let Some(sp) = regs.get(space.unwinder.sp_reg()) else {
             return;
         };
@@ -209,7 +229,7 @@ impl Unwinding {
         sample: &Sample,
         user_ip: u64,
     ) -> u64 {
-        if self.arch != Arch::Aarch64 {
+        if self.arch != Some(Arch::Aarch64) {
             return 0;
         }
         let Some(regs) = &sample.user_regs else {
@@ -282,12 +302,19 @@ impl Unwinding {
                 dso: m.dso,
             });
         }
-        let arch = self.arch;
+        let arch = self.arch.unwrap_or(Arch::X86_64);
+        let readable = maps.iter().any(|m| {
+            !m.identity
+                && (self.files.get(&m.dso).is_some_and(Option::is_some)
+                    || (&*machine.dsos.get(m.dso).name == b"[vdso]" && files.own_vdso_readable()))
+        });
         let space = self.spaces.entry(id).or_insert_with(|| Space {
             generation: u64::MAX,
             modules: Vec::new(),
             unwinder: SpaceUnwinder::new(arch),
+            prepared: false,
         });
+        space.prepared |= readable;
         for old in &space.modules {
             if !wanted.contains(old) {
                 space.unwinder.remove(old.start);

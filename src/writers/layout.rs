@@ -76,15 +76,20 @@ fn default_name(attr: &Attr) -> String {
         "bpf-output",
         "cgroup-switches",
     ];
+    const TYPE_RAW: u32 = 4;
     let table: &[&str] = match attr.type_ {
         TYPE_HARDWARE => &HW,
         TYPE_SOFTWARE => &SW,
         _ => &[],
     };
-    table
-        .get(attr.config as usize)
-        .map(|s| s.to_string())
-        .unwrap_or_else(|| format!("unknown-{}:{:#x}", attr.type_, attr.config))
+    // evsel__hw_name, evsel__sw_name, evsel__raw_name: the name, then the
+    // modifiers derived from the attribute (`cycles:ppH`).
+    let base = match table.get(attr.config as usize) {
+        Some(name) => name.to_string(),
+        None if attr.type_ == TYPE_RAW => format!("raw {:#x}", attr.config),
+        None => return format!("unknown-{}:{:#x}", attr.type_, attr.config),
+    };
+    base + &attr.modifiers()
 }
 
 impl Formats {
