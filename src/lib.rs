@@ -14,6 +14,7 @@
 pub mod cli;
 pub mod error;
 pub mod frames;
+pub mod hw;
 pub mod mappings;
 pub mod objfile;
 pub mod ordering;
