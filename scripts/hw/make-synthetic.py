@@ -274,6 +274,10 @@ def lbr_samples(t0):
              callchain=[CONTEXT_HV, 0xFFFFFFFF80001000, CONTEXT_KERNEL,
                         k("handle_mm_fault", 0x10), CONTEXT_USER, u("sort_worker", 0x44)],
              lbr=[(u("main", 0x60), u("sort_worker"))]),
+        # An empty LBR stack: perf still adds entries[0].to, read past the stack
+        # (here from the next record, the next sample's ip or pid/tid).
+        dict(time=t0 + 5500, ip=u("string_work", 0x22),
+             callchain=[CONTEXT_USER, u("string_work", 0x22), u("main", 0x70)], lbr=[]),
         # The same user stack again (folds add up).
         dict(time=t0 + 6000, ip=u("fib", 0x10), callchain=user_chain,
              lbr=[(u("fib", 0x20), u("fib")), (u("fib_worker", 0x2b), u("fib"))]),

@@ -13,8 +13,11 @@
 //! part makes perf discard what it built and fall back to the plain
 //! callchain, which discards the chain again at that marker.
 //!
-//! Not matched: an empty branch stack, where perf reads `entries[0]` past the
-//! stack's end (whatever bytes follow); perfold adds no user frame there.
+//! An empty branch stack still gets its `entries[0].to`: perf reads it past
+//! the stack's end, from the bytes that follow in its buffer (the rest of the
+//! sample, then the next record of the mapped file); the caller passes that
+//! word as `empty_to`, or `None` where it cannot be known (pipe or compressed
+//! input: perf's buffer holds unrelated bytes there) and no user frame is added.
 
 use crate::reader::sample::BranchStack;
 
@@ -34,6 +37,7 @@ pub const CPUMODE_HYPERVISOR: u8 = 3;
 pub fn lbr_callchain(
     ips: &[u64],
     branches: &BranchStack,
+    empty_to: Option<u64>,
     max_stack: usize,
     out: &mut Vec<(u8, u64)>,
 ) -> bool {
@@ -58,7 +62,9 @@ pub fn lbr_callchain(
         }
         out.push((cpumode, ip));
     }
-    if !branches.is_empty() {
+    if branches.is_empty() {
+        out.extend(empty_to.map(|to| (CPUMODE_USER, to)));
+    } else {
         out.push((CPUMODE_USER, branches.get(0).to));
         for i in 0..branches.len() {
             out.push((CPUMODE_USER, branches.get(i).from));
@@ -85,6 +91,7 @@ mod tests {
         let b = BranchStack {
             hw_idx: None,
             entries: &bytes,
+            nr_at: 0,
         };
         let ips = [
             CONTEXT_KERNEL,
@@ -94,7 +101,7 @@ mod tests {
             0x401025,
         ];
         let mut out = Vec::new();
-        assert!(lbr_callchain(&ips, &b, 127, &mut out));
+        assert!(lbr_callchain(&ips, &b, None, 127, &mut out));
         assert_eq!(
             out,
             [
@@ -112,19 +119,49 @@ mod tests {
         let b = BranchStack {
             hw_idx: None,
             entries: &bytes,
+            nr_at: 0,
         };
         let mut out = Vec::new();
         assert!(!lbr_callchain(
             &[CONTEXT_KERNEL, 0xffff_1000],
             &b,
+            None,
             127,
             &mut out
         ));
         let guest = -2048i64 as u64;
         let ips = [CONTEXT_KERNEL, 5, guest, 6, CONTEXT_USER, 7];
-        assert!(!lbr_callchain(&ips, &b, 127, &mut out));
+        assert!(!lbr_callchain(&ips, &b, None, 127, &mut out));
+        assert!(out.is_empty());
+        // An empty stack adds the word perf reads past it.
+        let empty = BranchStack {
+            hw_idx: None,
+            entries: &[],
+            nr_at: 0,
+        };
+        assert!(lbr_callchain(
+            &[CONTEXT_USER, 7],
+            &empty,
+            Some(9),
+            127,
+            &mut out
+        ));
+        assert_eq!(out, [(CPUMODE_USER, 9)]);
+        assert!(lbr_callchain(
+            &[CONTEXT_USER, 7],
+            &empty,
+            None,
+            127,
+            &mut out
+        ));
         assert!(out.is_empty());
         // The marker must be within max_stack entries.
-        assert!(!lbr_callchain(&[5, 6, CONTEXT_USER, 7], &b, 2, &mut out));
+        assert!(!lbr_callchain(
+            &[5, 6, CONTEXT_USER, 7],
+            &b,
+            None,
+            2,
+            &mut out
+        ));
     }
 }

@@ -304,6 +304,23 @@ impl PerfData {
         }
     }
 
+    /// The u64 at `at` bytes into a record's payload, read past the payload's
+    /// end into the mapped file when it lies beyond (as perf reads a sample's
+    /// empty LBR stack); `None` where neither holds it.
+    pub fn payload_word(&self, p: &Payload, at: usize) -> Option<u64> {
+        let payload = self.payload(p);
+        if let Some(b) = payload.get(at..at.checked_add(8)?) {
+            return Some(le_u64(b, 0));
+        }
+        match (p, &self.input) {
+            (Payload::Mapped { start, .. }, Input::Mapped { map, .. }) => {
+                let from = start.checked_add(at)?;
+                map.get(from..from.checked_add(8)?).map(|b| le_u64(b, 0))
+            }
+            _ => None,
+        }
+    }
+
     /// The next record of the data section, or `None` at its end. Attribute
     /// records of pipe-mode files are consumed here and update [`Self::attrs`].
     pub fn next_record(&mut self) -> Result<Option<Record>> {

@@ -53,6 +53,8 @@ pub struct BranchStack<'a> {
     /// `hw_idx`, present when the attribute has PERF_SAMPLE_BRANCH_HW_INDEX.
     pub hw_idx: Option<u64>,
     pub entries: &'a [u8],
+    /// Offset of the stack's `nr` word in the sample payload.
+    pub nr_at: usize,
 }
 
 /// One branch stack entry.
@@ -73,6 +75,13 @@ impl<'a> BranchStack<'a> {
     }
 
     /// Entry `i` (0 is the most recent branch).
+    /// Payload offset of `entries[0].to` as perf addresses it, also for an
+    /// empty stack (perf then reads the bytes after the stack: its entries
+    /// start at the `hw_idx` slot when the attribute has no hw index).
+    pub fn first_to_at(&self) -> usize {
+        self.nr_at + if self.hw_idx.is_some() { 24 } else { 16 }
+    }
+
     pub fn get(&self, i: usize) -> Branch {
         let at = i * 24;
         Branch {
@@ -170,6 +179,7 @@ pub fn parse_sample<'a>(attr: &Attr, misc: u16, data: &'a [u8], base: u64) -> Re
         s.raw = Some(c.bytes(size as usize, "raw data")?);
     }
     if attr.has(SAMPLE_BRANCH_STACK) {
+        let nr_at = (c.offset() - base) as usize;
         let nr = c.u64("branch stack length")?;
         let hw_idx = if attr.branch_sample_type & BRANCH_HW_INDEX != 0 {
             Some(c.u64("branch stack hw index")?)
@@ -177,7 +187,11 @@ pub fn parse_sample<'a>(attr: &Attr, misc: u16, data: &'a [u8], base: u64) -> Re
             None
         };
         let entries = c.array(nr, 24, "branch stack")?;
-        s.branch_stack = Some(BranchStack { hw_idx, entries });
+        s.branch_stack = Some(BranchStack {
+            hw_idx,
+            entries,
+            nr_at,
+        });
     }
     if attr.has(SAMPLE_REGS_USER) {
         let abi = c.u64("user regs abi")?;
@@ -348,7 +362,10 @@ mod tests {
         let data = words(&[0x10, 2, 1, 2, 3, 4, 5, 6, 77]);
         let s = parse_sample(&a, 0, &data, 0).unwrap();
         let b = s.branch_stack.unwrap();
-        assert_eq!((b.hw_idx, b.len()), (None, 2));
+        assert_eq!(
+            (b.hw_idx, b.len(), b.nr_at, b.first_to_at()),
+            (None, 2, 8, 24)
+        );
         assert_eq!(
             b.get(1),
             Branch {
@@ -362,7 +379,7 @@ mod tests {
         let a = attr(SAMPLE_IP | SAMPLE_BRANCH_STACK, BRANCH_HW_INDEX);
         let data = words(&[0x10, 1, 9, 1, 2, 3]);
         let b = parse_sample(&a, 0, &data, 0).unwrap().branch_stack.unwrap();
-        assert_eq!((b.hw_idx, b.get(0).to), (Some(9), 2));
+        assert_eq!((b.hw_idx, b.get(0).to, b.first_to_at()), (Some(9), 2, 32));
     }
 
     #[test]
