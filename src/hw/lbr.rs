@@ -19,55 +19,61 @@
 //! word as `empty_to`, or `None` where it cannot be known (pipe or compressed
 //! input: perf's buffer holds unrelated bytes there) and no user frame is added.
 
-use crate::reader::sample::BranchStack;
+use crate::mappings::{CPUMODE_HYPERVISOR, CPUMODE_KERNEL, CPUMODE_USER};
+use crate::reader::sample::{
+    BranchStack, PERF_CONTEXT_HV as CONTEXT_HV, PERF_CONTEXT_KERNEL as CONTEXT_KERNEL,
+    PERF_CONTEXT_MAX as CONTEXT_MAX, PERF_CONTEXT_USER as CONTEXT_USER,
+};
 
-pub const CONTEXT_HV: u64 = -32i64 as u64;
-pub const CONTEXT_KERNEL: u64 = -128i64 as u64;
-pub const CONTEXT_USER: u64 = -512i64 as u64;
-/// `PERF_CONTEXT_MAX`: entries at or above it are markers.
-pub const CONTEXT_MAX: u64 = -4095i64 as u64;
+/// perf's cpumode after a context marker, `None` for an unknown marker.
+fn marker_cpumode(ip: u64) -> Option<u8> {
+    match ip {
+        CONTEXT_HV => Some(CPUMODE_HYPERVISOR),
+        CONTEXT_KERNEL => Some(CPUMODE_KERNEL),
+        CONTEXT_USER => Some(CPUMODE_USER),
+        _ => None,
+    }
+}
 
-/// perf's `PERF_RECORD_MISC_*` cpumodes used for lookups.
-pub const CPUMODE_KERNEL: u8 = 1;
-pub const CPUMODE_USER: u8 = 2;
-pub const CPUMODE_HYPERVISOR: u8 = 3;
-
-/// The addresses of an LBR call chain, callee first, each with the cpumode to
-/// look it up in; `false` (and `out` empty) when perf uses the plain callchain.
+/// Calls `emit(cpumode, address)` for each address of an LBR call chain,
+/// callee first; returns `false` without calling it when perf uses the plain
+/// callchain instead. `ips` are the callchain entries as recorded.
 pub fn lbr_callchain(
-    ips: &[u64],
+    ips: impl Iterator<Item = u64> + Clone,
     branches: &BranchStack,
     empty_to: Option<u64>,
     max_stack: usize,
-    out: &mut Vec<(u8, u64)>,
+    mut emit: impl FnMut(u8, u64),
 ) -> bool {
-    out.clear();
-    let chain_nr = ips.len().min(max_stack);
-    let Some(user_at) = ips[..chain_nr].iter().position(|&ip| ip == CONTEXT_USER) else {
+    let Some(user_at) = ips
+        .clone()
+        .take(max_stack)
+        .position(|ip| ip == CONTEXT_USER)
+    else {
         return false;
     };
+    let kernel_part = ips.take(user_at + 1);
+    if kernel_part
+        .clone()
+        .any(|ip| ip >= CONTEXT_MAX && marker_cpumode(ip).is_none())
+    {
+        return false;
+    }
     let mut cpumode = CPUMODE_USER;
-    for &ip in &ips[..=user_at] {
-        if ip >= CONTEXT_MAX {
-            cpumode = match ip {
-                CONTEXT_HV => CPUMODE_HYPERVISOR,
-                CONTEXT_KERNEL => CPUMODE_KERNEL,
-                CONTEXT_USER => CPUMODE_USER,
-                _ => {
-                    out.clear();
-                    return false;
-                }
-            };
-            continue;
+    for ip in kernel_part {
+        match ip >= CONTEXT_MAX {
+            true => cpumode = marker_cpumode(ip).unwrap_or(cpumode),
+            false => emit(cpumode, ip),
         }
-        out.push((cpumode, ip));
     }
     if branches.is_empty() {
-        out.extend(empty_to.map(|to| (CPUMODE_USER, to)));
+        if let Some(to) = empty_to {
+            emit(CPUMODE_USER, to);
+        }
     } else {
-        out.push((CPUMODE_USER, branches.get(0).to));
+        emit(CPUMODE_USER, branches.get(0).to);
         for i in 0..branches.len() {
-            out.push((CPUMODE_USER, branches.get(i).from));
+            emit(CPUMODE_USER, branches.get(i).from);
         }
     }
     true
@@ -77,6 +83,20 @@ pub fn lbr_callchain(
 mod tests {
     use super::*;
 
+    /// The chain as (cpumode, address) pairs, or `None` for the plain callchain.
+    fn chain(
+        ips: &[u64],
+        b: &BranchStack,
+        empty_to: Option<u64>,
+        max: usize,
+    ) -> Option<Vec<(u8, u64)>> {
+        let mut out = Vec::new();
+        lbr_callchain(ips.iter().copied(), b, empty_to, max, |m, ip| {
+            out.push((m, ip))
+        })
+        .then_some(out)
+    }
+
     fn stack(entries: &[(u64, u64)]) -> Vec<u8> {
         entries
             .iter()
@@ -85,14 +105,17 @@ mod tests {
             .collect()
     }
 
+    fn branches(bytes: &[u8]) -> BranchStack<'_> {
+        BranchStack {
+            hw_idx: None,
+            entries: bytes,
+            nr_at: 0,
+        }
+    }
+
     #[test]
     fn kernel_part_then_lbr_entries() {
         let bytes = stack(&[(0x401020, 0x401100), (0x400800, 0x401000)]);
-        let b = BranchStack {
-            hw_idx: None,
-            entries: &bytes,
-            nr_at: 0,
-        };
         let ips = [
             CONTEXT_KERNEL,
             0xffff_1000,
@@ -100,10 +123,8 @@ mod tests {
             0x401110,
             0x401025,
         ];
-        let mut out = Vec::new();
-        assert!(lbr_callchain(&ips, &b, None, 127, &mut out));
         assert_eq!(
-            out,
+            chain(&ips, &branches(&bytes), None, 127).unwrap(),
             [
                 (CPUMODE_KERNEL, 0xffff_1000),
                 (CPUMODE_USER, 0x401100),
@@ -116,52 +137,26 @@ mod tests {
     #[test]
     fn falls_back_without_user_marker_or_on_an_unknown_marker() {
         let bytes = stack(&[(1, 2)]);
-        let b = BranchStack {
-            hw_idx: None,
-            entries: &bytes,
-            nr_at: 0,
-        };
-        let mut out = Vec::new();
-        assert!(!lbr_callchain(
-            &[CONTEXT_KERNEL, 0xffff_1000],
-            &b,
-            None,
-            127,
-            &mut out
-        ));
+        let b = branches(&bytes);
+        assert_eq!(chain(&[CONTEXT_KERNEL, 0xffff_1000], &b, None, 127), None);
         let guest = -2048i64 as u64;
         let ips = [CONTEXT_KERNEL, 5, guest, 6, CONTEXT_USER, 7];
-        assert!(!lbr_callchain(&ips, &b, None, 127, &mut out));
-        assert!(out.is_empty());
-        // An empty stack adds the word perf reads past it.
-        let empty = BranchStack {
-            hw_idx: None,
-            entries: &[],
-            nr_at: 0,
-        };
-        assert!(lbr_callchain(
-            &[CONTEXT_USER, 7],
-            &empty,
-            Some(9),
-            127,
-            &mut out
-        ));
-        assert_eq!(out, [(CPUMODE_USER, 9)]);
-        assert!(lbr_callchain(
-            &[CONTEXT_USER, 7],
-            &empty,
-            None,
-            127,
-            &mut out
-        ));
-        assert!(out.is_empty());
+        assert_eq!(chain(&ips, &b, None, 127), None);
         // The marker must be within max_stack entries.
-        assert!(!lbr_callchain(
-            &[5, 6, CONTEXT_USER, 7],
-            &b,
-            None,
-            2,
-            &mut out
-        ));
+        assert_eq!(chain(&[5, 6, CONTEXT_USER, 7], &b, None, 2), None);
+    }
+
+    #[test]
+    fn an_empty_stack_adds_the_word_perf_reads_past_it() {
+        let empty = branches(&[]);
+        let ips = [CONTEXT_HV, 3, CONTEXT_USER, 7];
+        assert_eq!(
+            chain(&ips, &empty, Some(9), 127).unwrap(),
+            [(CPUMODE_HYPERVISOR, 3), (CPUMODE_USER, 9)]
+        );
+        assert_eq!(
+            chain(&ips, &empty, None, 127).unwrap(),
+            [(CPUMODE_HYPERVISOR, 3)]
+        );
     }
 }

@@ -113,7 +113,7 @@ impl<'a> Regs<'a> {
 
 impl<'a> Sample<'a> {
     /// Callchain entries, callee first, as recorded.
-    pub fn callchain_ips(&self) -> impl ExactSizeIterator<Item = u64> + 'a {
+    pub fn callchain_ips(&self) -> impl ExactSizeIterator<Item = u64> + Clone + 'a {
         self.callchain
             .unwrap_or(&[])
             .chunks_exact(8)

@@ -8,6 +8,7 @@
 //! (`evsel__check_attr`, decided on the first event of each type).
 
 use crate::error::{Error, Result};
+use crate::hw::memory::MemoryFields;
 use crate::reader::attrs::*;
 
 /// Which fields one event's samples print (perf script's per-event output
@@ -25,6 +26,8 @@ pub struct EventLayout {
     /// A tracepoint: its raw fields are printed, formatted from the file's
     /// tracing data (perf's TRACE field); the value is the tracepoint id.
     pub tracepoint: Option<u64>,
+    /// The memory-sampling fields printed (raw events only, `hw::memory`).
+    pub memory: MemoryFields,
 }
 
 /// The formats of all events of a file, plus the event-name column width.
@@ -104,6 +107,7 @@ impl Formats {
                     ip: tp_callchain,
                     callchain: tp_callchain && attr.has(SAMPLE_CALLCHAIN),
                     tracepoint: Some(attr.config),
+                    memory: MemoryFields::default(),
                 });
                 continue;
             }
@@ -121,6 +125,7 @@ impl Formats {
                 ip: first.has(SAMPLE_IP),
                 callchain: use_callchain && attr.has(SAMPLE_CALLCHAIN),
                 tracepoint: None,
+                memory: MemoryFields::for_event(attr, attrs),
             });
         }
         let name_width = events.iter().map(|e| e.name.len()).max().unwrap_or(0);
@@ -148,7 +153,12 @@ impl EventLayout {
     ///
     /// Without SAMPLE_TID (no tid printed) inferno takes the period for the
     /// tid and the time becomes part of the comm: not the default shape.
+    /// Memory-sampling fields (raw events) follow the event name: not either.
     pub fn has_default_shape(&self) -> bool {
-        self.tid && self.time && self.tracepoint.is_none() && self.name.matches(':').count() <= 1
+        self.tid
+            && self.time
+            && self.tracepoint.is_none()
+            && !self.memory.any()
+            && self.name.matches(':').count() <= 1
     }
 }

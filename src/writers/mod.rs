@@ -20,6 +20,7 @@ pub mod text;
 use std::io;
 
 use crate::frames::{Frame, SymbolTable};
+use crate::hw::memory::MemoryValues;
 use crate::mappings::Machine;
 pub use layout::{EventLayout, Formats};
 
@@ -33,6 +34,8 @@ pub struct SampleView<'a> {
     pub frames: &'a [Frame],
     /// A tracepoint's fields as perf prints them (its TRACE field).
     pub trace: Option<&'a [u8]>,
+    /// Memory-sampling values, printed as the event's `memory` fields say.
+    pub memory: MemoryValues,
 }
 
 /// Tables the writers need to turn ids into names.
