@@ -99,7 +99,9 @@ impl Input {
 
 /// A failed run: the file it concerns (if any) and what went wrong.
 pub struct Failure {
+    /// The file the error concerns (named in the error line).
     pub file: Option<String>,
+    /// What went wrong.
     pub error: Error,
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
-use crate::frames::{self, Frame, SymbolTable};
+use crate::frames::{self, Frame, InlineFrames, SymbolTable};
 use crate::hw::memory::MemoryValues;
 use crate::mappings::{DsoId, Machine, Thread, CPUMODE_USER};
 use crate::ordering::OrderedQueue;
@@ -75,6 +75,7 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
     let mut state = State {
         machine: Machine::new(),
         symbols: SymbolTable::new(symbolizer),
+        inlines: InlineFrames::default(),
         formats: None,
         by_id: FxHashMap::default(),
         frames: Vec::new(),
@@ -93,12 +94,13 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
     let result = read_all(&mut data, &mut queue, &mut state);
     // Deliver what was read before any error, so the output stays valid.
     let flushed = queue.flush_all(|r| state.deliver(&data, r));
-    state.symbols.resolve_deferred();
+    state.inlines.resolve_deferred(&mut state.symbols);
     if let Some(formats) = &state.formats {
         let names = Names {
             formats,
             machine: &state.machine,
             symbols: &state.symbols,
+            inlines: &state.inlines,
         };
         state.sink.resolve_deferred(&names);
     }
@@ -157,6 +159,8 @@ fn read_all(
 struct State<'s> {
     machine: Machine,
     symbols: SymbolTable,
+    /// DWARF inline frames (see `frames::inline`).
+    inlines: InlineFrames,
     formats: Option<Formats>,
     by_id: FxHashMap<u64, usize>,
     frames: Vec<Frame>,
@@ -201,7 +205,7 @@ impl State<'_> {
             .any(|a| a.has(reader::attrs::SAMPLE_STACK_USER));
         let default_shape = formats.events.iter().all(|e| e.has_default_shape());
         if dwarf && !self.no_inline && default_shape && self.sink.takes_pending_frames() {
-            self.symbols.defer_inlines();
+            self.inlines.defer();
         }
         self.formats = Some(formats);
         let has_tracepoints = data
@@ -338,6 +342,7 @@ impl State<'_> {
             formats: self.formats.as_ref().expect("prepared"),
             machine: &self.machine,
             symbols: &self.symbols,
+            inlines: &self.inlines,
         };
         self.sink.sample(&view, &names).map_err(Error::Output)
     }
@@ -424,9 +429,9 @@ impl State<'_> {
         frames::append_user_frames(
             &mut self.machine,
             &mut self.symbols,
+            (!self.no_inline).then_some(&mut self.inlines),
             thread,
             &self.user_ips,
-            !self.no_inline,
             &mut self.frames,
         );
     }

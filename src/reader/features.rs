@@ -15,7 +15,9 @@ const MISC_BUILD_ID_SIZE: u16 = 1 << 15;
 /// One row of the build-id table.
 #[derive(Debug, Clone)]
 pub struct BuildIdEntry {
+    #[allow(dead_code)] // part of the record; perf 6.1 matches entries by name
     pub pid: i32,
+    #[allow(dead_code)]
     pub cpumode: u8,
     pub build_id: Vec<u8>,
     pub filename: Vec<u8>,

@@ -38,6 +38,7 @@ const PIPE_HEADER_SIZE: u64 = 16;
 const RECORD_HEADER_SIZE: usize = 8;
 
 pub const RECORD_MMAP: u32 = 1;
+#[allow(dead_code)] // the record-type table is kept whole
 pub const RECORD_LOST: u32 = 2;
 pub const RECORD_COMM: u32 = 3;
 pub const RECORD_EXIT: u32 = 4;

@@ -95,6 +95,7 @@ impl<'a> BranchStack<'a> {
 /// Sampled registers: `mask` says which perf registers `values` holds, in order.
 #[derive(Debug, Clone, Copy)]
 pub struct Regs<'a> {
+    #[allow(dead_code)] // part of the record; nothing perf prints depends on it
     pub abi: u64,
     pub mask: u64,
     pub values: &'a [u8],

@@ -35,7 +35,9 @@ mod perfmap;
 mod rbtree;
 mod symtab;
 
-pub use demangle::{cplus_demangle, demangle_sym};
+pub use demangle::demangle_sym;
+#[cfg(feature = "fuzzing")]
+pub use demangle::cplus_demangle;
 
 use crate::objfile::build_id::defined;
 use crate::objfile::locate::{self, is_perf_map};
