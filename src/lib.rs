@@ -59,6 +59,7 @@ macro_rules! stages {
 
 stages!(
     frames,
+    hw,
     mappings,
     objfile,
     ordering,

@@ -7,6 +7,7 @@ use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
 use crate::frames::{self, Frame, FrameKey, InlineFrames, SymbolTable};
+use crate::hw::memory::MemoryValues;
 use crate::mappings::{DsoId, Machine, Thread, CPUMODE_USER};
 use crate::ordering::OrderedQueue;
 use crate::reader::records::{Comm, MmapRecord, Task};
@@ -135,6 +136,10 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
     let finished = state.sink.finish().map_err(Error::Output);
     if let Some(report) = &state.report {
         eprint!("{}", report.render(&state.machine, &state.symbols));
+    }
+    // perf decodes AUX area traces by default; perfold skips them and says so.
+    if let Some(message) = data.aux.message() {
+        eprintln!("perfold: {}: {message}", opts.input.display());
     }
     result?;
     flushed?;
@@ -538,7 +543,7 @@ impl State<'_> {
             Frame::unmapped(s.addr)
         };
         if callchain {
-            self.callchain_frames(attr, &thread, &s);
+            self.callchain_frames(data, rec, attr, &thread, &s);
         }
         let trace = self.format_tracepoint(tracepoint, &s);
         self.srclines.clear();
@@ -570,6 +575,7 @@ impl State<'_> {
             addr,
             user_regs: s.user_regs,
             srclines: &self.srclines,
+            memory: MemoryValues::of(&s),
         };
         let names = Names {
             formats: self.formats.as_ref().expect("prepared"),
@@ -581,22 +587,52 @@ impl State<'_> {
     }
 
     /// The frames of a sample's callchain in `self.frames`: the recorded
-    /// chain, then arm64's leaf caller (`-g`) or the DWARF-unwound user
-    /// frames (`--call-graph dwarf`).
-    fn callchain_frames(&mut self, attr: &Attr, thread: &Thread, s: &sample::Sample) {
-        frames::resolve_callchain(
-            &mut self.machine,
-            &mut self.symbols,
-            thread,
-            s,
-            self.max_stack,
-            &mut self.frames,
-        );
+    /// chain (its user part from the LBR call stack with `--call-graph lbr`),
+    /// then arm64's leaf caller (`-g`) or the DWARF-unwound user frames
+    /// (`--call-graph dwarf`).
+    fn callchain_frames(
+        &mut self,
+        data: &PerfData,
+        rec: &Record,
+        attr: &Attr,
+        thread: &Thread,
+        s: &sample::Sample,
+    ) {
+        // perf's evsel__has_branch_callstack: resolve_lbr_callchain_sample.
+        let lbr = attr.branch_sample_type & reader::attrs::BRANCH_CALL_STACK != 0 && {
+            let empty_to = s
+                .branch_stack
+                .filter(|b| b.is_empty())
+                .and_then(|b| data.payload_word(&rec.payload, b.first_to_at()));
+            frames::resolve_lbr_callchain(
+                &mut self.machine,
+                &mut self.symbols,
+                thread,
+                s,
+                empty_to,
+                self.max_stack,
+                &mut self.frames,
+            )
+        };
+        if !lbr {
+            frames::resolve_callchain(
+                &mut self.machine,
+                &mut self.symbols,
+                thread,
+                s,
+                self.max_stack,
+                &mut self.frames,
+            );
+        }
         if !attr.has(reader::attrs::SAMPLE_REGS_USER) {
             return;
         }
         let unwinding = self.unwinding.as_mut().expect("prepared");
         if !attr.has(reader::attrs::SAMPLE_STACK_USER) {
+            if lbr {
+                // The leaf caller is added by perf's plain-chain walk only.
+                return;
+            }
             // arm64 `-g` (user regs without a stack copy): perf inserts the
             // leaf function's caller, unwound from the sampled LR.
             if let Some(leaf) = unwinding.leaf_caller_insertion(

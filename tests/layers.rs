@@ -19,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
         "script_options",
     ],
     &["mappings", "symbolize"],
-    &["unwind"],
+    &["unwind", "hw"],
     &["frames"],
     &["writers", "report"],
     &["pipeline"],

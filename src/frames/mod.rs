@@ -15,12 +15,10 @@ mod symbol_table;
 pub use inline::InlineFrames;
 pub use symbol_table::{SymId, SymbolTable};
 
-use crate::mappings::{DsoId, Machine, Thread, CPUMODE_KERNEL, CPUMODE_USER};
+use crate::mappings::{DsoId, Machine, Thread, CPUMODE_HYPERVISOR, CPUMODE_KERNEL, CPUMODE_USER};
 use crate::reader::sample::{
     Sample, PERF_CONTEXT_HV, PERF_CONTEXT_KERNEL, PERF_CONTEXT_MAX, PERF_CONTEXT_USER,
 };
-
-const CPUMODE_HYPERVISOR: u8 = 3;
 
 /// One printed frame.
 #[derive(Debug, Clone, Copy)]
@@ -149,6 +147,31 @@ pub fn resolve_callchain(
         entries += 1;
         out.push(resolve_ip(machine, symbols, thread, cpumode, ip, false));
     }
+}
+
+/// Fills `out` with the frames of an LBR call stack (`crate::hw::lbr`);
+/// `empty_to` is the word perf reads as `entries[0].to` of an empty stack.
+/// Returns `false`, `out` empty, when perf uses the plain callchain.
+pub fn resolve_lbr_callchain(
+    machine: &mut Machine,
+    symbols: &mut SymbolTable,
+    thread: &Thread,
+    sample: &Sample,
+    empty_to: Option<u64>,
+    max_stack: usize,
+    out: &mut Vec<Frame>,
+) -> bool {
+    let Some(branches) = &sample.branch_stack else {
+        return false;
+    };
+    out.clear();
+    crate::hw::lbr::lbr_callchain(
+        sample.callchain_ips(),
+        branches,
+        empty_to,
+        max_stack,
+        |cpumode, ip| out.push(resolve_ip(machine, symbols, thread, cpumode, ip, false)),
+    )
 }
 
 /// Appends the frames of DWARF-unwound user addresses (perf's

@@ -18,6 +18,7 @@ pub use threads::{Comms, MapsId, Thread};
 /// `PERF_RECORD_MISC_KERNEL` / `_USER` cpumodes.
 pub const CPUMODE_KERNEL: u8 = 1;
 pub const CPUMODE_USER: u8 = 2;
+pub const CPUMODE_HYPERVISOR: u8 = 3;
 
 const PROT_EXEC: u32 = 4;
 const MAP_HUGETLB: u32 = 0x40000;

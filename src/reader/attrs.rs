@@ -44,6 +44,8 @@ pub const READ_FORMAT_ID: u64 = 1 << 2;
 pub const READ_FORMAT_GROUP: u64 = 1 << 3;
 pub const READ_FORMAT_LOST: u64 = 1 << 4;
 
+/// PERF_SAMPLE_BRANCH_CALL_STACK: the branch stack is an LBR call stack.
+pub const BRANCH_CALL_STACK: u64 = 1 << 11;
 pub const BRANCH_HW_INDEX: u64 = 1 << 17;
 
 pub const TYPE_HARDWARE: u32 = 0;

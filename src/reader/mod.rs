@@ -13,6 +13,7 @@
 //! stay borrowed from the map until the ordering queue delivers them.
 
 pub mod attrs;
+pub mod auxtrace;
 pub mod bytes;
 mod compressed;
 pub mod features;
@@ -113,6 +114,8 @@ pub struct PerfData {
     /// The file was written on a machine of the other byte order (perf's
     /// `needs_swap`): every record is turned little-endian as it is read.
     pub swapped: bool,
+    /// AUX area trace data skipped so far (never decoded).
+    pub aux: auxtrace::AuxSkipped,
     decompressor: compressed::Decompressor,
 }
 
@@ -220,6 +223,7 @@ impl PerfData {
             nr_cpus_avail: None,
             swapped,
             decompressor: compressed::Decompressor::new(swapped),
+            aux: Default::default(),
         };
         if data_sec.1 == 0 {
             return Err(Error::data(
@@ -261,6 +265,7 @@ impl PerfData {
             nr_cpus_avail: None,
             swapped,
             decompressor: compressed::Decompressor::new(swapped),
+            aux: Default::default(),
         })
     }
 
@@ -378,14 +383,31 @@ impl PerfData {
         }
     }
 
+    /// The u64 at `at` bytes into a record's payload, read past the payload's
+    /// end into the mapped file when it lies beyond (as perf reads a sample's
+    /// empty LBR stack); `None` where neither holds it.
+    pub fn payload_word(&self, p: &Payload, at: usize) -> Option<u64> {
+        let payload = self.payload(p);
+        if let Some(b) = payload.get(at..at.checked_add(8)?) {
+            return Some(le_u64(b, 0));
+        }
+        match (p, &self.input) {
+            (Payload::Mapped { start, .. }, Input::Mapped { map, .. }) => {
+                let from = start.checked_add(at)?;
+                map.get(from..from.checked_add(8)?).map(|b| le_u64(b, 0))
+            }
+            _ => None,
+        }
+    }
+
     /// The next record of the data section, or `None` at its end. Attribute
     /// records of pipe-mode files are consumed here and update [`Self::attrs`].
     pub fn next_record(&mut self) -> Result<Option<Record>> {
         loop {
-            let rec = match self.decompressor.next_record()? {
-                Some(rec) => rec,
+            let (rec, raw) = match self.decompressor.next_record()? {
+                Some(rec) => (rec, false),
                 None => match self.next_raw()? {
-                    Some(rec) => rec,
+                    Some(rec) => (rec, true),
                     None if self.decompressor.leftover() > 0 => {
                         return Err(Error::data(
                             self.position(),
@@ -420,6 +442,25 @@ impl PerfData {
                 self.skip_extra(size.next_multiple_of(8) - size, rec.offset)?;
                 self.tracing_data = Some((at, data));
                 continue;
+            }
+            if rec.type_ == auxtrace::RECORD_AUXTRACE_INFO {
+                let mut aux = self.aux;
+                aux.note_info(self.payload(&rec.payload));
+                self.aux = aux;
+            }
+            if rec.type_ == auxtrace::RECORD_AUXTRACE {
+                // The trace bytes follow the record, outside its size (perf
+                // writes them uncompressed, after the record, also with -z).
+                if !raw {
+                    return Err(Error::data(
+                        rec.offset,
+                        "AUXTRACE record inside compressed data",
+                    ));
+                }
+                let mut aux = self.aux;
+                let size = aux.note_trace(self.payload(&rec.payload), rec.offset + 8)?;
+                self.aux = aux;
+                self.skip_trace(size, rec.offset)?;
             }
             if rec.type_ == RECORD_HEADER_ATTR {
                 let bytes = self.payload(&rec.payload);
@@ -485,6 +526,34 @@ impl PerfData {
                 Ok(out)
             }
         }
+    }
+
+    /// Skips the `n` AUX trace bytes after the AUXTRACE record at `record`, without keeping them.
+    fn skip_trace(&mut self, n: u64, record: u64) -> Result<()> {
+        let short = |left: u64| {
+            Error::data(
+                record,
+                format!("AUX trace data of {n} bytes is cut short ({left} left)"),
+            )
+        };
+        match &mut self.input {
+            Input::Mapped { map, pos, end, .. } => {
+                let left = ((*end).min(map.len()).saturating_sub(*pos)) as u64;
+                if n > left {
+                    return Err(short(left));
+                }
+                *pos += n as usize;
+            }
+            Input::Stream { reader, pos } => {
+                let got = io::copy(&mut (&mut *reader).take(n), &mut io::sink());
+                let got = got.map_err(|e| Error::data(*pos, format!("read error: {e}")))?;
+                *pos += got;
+                if got < n {
+                    return Err(short(got));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn skip_extra(&mut self, n: u64, record: u64) -> Result<()> {

@@ -30,6 +30,66 @@ pub struct Sample<'a> {
     pub user_regs: Option<Regs<'a>>,
     /// The user stack copy, cut to its dynamic size.
     pub user_stack: Option<&'a [u8]>,
+    /// The branch stack (LBR), if sampled.
+    pub branch_stack: Option<BranchStack<'a>>,
+    /// PERF_SAMPLE_WEIGHT, or the first 32 bits of PERF_SAMPLE_WEIGHT_STRUCT
+    /// (as perf's x86 `arch_perf_parse_sample_weight` reads it).
+    pub weight: u64,
+    /// Instruction latency: bits 32..48 of PERF_SAMPLE_WEIGHT_STRUCT.
+    pub ins_lat: u16,
+    /// PERF_SAMPLE_DATA_SRC (`union perf_mem_data_src`).
+    pub data_src: u64,
+    pub transaction: u64,
+    pub phys_addr: u64,
+    pub cgroup: u64,
+    pub data_page_size: u64,
+    pub code_page_size: u64,
+}
+
+/// A sampled branch stack: `nr` entries of `from`, `to`, `flags` (u64 each),
+/// most recent branch first.
+#[derive(Debug, Clone, Copy)]
+pub struct BranchStack<'a> {
+    /// `hw_idx`, present when the attribute has PERF_SAMPLE_BRANCH_HW_INDEX.
+    pub hw_idx: Option<u64>,
+    pub entries: &'a [u8],
+    /// Offset of the stack's `nr` word in the sample payload.
+    pub nr_at: usize,
+}
+
+/// One branch stack entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Branch {
+    pub from: u64,
+    pub to: u64,
+    pub flags: u64,
+}
+
+impl<'a> BranchStack<'a> {
+    pub fn len(&self) -> usize {
+        self.entries.len() / 24
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Entry `i` (0 is the most recent branch).
+    /// Payload offset of `entries[0].to` as perf addresses it, also for an
+    /// empty stack (perf then reads the bytes after the stack: its entries
+    /// start at the `hw_idx` slot when the attribute has no hw index).
+    pub fn first_to_at(&self) -> usize {
+        self.nr_at + if self.hw_idx.is_some() { 24 } else { 16 }
+    }
+
+    pub fn get(&self, i: usize) -> Branch {
+        let at = i * 24;
+        Branch {
+            from: le_u64(self.entries, at),
+            to: le_u64(self.entries, at + 8),
+            flags: le_u64(self.entries, at + 16),
+        }
+    }
 }
 
 /// Sampled registers: `mask` says which perf registers `values` holds, in order.
@@ -54,7 +114,7 @@ impl<'a> Regs<'a> {
 
 impl<'a> Sample<'a> {
     /// Callchain entries, callee first, as recorded.
-    pub fn callchain_ips(&self) -> impl ExactSizeIterator<Item = u64> + 'a {
+    pub fn callchain_ips(&self) -> impl ExactSizeIterator<Item = u64> + Clone + 'a {
         self.callchain
             .unwrap_or(&[])
             .chunks_exact(8)
@@ -120,11 +180,19 @@ pub fn parse_sample<'a>(attr: &Attr, misc: u16, data: &'a [u8], base: u64) -> Re
         s.raw = Some(c.bytes(size as usize, "raw data")?);
     }
     if attr.has(SAMPLE_BRANCH_STACK) {
+        let nr_at = (c.offset() - base) as usize;
         let nr = c.u64("branch stack length")?;
-        if attr.branch_sample_type & BRANCH_HW_INDEX != 0 {
-            c.u64("branch stack hw index")?;
-        }
-        c.array(nr, 24, "branch stack")?;
+        let hw_idx = if attr.branch_sample_type & BRANCH_HW_INDEX != 0 {
+            Some(c.u64("branch stack hw index")?)
+        } else {
+            None
+        };
+        let entries = c.array(nr, 24, "branch stack")?;
+        s.branch_stack = Some(BranchStack {
+            hw_idx,
+            entries,
+            nr_at,
+        });
     }
     if attr.has(SAMPLE_REGS_USER) {
         let abi = c.u64("user regs abi")?;
@@ -140,6 +208,43 @@ pub fn parse_sample<'a>(attr: &Attr, misc: u16, data: &'a [u8], base: u64) -> Re
             let stack = c.array(size, 1, "user stack")?;
             let dyn_size = c.u64("user stack dynamic size")?;
             s.user_stack = Some(&stack[..(dyn_size.min(size)) as usize]);
+        }
+    }
+    if attr.sample_type & (SAMPLE_WEIGHT | SAMPLE_WEIGHT_STRUCT) != 0 {
+        let weight = c.u64("sample weight")?;
+        if attr.has(SAMPLE_WEIGHT) {
+            s.weight = weight;
+        } else {
+            s.weight = weight & 0xffff_ffff;
+            s.ins_lat = (weight >> 32) as u16;
+        }
+    }
+    if attr.has(SAMPLE_DATA_SRC) {
+        s.data_src = c.u64("sample data source")?;
+    }
+    if attr.has(SAMPLE_TRANSACTION) {
+        s.transaction = c.u64("sample transaction")?;
+    }
+    if attr.has(SAMPLE_REGS_INTR) {
+        let abi = c.u64("interrupt regs abi")?;
+        if abi != 0 {
+            c.array(
+                attr.sample_regs_intr.count_ones() as u64,
+                8,
+                "interrupt regs",
+            )?;
+        }
+    }
+    // perf reads these last words without a bounds check: a sample cut
+    // short there is not an error, its missing words read as 0 here.
+    for (bit, field) in [
+        (SAMPLE_PHYS_ADDR, &mut s.phys_addr),
+        (SAMPLE_CGROUP, &mut s.cgroup),
+        (SAMPLE_DATA_PAGE_SIZE, &mut s.data_page_size),
+        (SAMPLE_CODE_PAGE_SIZE, &mut s.code_page_size),
+    ] {
+        if attr.has(bit) && c.remaining() >= 8 {
+            *field = c.u64("sample field")?;
         }
     }
     Ok(s)
@@ -240,4 +345,71 @@ pub fn trailer_id_of(attr: &Attr, data: &[u8]) -> Option<u64> {
         return Some(le_u64(data, data.len() - 8));
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(w: &[u64]) -> Vec<u8> {
+        w.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    fn attr(sample_type: u64, branch_sample_type: u64) -> Attr {
+        Attr {
+            sample_type,
+            branch_sample_type,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn branch_stack_with_and_without_hw_index() {
+        let a = attr(SAMPLE_IP | SAMPLE_BRANCH_STACK | SAMPLE_WEIGHT, 0);
+        let data = words(&[0x10, 2, 1, 2, 3, 4, 5, 6, 77]);
+        let s = parse_sample(&a, 0, &data, 0).unwrap();
+        let b = s.branch_stack.unwrap();
+        assert_eq!(
+            (b.hw_idx, b.len(), b.nr_at, b.first_to_at()),
+            (None, 2, 8, 24)
+        );
+        assert_eq!(
+            b.get(1),
+            Branch {
+                from: 4,
+                to: 5,
+                flags: 6
+            }
+        );
+        assert_eq!(s.weight, 77);
+
+        let a = attr(SAMPLE_IP | SAMPLE_BRANCH_STACK, BRANCH_HW_INDEX);
+        let data = words(&[0x10, 1, 9, 1, 2, 3]);
+        let b = parse_sample(&a, 0, &data, 0).unwrap().branch_stack.unwrap();
+        assert_eq!((b.hw_idx, b.get(0).to, b.first_to_at()), (Some(9), 2, 32));
+    }
+
+    #[test]
+    fn memory_fields_in_perf_order() {
+        let a = attr(
+            SAMPLE_IP
+                | SAMPLE_ADDR
+                | SAMPLE_WEIGHT_STRUCT
+                | SAMPLE_DATA_SRC
+                | SAMPLE_PHYS_ADDR
+                | SAMPLE_DATA_PAGE_SIZE,
+            0,
+        );
+        let weight = 225 | (31 << 32) | (5 << 48);
+        let data = words(&[0x10, 0xdead, weight, 0x11868100242, 0x1234, 4096]);
+        let s = parse_sample(&a, 0, &data, 0).unwrap();
+        assert_eq!((s.addr, s.weight, s.ins_lat), (0xdead, 225, 31));
+        assert_eq!(
+            (s.data_src, s.phys_addr, s.data_page_size),
+            (0x11868100242, 0x1234, 4096)
+        );
+        // perf reads the trailing words unchecked: a short sample is not an error.
+        let s = parse_sample(&a, 0, &data[..32], 0).unwrap();
+        assert_eq!((s.data_src, s.phys_addr), (0x11868100242, 0));
+    }
 }

@@ -450,7 +450,10 @@ pub fn resolve(
     {
         out[TYPE_TRACEPOINT].fields |= IP | SYM | SYMOFFSET | DSO;
     }
-    for (j, o) in out.iter().enumerate() {
+    // perf's default text (no -F, -G or flags) goes to the default writer,
+    // which prints the memory-sampling columns itself (`hw::memory`).
+    let default_text = !spec.set_by_user() && !spec.print_flags && !no_callchain;
+    for (j, o) in out.iter().enumerate().filter(|_| !default_text) {
         let present = events
             .iter()
             .any(|e| !e.is_dummy() && output_type(e.attr_type) == j);

@@ -239,7 +239,13 @@ impl Folder {
     /// read from the sample's full text by inferno's own line rules.
     pub fn add(&mut self, s: &SampleView, names: &Names) {
         let ev = &names.formats.events[s.event];
-        let line = match Reading::of(ev, s.header.tid) {
+        // A sample whose text left inferno's stack open (no blank line after
+        // it) makes inferno read the next one as part of that stack.
+        let reading = match self.by_text.is_idle() {
+            true => Reading::of(ev, s.header.tid),
+            false => Reading::Text,
+        };
+        let line = match reading {
             Reading::Text => return self.add_by_text(s, names),
             Reading::Fields { cached: true } => {
                 let cache_key = (s.header.comm_id, s.header.tid, s.event);
@@ -336,7 +342,12 @@ impl Folder {
 
     /// The sorted `stack count` lines. Different id sequences that spell the
     /// same text (a comm containing `;`) are merged, as inferno's string keys are.
-    pub fn into_lines(self) -> Vec<(String, u64)> {
+    pub fn into_lines(mut self) -> Vec<(String, u64)> {
+        let counts = &mut self.text_counts;
+        self.by_text.finish(&mut |stack, weight| {
+            let c = counts.entry(stack).or_insert(0);
+            *c = c.wrapping_add(weight);
+        });
         let mut lines: Vec<(String, u64)> = self
             .counts
             .into_iter()

@@ -252,6 +252,19 @@ impl LineFolder {
         }
     }
 
+    /// inferno at the end of its input: a stack still open (a sample whose
+    /// text ends without a blank line, e.g. after perf's phys-addr line) is counted.
+    pub fn finish(&mut self, emit: &mut dyn FnMut(String, u64)) {
+        if !self.stack.is_empty() {
+            self.after_event(emit);
+        }
+    }
+
+    /// No stack is open: the next sample's text starts a new one.
+    pub fn is_idle(&self) -> bool {
+        !self.in_event && self.stack.is_empty()
+    }
+
     fn on_event_line(&mut self, line: &str, filter: &mut Option<String>) {
         self.in_event = true;
         let Some((comm, end)) = event_line_parts(line) else {

@@ -8,6 +8,7 @@
 //! (`evsel__check_attr`, decided on the first event of each type).
 
 use crate::error::{Error, Result};
+use crate::hw::memory::MemoryFields;
 use crate::reader::attrs::*;
 use crate::script_options::fields::{self, EventInfo, FieldMask, FieldSpec};
 
@@ -33,6 +34,8 @@ pub struct EventLayout {
     /// The sample address names a symbol (`sample_addr_correlates_sym`:
     /// software page-fault events).
     pub addr_correlates: bool,
+    /// The memory-sampling fields printed (raw events only, `hw::memory`).
+    pub memory: MemoryFields,
 }
 
 /// The formats of all events of a file, plus the event-name column width.
@@ -129,6 +132,13 @@ impl Formats {
                 fields: f,
                 has_callchain,
                 addr_correlates: attr.type_ == TYPE_SOFTWARE && matches!(attr.config, 2 | 5 | 6),
+                // The memory columns of perf's default text (raw events);
+                // with `-F` they are fields of their own.
+                memory: if default_fields {
+                    MemoryFields::for_event(attr, attrs)
+                } else {
+                    MemoryFields::default()
+                },
             });
         }
         let name_width = events.iter().map(|e| e.name.len()).max().unwrap_or(0);
@@ -158,7 +168,12 @@ impl EventLayout {
     ///
     /// Without SAMPLE_TID (no tid printed) inferno takes the period for the
     /// tid and the time becomes part of the comm: not the default shape.
+    /// Memory-sampling fields (raw events) follow the event name: not either.
     pub fn has_default_shape(&self) -> bool {
-        self.tid && self.time && self.tracepoint.is_none() && self.name.matches(':').count() <= 1
+        self.tid
+            && self.time
+            && self.tracepoint.is_none()
+            && !self.memory.any()
+            && self.name.matches(':').count() <= 1
     }
 }

@@ -22,6 +22,7 @@ pub mod text;
 use std::io;
 
 use crate::frames::{Frame, InlineFrames, SymbolTable};
+use crate::hw::memory::MemoryValues;
 use crate::mappings::Machine;
 pub use layout::Formats;
 
@@ -45,6 +46,8 @@ pub struct SampleView<'a> {
     /// `-F srcline`: the source line of each printed frame (callchain
     /// order, or the sample's own frame); empty otherwise.
     pub srclines: &'a [Option<Vec<u8>>],
+    /// Memory-sampling values, printed as the event's `memory` fields say.
+    pub memory: MemoryValues,
 }
 
 /// A side-band record perf script prints with `--show-*-events`.

@@ -7,6 +7,7 @@
 use super::layout::EventLayout;
 use super::{fmt, Header, Names, SampleView};
 use crate::frames::{Frame, FrameKey};
+use crate::hw::memory::MemoryColumns;
 use crate::mappings::DsoKind;
 
 /// Appends the sample's first line up to and including `<event>: ` (and,
@@ -91,11 +92,13 @@ pub fn ip_suffix(out: &mut Vec<u8>, s: &SampleView, names: &Names) {
 }
 
 /// The text of each (DSO, address) pair, `sym+0xoff (dso)`, rendered once
-/// and then copied: indexed by the frame's slot, no hashing.
+/// and then copied: indexed by the frame's slot, no hashing. Also carries the
+/// memory columns, whose data-source width perf grows over the run.
 #[derive(Default)]
 pub struct FrameTexts {
     ranges: Vec<(u32, u32)>,
     arena: Vec<u8>,
+    memory: MemoryColumns,
 }
 
 impl FrameTexts {
@@ -134,6 +137,7 @@ pub fn render_sample(out: &mut Vec<u8>, texts: &mut FrameTexts, s: &SampleView, 
     if let Some(trace) = s.trace {
         out.extend_from_slice(trace);
     }
+    texts.memory.before_ip(out, &ev.memory, &s.memory);
     if ev.ip {
         if ev.callchain {
             out.push(b'\n');
@@ -154,5 +158,6 @@ pub fn render_sample(out: &mut Vec<u8>, texts: &mut FrameTexts, s: &SampleView, 
             ip_suffix(out, s, names);
         }
     }
+    MemoryColumns::after_ip(out, &ev.memory, &s.memory);
     out.push(b'\n');
 }
