@@ -1,8 +1,8 @@
 //! Command-line flags (clap) and the per-command choice of writer.
 //!
-//! The flag families live in submodules: [`flame_args`] (inferno-flamegraph),
-//! [`fold_args`] (inferno-collapse-perf), [`record`] (the one-step
-//! recording), [`diff`] (inferno-diff-folded); [`perf_exec`] hands the perf
+//! The flag families live in submodules: `flame_args` (inferno-flamegraph),
+//! `fold_args` (inferno-collapse-perf), `record` (the one-step
+//! recording), `diff` (inferno-diff-folded); `perf_exec` hands the perf
 //! commands perfold does not implement to the real perf.
 
 pub mod diff;

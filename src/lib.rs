@@ -28,15 +28,14 @@
 //!
 //! # Inside
 //!
-//! The modules follow the data flow, and no module uses one to its right
-//! (`objfile` is below unwind, frames and symbolize; `traceevent` is a leaf
-//! the pipeline feeds):
+//! The modules follow the data flow, and no module uses one of a higher
+//! layer (`tests/layers.rs` checks it; docs/architecture.md draws the graph):
 //!
 //! ```text
-//! reader ──► ordering ──► mappings ──► unwind ──► frames ──► symbolize ──► writers ──► cli
-//! (records    (perf's      (threads,    (DWARF     (callchain  (ELF symtab,  (script,
-//!  + offsets)  rounds)      maps, DSOs)  stacks)    + inlines)  kallsyms)     fold, svg)
-//!        objfile (file search, ELF, build-ids) ─┘          traceevent (tracepoint fields)
+//! reader ──► ordering ──► mappings ──► unwind ──► frames ──► writers ──► stacks ──► cli
+//! (records    (perf's      (threads,    (DWARF     (callchains (script,    (inferno's
+//!  + offsets)  rounds)      maps, DSOs)  stacks)    + inlines)  fold, svg)  own flags)
+//! objfile, symbolize, hw: the libraries frames calls; traceevent, script_options: leaves
 //! ```
 //!
 //! `pipeline.rs` is the only place that wires the stages; the binary

@@ -2,7 +2,7 @@
 //! with the same names, and the choice of folder they imply: the default
 //! rules (with `--event-filter`) take perfold's fast folder; any other flag
 //! takes inferno's own collapser on the samples' perf script text
-//! ([`crate::stacks`]), so the flag changes the output exactly as it does
+//! (`crate::stacks`), so the flag changes the output exactly as it does
 //! in `perf script | inferno-collapse-perf FLAG`.
 //!
 //! inferno's `-n/--nthreads` (the folded bytes do not depend on it), `-q`
