@@ -31,6 +31,7 @@
 #   --freq F     sampling frequency (default 20000; --dwarf-mix 2000)
 #   --keep DIR   work in DIR and keep it (default: a temporary directory, removed)
 #   --data FILE  skip recording and use FILE
+# Environment: PERFOLD=BINARY times that perfold build instead of building this checkout.
 # Needs root (perf record), perf, inferno-collapse-perf, gcc, g++, rustc (node for --node).
 set -euo pipefail
 
@@ -54,7 +55,7 @@ while [ $# -gt 0 ]; do
     --node) round=node; shift ;;
     --corpus) round=corpus; corpus=$2; shift 2 ;;
     --all) round=all; keep=$2; shift 2 ;;
-    *) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 done
 
@@ -90,8 +91,12 @@ else
 fi
 work=$(cd "$work" && pwd)
 
-(cd "$root" && cargo build --release --quiet)
-perfold=$root/target/release/perfold
+if [ -n "${PERFOLD:-}" ]; then
+  perfold=$PERFOLD
+else
+  (cd "$root" && cargo build --release --quiet)
+  perfold=$root/target/release/perfold
+fi
 
 machine() {
   echo "machine: $(nproc) cores ($(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r); $(perf --version); $(cargo install --list 2>/dev/null | grep -o "^inferno v[0-9.]*" || echo "inferno ?"); perfold $("$perfold" --version | awk '{print $2}'); $(date -u +%Y-%m-%dT%H:%MZ); load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -117,7 +122,7 @@ compare_small() {
   local i best_pipe=999 best_fold=999 best_ps=999 best_pfs=999 t
   for i in 1 2 3; do
     t0=$EPOCHREALTIME
-    perf script -i "$f" 2>/dev/null | inferno-collapse-perf > "$d/pipe.folded"
+    perf script -i "$f" 2>/dev/null | inferno-collapse-perf > "$d/pipe.folded" 2>/dev/null
     t=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.4f", b-a}')
     best_pipe=$(awk -v a="$best_pipe" -v b="$t" 'BEGIN{print (b<a)?b:a}')
     timed "$d/t" "$d/pf.rss" "$perfold" fold "$f" > "$d/pf.folded" 2>/dev/null || true
