@@ -75,6 +75,9 @@ pub struct Input {
     /// and every place searched for its symbols.
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    /// No progress line on stderr (it is only drawn when stderr is a terminal).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
 }
 
 impl Input {
@@ -93,6 +96,7 @@ impl Input {
         o.kallsyms = self.kallsyms.clone();
         o.no_inline = self.no_inline;
         o.verbose = self.verbose;
+        o.quiet = self.quiet;
         o
     }
 }

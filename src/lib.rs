@@ -18,6 +18,7 @@ pub mod mappings;
 pub mod objfile;
 pub mod ordering;
 pub mod pipeline;
+pub mod progress;
 pub mod reader;
 pub mod report;
 pub mod symbolize;

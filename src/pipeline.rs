@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::frames::{self, Frame, SymbolTable};
 use crate::mappings::{DsoId, Machine, Thread, CPUMODE_USER};
 use crate::ordering::OrderedQueue;
+use crate::progress::Progress;
 use crate::reader::records::{Comm, MmapRecord, Task};
 use crate::reader::sample::{self, parse_sample};
 use crate::reader::{self, Attr, PerfData, Record};
@@ -35,6 +36,8 @@ pub struct Options {
     pub buildid_dir: PathBuf,
     /// Print the symbol report on stderr at the end (`--verbose`).
     pub verbose: bool,
+    /// No progress line on stderr even when it is a terminal (`-q`).
+    pub quiet: bool,
 }
 
 impl Options {
@@ -53,6 +56,7 @@ impl Options {
             max_stack: 127,
             buildid_dir,
             verbose: false,
+            quiet: false,
         }
     }
 }
@@ -89,7 +93,13 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
     };
     let mut data = data;
     let mut queue: OrderedQueue<Record> = OrderedQueue::new();
-    let result = read_all(&mut data, &mut queue, &mut state);
+    // A pipe has no total to show progress against.
+    let total = (opts.input.as_os_str() != "-")
+        .then(|| std::fs::metadata(&opts.input).map(|m| m.len()).ok())
+        .flatten();
+    let progress = Progress::new(total.unwrap_or(0), opts.quiet || total.is_none());
+    let result = read_all(&mut data, &mut queue, &mut state, &progress);
+    progress.finish();
     // Deliver what was read before any error, so the output stays valid.
     let flushed = queue.flush_all(|r| state.deliver(&data, r));
     state.symbols.resolve_deferred();
@@ -111,6 +121,9 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
     finished
 }
 
+/// How far reading advances between two progress updates.
+const PROGRESS_EVERY: u64 = 1 << 20;
+
 /// How far reading advances between two releases of delivered pages.
 const RELEASE_EVERY: u64 = 8 << 20;
 
@@ -118,9 +131,17 @@ fn read_all(
     data: &mut PerfData,
     queue: &mut OrderedQueue<Record>,
     state: &mut State,
+    progress: &Progress,
 ) -> Result<()> {
     let mut next_release = RELEASE_EVERY;
+    let mut next_progress = PROGRESS_EVERY;
+    let mut samples = 0u64;
     while let Some(rec) = data.next_record()? {
+        samples += u64::from(rec.type_ == reader::RECORD_SAMPLE);
+        if rec.offset >= next_progress {
+            progress.update(rec.offset, samples);
+            next_progress = rec.offset + PROGRESS_EVERY;
+        }
         if rec.offset >= next_release {
             let oldest = queue.items().map(|r| r.offset).min().unwrap_or(rec.offset);
             data.release_before(oldest.min(rec.offset));
