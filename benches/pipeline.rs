@@ -7,9 +7,9 @@ use std::io;
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use perfold::pipeline::{self, Options};
-use perfold::writers::folded::{FoldOutput, FoldWriter, Folder};
-use perfold::writers::script::ScriptWriter;
+use perfold::Options;
+use perfold::ScriptWriter;
+use perfold::{FoldOutput, FoldWriter, Folder};
 
 fn options(case: &Path) -> Options {
     let mut o = Options::new(case.join("perf.data"));
@@ -30,13 +30,13 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("{case}/perf-script"), |b| {
             b.iter(|| {
                 let mut w = ScriptWriter::new(Box::new(io::sink()));
-                pipeline::run(&opts, &mut w).unwrap();
+                perfold::run(&opts, &mut w).unwrap();
             })
         });
         group.bench_function(format!("{case}/fold"), |b| {
             b.iter(|| {
                 let mut w = FoldWriter::new(Folder::new(None), FoldOutput::Folded, io::sink());
-                pipeline::run(&opts, &mut w).unwrap();
+                perfold::run(&opts, &mut w).unwrap();
             })
         });
     }

@@ -11,7 +11,12 @@ use std::io;
 #[derive(Debug)]
 pub enum Error {
     /// The input's bytes are at fault at `offset`.
-    Data { offset: u64, what: String },
+    Data {
+        /// Byte offset in the input (of the record or field at fault).
+        offset: u64,
+        /// What is wrong there.
+        what: String,
+    },
     /// An I/O error while reading the input (not a data problem).
     Io(io::Error),
     /// Writing the output failed (a closed pipe is reported as this too).
@@ -21,6 +26,7 @@ pub enum Error {
 }
 
 impl Error {
+    /// A data error at `offset`.
     pub fn data(offset: u64, what: impl Into<String>) -> Self {
         Error::Data {
             offset,
@@ -47,4 +53,5 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// perfold's `Result`.
 pub type Result<T> = std::result::Result<T, Error>;

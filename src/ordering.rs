@@ -130,10 +130,6 @@ impl<T> OrderedQueue<T> {
             .map(|e| &e.item)
     }
 
-    pub fn len(&self) -> usize {
-        self.sorted.len() + self.pending.len()
-    }
-
     pub fn is_empty(&self) -> bool {
         self.sorted.is_empty() && self.pending.is_empty()
     }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
-use crate::frames::{self, Frame, SymbolTable};
+use crate::frames::{self, Frame, InlineFrames, SymbolTable};
 use crate::mappings::{DsoId, Machine, Thread, CPUMODE_USER};
 use crate::ordering::OrderedQueue;
 use crate::progress::Progress;
@@ -14,10 +14,16 @@ use crate::reader::records::{Comm, MmapRecord, Task};
 use crate::reader::sample::{self, parse_sample};
 use crate::reader::{self, Attr, PerfData, Record};
 use crate::report::SymbolReport;
+use crate::script_options::events as side;
+use crate::script_options::fields;
+use crate::script_options::filters::SampleFilters;
+use crate::writers::line_start::StartValues;
+use crate::script_options::time_ranges::TimeRanges;
+use crate::script_options::ScriptOptions;
 use crate::symbolize::{SymbolizeOptions, Symbolizer};
 use crate::traceevent::{FuncResolver, TracingData};
 use crate::unwind::{Arch, FileLocator, UnwindSources, Unwinding};
-use crate::writers::{Formats, Header, Names, SampleSink, SampleView};
+use crate::writers::{Formats, Header, Names, SampleSink, SampleView, SideBand};
 
 /// What a run reads and how it symbolizes; the same for every output.
 #[derive(Debug, Clone)]
@@ -38,6 +44,10 @@ pub struct Options {
     pub verbose: bool,
     /// No progress line on stderr even when it is a terminal (`-q`).
     pub quiet: bool,
+    /// perf script's fields, filters and side-band records.
+    pub script: ScriptOptions,
+    /// Demangle symbol names (perf's `--no-demangle` turns it off).
+    pub demangle: bool,
 }
 
 impl Options {
@@ -57,6 +67,8 @@ impl Options {
             buildid_dir,
             verbose: false,
             quiet: false,
+            script: ScriptOptions::default(),
+            demangle: true,
         }
     }
 }
@@ -69,6 +81,7 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
         kallsyms: opts.kallsyms.clone(),
         buildid_dir: opts.buildid_dir.clone(),
     });
+    symbolizer.set_demangle(opts.demangle);
     symbolizer.set_header_build_ids(
         data.build_ids
             .iter()
@@ -78,6 +91,7 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
     let mut state = State {
         machine: Machine::new(),
         symbols: SymbolTable::new(symbolizer),
+        inlines: InlineFrames::default(),
         formats: None,
         by_id: FxHashMap::default(),
         frames: Vec::new(),
@@ -89,6 +103,10 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
         pipe_mode: data.pipe_mode,
         report: opts.verbose.then(SymbolReport::default),
         max_stack: opts.max_stack,
+        script: &opts.script,
+        filters: SampleFilters::default(),
+        time_ranges: None,
+        side_text: Vec::new(),
         sink,
     };
     let mut data = data;
@@ -102,12 +120,13 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
     progress.finish();
     // Deliver what was read before any error, so the output stays valid.
     let flushed = queue.flush_all(|r| state.deliver(&data, r));
-    state.symbols.resolve_deferred();
+    state.inlines.resolve_deferred(&mut state.symbols);
     if let Some(formats) = &state.formats {
         let names = Names {
             formats,
             machine: &state.machine,
             symbols: &state.symbols,
+            inlines: &state.inlines,
         };
         state.sink.resolve_deferred(&names);
     }
@@ -173,6 +192,8 @@ fn read_all(
 struct State<'s> {
     machine: Machine,
     symbols: SymbolTable,
+    /// DWARF inline frames (see `frames::inline`).
+    inlines: InlineFrames,
     formats: Option<Formats>,
     by_id: FxHashMap<u64, usize>,
     frames: Vec<Frame>,
@@ -188,6 +209,11 @@ struct State<'s> {
     pipe_mode: bool,
     report: Option<SymbolReport>,
     max_stack: usize,
+    script: &'s ScriptOptions,
+    filters: SampleFilters,
+    time_ranges: Option<TimeRanges>,
+    /// The current side-band record's text (`--show-*-events`).
+    side_text: Vec<u8>,
     sink: &'s mut dyn SampleSink,
 }
 
@@ -207,7 +233,28 @@ impl State<'_> {
             )));
         };
         self.unwinding = Some(Unwinding::new(arch));
-        let formats = Formats::new(&data.attrs)?;
+        // perf's order: the lists (symbol__init), the CPU list, the fields
+        // (perf_session__check_output_opt), then the time ranges.
+        let script = self.script;
+        self.filters = SampleFilters::parse(&script.filters).map_err(Error::Usage)?;
+        if let Some(cpus) = &script.cpu_list {
+            // perf_session__cpu_bitmap: the first event of every perf type.
+            let have_cpu = (0..6).all(|t| {
+                data.attrs
+                    .iter()
+                    .find(|a| a.type_ == t)
+                    .is_none_or(|a| a.has(reader::attrs::SAMPLE_CPU))
+            });
+            let nr = data.nr_cpus_avail.unwrap_or(u32::MAX);
+            self.filters
+                .set_cpus(cpus, have_cpu, nr)
+                .map_err(Error::Usage)?;
+        }
+        let formats = Formats::with_fields(&data.attrs, &script.fields, script.hide_call_graph)?;
+        if let Some(t) = &script.time {
+            self.time_ranges =
+                Some(TimeRanges::parse(t, data.sample_time, script.reltime).map_err(Error::Usage)?);
+        }
         // Inline lookups run on a second thread when the sink can wait for
         // them: DWARF samples, inline frames on, every event of the shape
         // the sink folds without rendering text.
@@ -215,9 +262,10 @@ impl State<'_> {
             .attrs
             .iter()
             .any(|a| a.has(reader::attrs::SAMPLE_STACK_USER));
-        let default_shape = formats.events.iter().all(|e| e.has_default_shape());
+        let default_shape =
+            formats.default_fields && formats.events.iter().all(|e| e.has_default_shape());
         if dwarf && !self.no_inline && default_shape && self.sink.takes_pending_frames() {
-            self.symbols.defer_inlines();
+            self.inlines.defer();
         }
         self.formats = Some(formats);
         let has_tracepoints = data
@@ -268,11 +316,12 @@ impl State<'_> {
     fn deliver(&mut self, data: &PerfData, rec: Record) -> Result<()> {
         let bytes = data.payload(&rec.payload);
         let base = rec.offset + 8;
+        let show = self.script;
         match rec.type_ {
             reader::RECORD_SAMPLE => self.sample(data, &rec, bytes)?,
             reader::RECORD_MMAP | reader::RECORD_MMAP2 => {
-                let m =
-                    MmapRecord::parse(bytes, rec.misc, rec.type_ == reader::RECORD_MMAP2, base)?;
+                let v2 = rec.type_ == reader::RECORD_MMAP2;
+                let m = MmapRecord::parse(bytes, rec.misc, v2, base)?;
                 self.machine.mmap(&m);
                 for short in self.machine.new_modules.drain(..) {
                     let short = String::from_utf8_lossy(&short);
@@ -280,6 +329,27 @@ impl State<'_> {
                 }
                 if let Some((name, addr)) = &self.machine.kernel_ref_reloc {
                     self.symbols.symbolizer.set_kernel_ref_reloc(name, *addr);
+                }
+                if show.show_mmap_events {
+                    self.side_text.clear();
+                    side::mmap(
+                        &mut self.side_text,
+                        &side::MmapText {
+                            v2,
+                            misc: rec.misc,
+                            pid: m.pid,
+                            tid: m.tid,
+                            start: m.start,
+                            len: m.len,
+                            pgoff: m.pgoff,
+                            inode: m.inode,
+                            build_id: m.build_id,
+                            prot: m.prot,
+                            flags: m.flags,
+                            filename: m.filename,
+                        },
+                    );
+                    self.show_side_band(data, &rec, bytes, m.pid, m.tid, 0)?;
                 }
             }
             reader::RECORD_COMM => {
@@ -293,26 +363,144 @@ impl State<'_> {
                         u.flush(th.maps);
                     }
                 }
+                if show.show_task_events {
+                    self.side_text.clear();
+                    side::comm(&mut self.side_text, rec.misc, comm.comm, comm.pid, comm.tid);
+                    self.show_side_band(data, &rec, bytes, comm.pid, comm.tid, 0)?;
+                }
             }
-            reader::RECORD_FORK => self.machine.fork(&Task::parse(bytes, rec.misc, base)?),
-            reader::RECORD_EXIT => self.machine.exit(&Task::parse(bytes, rec.misc, base)?),
+            reader::RECORD_FORK | reader::RECORD_EXIT => {
+                let t = Task::parse(bytes, rec.misc, base)?;
+                let exit = rec.type_ == reader::RECORD_EXIT;
+                let time = bytes
+                    .get(16..24)
+                    .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap()));
+                if show.show_task_events {
+                    self.side_text.clear();
+                    side::task(&mut self.side_text, exit, t.pid, t.tid, t.ppid, t.ptid);
+                }
+                // perf prints an EXIT before applying it, a FORK after.
+                if exit {
+                    if show.show_task_events {
+                        self.show_side_band(data, &rec, bytes, t.pid, t.tid, time)?;
+                    }
+                    self.machine.exit(&t);
+                } else {
+                    self.machine.fork(&t);
+                    if show.show_task_events {
+                        self.show_side_band(data, &rec, bytes, t.pid, t.tid, time)?;
+                    }
+                }
+            }
+            side::RECORD_SWITCH | side::RECORD_SWITCH_CPU_WIDE if show.show_switch_events => {
+                self.side_text.clear();
+                let other = (rec.type_ == side::RECORD_SWITCH_CPU_WIDE)
+                    .then(|| side::switch_other(bytes))
+                    .flatten();
+                side::switch(&mut self.side_text, rec.type_, rec.misc, other);
+                self.show_side_band_of_sample(data, &rec, bytes)?;
+            }
+            reader::RECORD_LOST if show.show_lost_events => {
+                self.side_text.clear();
+                side::lost(&mut self.side_text, side::lost_count(bytes).unwrap_or(0));
+                self.show_side_band_of_sample(data, &rec, bytes)?;
+            }
             _ => {}
         }
         Ok(())
+    }
+
+    /// A side-band record printed with its sample id's pid and tid.
+    fn show_side_band_of_sample(
+        &mut self,
+        data: &PerfData,
+        rec: &Record,
+        bytes: &[u8],
+    ) -> Result<()> {
+        let attr = &data.attrs[self.attr_index(&data.attrs, rec, bytes)];
+        let (pid, tid) = sample::parse_sample_id(attr, bytes)
+            .pid_tid
+            .unwrap_or((-1, -1));
+        self.show_side_band(data, rec, bytes, pid, tid, 0)
+    }
+
+    /// perf script's `print_event_with_time`: the line start of the
+    /// record's event, then `self.side_text`.
+    fn show_side_band(
+        &mut self,
+        data: &PerfData,
+        rec: &Record,
+        bytes: &[u8],
+        pid: i32,
+        tid: i32,
+        timestamp: u64,
+    ) -> Result<()> {
+        let event = self.attr_index(&data.attrs, rec, bytes);
+        let attr = &data.attrs[event];
+        let id = sample::parse_sample_id(attr, bytes);
+        let (mut spid, mut stid) = id.pid_tid.unwrap_or((-1, -1));
+        let (mut cpu, mut time) = (id.cpu.unwrap_or(u32::MAX), id.time.unwrap_or(0));
+        if !attr.sample_id_all() {
+            (cpu, time, spid, stid) = (0, timestamp, pid, tid);
+        }
+        if self.filters.skips_cpu(cpu) {
+            return Ok(());
+        }
+        let comm_id = (tid != -1).then(|| self.machine.findnew_thread(pid, tid).comm);
+        let Some(formats) = &self.formats else {
+            return Ok(());
+        };
+        let sb = SideBand {
+            event: Some(event),
+            start: StartValues {
+                comm: comm_id.map_or(&b":-1"[..], |c| self.machine.comms.get(c)),
+                pid: spid,
+                tid: stid,
+                cpu,
+                time,
+                misc: rec.misc,
+                record_type: rec.type_,
+            },
+            text: &self.side_text,
+        };
+        let names = Names {
+            formats,
+            machine: &self.machine,
+            symbols: &self.symbols,
+            inlines: &self.inlines,
+        };
+        self.sink.side_band(&sb, &names).map_err(Error::Output)
     }
 
     fn sample(&mut self, data: &PerfData, rec: &Record, bytes: &[u8]) -> Result<()> {
         let event = self.attr_index(&data.attrs, rec, bytes);
         let attr = &data.attrs[event];
         let s = parse_sample(attr, rec.misc, bytes, rec.offset + 8)?;
+        // perf script's process_sample_event: --time and -C before the
+        // thread is looked up, the other filters after (machine__resolve).
+        if self.time_ranges.as_ref().is_some_and(|t| t.skips(s.time))
+            || self.filters.skips_cpu(s.cpu)
+        {
+            return Ok(());
+        }
         let thread = *self.machine.findnew_thread(s.pid, s.tid);
+        if self
+            .filters
+            .skips_thread(self.machine.comms.get(thread.comm), thread.pid, thread.tid)
+        {
+            return Ok(());
+        }
         let ev = &self
             .formats
             .as_ref()
             .expect("prepared before the first record")
             .events[event];
-        let (wants_ip, callchain, tracepoint) = (ev.ip, ev.callchain, ev.tracepoint);
-        let ip_frame = if wants_ip && !callchain {
+        let (wants_ip, callchain) = (ev.ip, ev.callchain);
+        let (ev_fields, addr_correlates) = (ev.fields, ev.addr_correlates);
+        // perf prints (and formats) a tracepoint's fields only with `trace`.
+        let tracepoint = ev.tracepoint.filter(|_| ev_fields & fields::TRACE != 0);
+        let locate = self.filters.needs_sample_location();
+        let ip_frame = if (wants_ip && !callchain) || locate {
             frames::resolve_ip(
                 &mut self.machine,
                 &mut self.symbols,
@@ -323,6 +511,26 @@ impl State<'_> {
             )
         } else {
             Frame::unmapped(s.ip)
+        };
+        if locate && self.location_filtered(&ip_frame) {
+            return Ok(());
+        }
+        let addr = if ev_fields & fields::ADDR != 0
+            && addr_correlates
+            && ev_fields & (fields::SYM | fields::DSO) != 0
+        {
+            // perf_sample__fprintf_addr: thread__resolve of the address
+            // (thread__find_map_fb: the kernel's maps, then the user's).
+            frames::resolve_ip(
+                &mut self.machine,
+                &mut self.symbols,
+                &thread,
+                s.cpumode(),
+                s.addr,
+                true,
+            )
+        } else {
+            Frame::unmapped(s.addr)
         };
         if callchain {
             self.callchain_frames(attr, &thread, &s);
@@ -340,7 +548,9 @@ impl State<'_> {
             header: Header {
                 comm: self.machine.comms.get(thread.comm),
                 comm_id: thread.comm.0,
+                pid: s.pid,
                 tid: s.tid,
+                misc: rec.misc,
                 cpu: s.cpu,
                 time: s.time,
                 period: s.period,
@@ -348,11 +558,14 @@ impl State<'_> {
             ip_frame,
             frames: if callchain { &self.frames } else { &[] },
             trace: trace.then_some(self.trace.as_slice()),
+            addr,
+            user_regs: s.user_regs,
         };
         let names = Names {
             formats: self.formats.as_ref().expect("prepared"),
             machine: &self.machine,
             symbols: &self.symbols,
+            inlines: &self.inlines,
         };
         self.sink.sample(&view, &names).map_err(Error::Output)
     }
@@ -409,9 +622,9 @@ impl State<'_> {
         frames::append_user_frames(
             &mut self.machine,
             &mut self.symbols,
+            (!self.no_inline).then_some(&mut self.inlines),
             thread,
             &self.user_ips,
-            !self.no_inline,
             &mut self.frames,
         );
     }
@@ -435,6 +648,35 @@ impl State<'_> {
             event.print_with(tracing, s.cpu, raw, resolver, &mut self.trace);
         }
         true
+    }
+}
+
+impl State<'_> {
+    /// The `--dsos` and `-S` tests of perf's `machine__resolve` on the
+    /// sample's own address.
+    fn location_filtered(&self, f: &Frame) -> bool {
+        let dso = f.dso.map(|d| {
+            let name: &[u8] = &self.machine.dsos.get(d).name;
+            // dso->short_name: the base name of a path.
+            let short = match name.first() {
+                Some(b'/') => name.rsplit(|&c| c == b'/').next().unwrap_or(name),
+                _ => name,
+            };
+            (short, name)
+        });
+        if self.filters.skips_dso(dso) {
+            return true;
+        }
+        let sym = f.sym.map(|id| {
+            let sym = self.symbols.get(id);
+            // map->unmap_ip(sym->start): the sample's ip moved back by its
+            // offset into the symbol.
+            (
+                sym.name.as_bytes(),
+                f.ip.wrapping_sub(f.addr.wrapping_sub(sym.start)),
+            )
+        });
+        self.filters.skips_symbol(sym, f.dso.map(|_| f.ip))
     }
 }
 

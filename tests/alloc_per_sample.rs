@@ -13,9 +13,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::io;
 
-use perfold::pipeline::{self, Options};
-use perfold::writers::folded::Folder;
-use perfold::writers::{Names, SampleSink, SampleView};
+use perfold::Folder;
+use perfold::Options;
+use perfold::{Names, SampleSink, SampleView};
 
 struct Counting;
 
@@ -183,7 +183,7 @@ fn warm_run(name: &str, stack: &str, deferred: bool) -> Vec<(String, u64)> {
         deferred,
     };
     sink.last = allocs();
-    pipeline::run(&opts, &mut sink).expect("the stream reads");
+    perfold::run(&opts, &mut sink).expect("the stream reads");
     std::fs::remove_dir_all(&dir).ok();
 
     assert_eq!(sink.per_sample.len(), (1 + REPEATS as usize) * samples);

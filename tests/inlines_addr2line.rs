@@ -1,4 +1,4 @@
-//! Differential test: `perfold::symbolize::inlines::InlineResolver`
+//! Differential test: `perfold::addr2line::InlineResolver`
 //! against the real `addr2line -e FILE -i -f` (binutils 2.40), fed the
 //! way perf feeds it: one long-lived process per file, each address
 //! followed by a `,` line whose `??`/`??:0` answer ends the records.
@@ -13,7 +13,7 @@
 mod common;
 use common::{have_file, have_tool};
 
-use perfold::symbolize::inlines::{InlineRecord, InlineResolver};
+use perfold::addr2line::{InlineRecord, InlineResolver};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

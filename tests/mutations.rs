@@ -9,10 +9,10 @@ use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use perfold::error::Error;
-use perfold::pipeline::{self, Options};
-use perfold::writers::folded::{FoldOutput, FoldWriter, Folder};
-use perfold::writers::script::ScriptWriter;
+use perfold::Error;
+use perfold::Options;
+use perfold::ScriptWriter;
+use perfold::{FoldOutput, FoldWriter, Folder};
 
 fn fixture() -> Vec<u8> {
     std::fs::read(common::fixture("c-fp/perf.data")).unwrap()
@@ -37,10 +37,10 @@ fn run(dir: &Path, name: &str, bytes: &[u8], fold: bool) -> Result<(), String> {
     let result = catch_unwind(AssertUnwindSafe(|| {
         if fold {
             let mut w = FoldWriter::new(Folder::new(None), FoldOutput::Folded, io::sink());
-            pipeline::run(&o, &mut w)
+            perfold::run(&o, &mut w)
         } else {
             let mut w = ScriptWriter::new(Box::new(io::sink()));
-            pipeline::run(&o, &mut w)
+            perfold::run(&o, &mut w)
         }
     }));
     match result {

@@ -99,7 +99,7 @@ fn flamegraph_matches_inferno_flamegraph() {
 /// own text of every fixture into inferno's exact output.
 #[test]
 fn inferno_line_rules_fold_perf_text_like_inferno() {
-    use perfold::writers::inferno_rules::LineFolder;
+    use perfold::LineFolder;
     for case in fixtures() {
         let text = std::fs::read(case.join("expected.script")).unwrap();
         let text = String::from_utf8_lossy(&text);

@@ -9,7 +9,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use perfold::reader::records::{Comm, Mmap, Task};
+use perfold::reader::records::{Comm, MmapRecord, Task};
 use perfold::reader::sample::{
     parse_sample, parse_sample_id, sample_id_of, sample_time_of, trailer_id_of,
 };
@@ -53,8 +53,8 @@ fuzz_target!(|data: &[u8]| {
         let _ = s.cpumode();
     }
 
-    let _ = Mmap::parse(payload, misc, false, base);
-    let _ = Mmap::parse(payload, misc, true, base);
+    let _ = MmapRecord::parse(payload, misc, false, base);
+    let _ = MmapRecord::parse(payload, misc, true, base);
     let _ = Comm::parse(payload, misc, base);
     let _ = Task::parse(payload, misc, base);
 });

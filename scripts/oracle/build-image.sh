@@ -13,7 +13,7 @@
 #      package with dpkg-repack (the host's linux-perf is often newer than any index: Debian
 #      drops superseded versions). Every pinned version is then checked against the host.
 #   3. tar -C ROOT -c . | docker import - perfold-oracle:base
-#   4. docker create/cp/commit: the host's inferno-collapse-perf and inferno-flamegraph
+#   4. docker create/cp/commit: the host's inferno-collapse-perf, inferno-flamegraph and inferno-diff-folded
 #      (inferno $INFERNO_VERSION, from `cargo install`) into /usr/local/bin -> ORACLE_IMAGE
 #
 # Cache: the image carries a label with the pinned versions, the inferno binaries' checksums and
@@ -49,13 +49,14 @@ for p in linux-perf libc6 libc6-dbg binutils; do
 done
 collapse=$(command -v inferno-collapse-perf) || { echo "build-image.sh: inferno-collapse-perf not on PATH (cargo install inferno --version $INFERNO_VERSION --locked)" >&2; exit 1; }
 flamegraph=$(command -v inferno-flamegraph) || { echo "build-image.sh: inferno-flamegraph not on PATH" >&2; exit 1; }
+difffolded=$(command -v inferno-diff-folded) || { echo "build-image.sh: inferno-diff-folded not on PATH" >&2; exit 1; }
 if command -v cargo > /dev/null && ! cargo install --list 2> /dev/null | grep -q "^inferno v$INFERNO_VERSION:"; then
   echo "build-image.sh: WARNING: the installed inferno is not $INFERNO_VERSION ($(cargo install --list | grep '^inferno ' || echo none))" >&2
 fi
 
 key=$( {
   for p in "${pinned[@]}"; do echo "$p=$(host_version "$p")"; done
-  sha256sum "$collapse" "$flamegraph" "${BASH_SOURCE[0]}" | cut -d' ' -f1
+  sha256sum "$collapse" "$flamegraph" "$difffolded" "${BASH_SOURCE[0]}" | cut -d' ' -f1
 } | sha256sum | cut -c1-16)
 
 if [ "$force" = 0 ] &&
@@ -171,6 +172,7 @@ tar -C "$root" -c . | docker import \
   --change 'CMD ["bash"]' - perfold-oracle:base > /dev/null
 cid=$(docker create perfold-oracle:base)
 docker cp -q -L "$collapse" "$cid:/usr/local/bin/inferno-collapse-perf" > /dev/null
+docker cp -q -L "$difffolded" "$cid:/usr/local/bin/inferno-diff-folded" > /dev/null
 docker cp -q -L "$flamegraph" "$cid:/usr/local/bin/inferno-flamegraph" > /dev/null
 docker commit --change "LABEL perfold.oracle.key=$key" \
   --change "LABEL perfold.oracle.perf=$(host_version linux-perf) perfold.oracle.inferno=$INFERNO_VERSION" \
@@ -180,6 +182,6 @@ echo "build-image.sh: docker import + inferno: $(since "$t0")"
 
 # Smoke test, as compare.sh runs it.
 docker run --rm --network none "$ORACLE_IMAGE" sh -c \
-  'perf version && inferno-collapse-perf --help > /dev/null && inferno-flamegraph --help > /dev/null && echo inferno ok' \
+  'perf version && inferno-collapse-perf --help > /dev/null && inferno-flamegraph --help > /dev/null && inferno-diff-folded --help > /dev/null && echo inferno ok' \
   2> >(grep -v 'IPv4 forwarding is disabled' >&2)
 echo "build-image.sh: built $ORACLE_IMAGE (key $key) in $(since "$t_all")"

@@ -7,6 +7,9 @@
 #   perfold perf-script|fold|flamegraph --kallsyms OUTDIR/kallsyms F
 # byte-compares them, prints a table and writes unified diffs to OUTDIR/diffs/ (SVGs are diffed
 # one element per line; the count in DIFF(n) is the number of -/+ lines of the diff).
+# Then the flag variants of variants.txt (inferno-collapse-perf, inferno-flamegraph and
+# inferno-diff-folded flags against perfold's fold, flamegraph and diff with the same flags):
+# one line per variant, with the cases that differ.
 #
 #   --native       the oracle is the host's perf and inferno (default)
 #   --docker       the oracle runs in the container ORACLE_IMAGE (build-image.sh) with
@@ -150,6 +153,30 @@ for c in "${cases[@]}"; do
     echo "$rc" > "$outdir/perfold/$c.$ext.rc"
   done
 done
+# Flag variants (variants.txt).
+variant_list=()
+while IFS='|' read -r name kind args _collapse diff _flame; do
+  variant_list+=("$(echo $name)|$(echo $kind)|$args|$diff")
+done < <(grep -v '^#' "$here/variants.txt")
+for c in "${cases[@]}"; do
+  for v in "${variant_list[@]}"; do
+    IFS='|' read -r name kind args diff <<< "$v"
+    got=$outdir/perfold/$c.v-$name
+    rc=0
+    # shellcheck disable=SC2086 # the flags are split on spaces on purpose
+    case $kind in
+      fold) "$perfold" fold $args --kallsyms "$outdir/kallsyms" "$outdir/$c.data" > "$got.folded" 2> "$got.stderr" || rc=$? ;;
+      svg) "$perfold" flamegraph $args --kallsyms "$outdir/kallsyms" "$outdir/$c.data" > "$got.svg" 2> "$got.stderr" || rc=$? ;;
+      diff)
+        base=$(echo $diff | cut -d' ' -f1)
+        [ -f "$outdir/$base.data" ] || continue
+        "$perfold" diff $args --kallsyms "$outdir/kallsyms" "$outdir/$base.data" "$outdir/$c.data" \
+          > "$got.svg" 2> "$got.stderr" || rc=$?
+        ;;
+    esac
+    echo "$rc" > "$got.rc"
+  done
+done
 echo "compare.sh: perfold for ${#cases[@]} recordings: $(since "$t0")"
 
 # ---- compare ---------------------------------------------------------------------------
@@ -218,6 +245,36 @@ for c in "${cases[@]}"; do
   done
   if [ "${#row[@]}" -lt 4 ]; then row+=("-"); fi
   printf '%-16s %-14s %-14s %-14s %-14s\n' "$c" "${row[@]}"
+done
+echo
+echo "flag variants (variants.txt): cases OK / compared, and those that are not"
+for v in "${variant_list[@]}"; do
+  IFS='|' read -r name kind _args _diff <<< "$v"
+  ext=folded out=fold
+  [ "$kind" = fold ] || { ext=svg out=svg; }
+  ok=0 all=0 bad=()
+  for c in "${cases[@]}"; do
+    want=$outdir/oracle/$c.v-$name.$ext got=$outdir/perfold/$c.v-$name.$ext
+    [ -f "$want" ] && [ -f "$outdir/perfold/$c.v-$name.rc" ] || continue
+    all=$((all + 1))
+    rc=$(cat "$outdir/perfold/$c.v-$name.rc") want_rc=$(cat "$outdir/oracle/$c.v-$name.rc")
+    if cmp -s "$want" "$got" && { [ "$rc" = 0 ] || [ "$want_rc" != 0 ]; }; then
+      ok=$((ok + 1)); n_ok=$((n_ok + 1))
+    elif allowed "$c" "$out" || allowed "$c" "v-$name"; then
+      ok=$((ok + 1)); n_allowed=$((n_allowed + 1))
+    elif [ "$rc" != 0 ]; then
+      bad+=("$c:ERR(exit $rc)"); n_err=$((n_err + 1)); status=1
+    else
+      if [ "$ext" = svg ]; then
+        diff -u --label "$want" --label "$got" <(sed 's/></>\n</g' "$want") <(sed 's/></>\n</g' "$got") \
+          > "$outdir/diffs/$c.v-$name.diff" || true
+      else
+        diff -u "$want" "$got" > "$outdir/diffs/$c.v-$name.diff" || true
+      fi
+      bad+=("$c:DIFF"); n_diff=$((n_diff + 1)); status=1
+    fi
+  done
+  printf '  %-14s %-5s %3d / %-3d %s\n' "$name" "$kind" "$ok" "$all" "${bad[*]:-}"
 done
 echo
 echo "compare.sh: $n_ok OK, $n_diff DIFF, $n_allowed allowed by $(basename "$parity"), $n_err perfold errors" \

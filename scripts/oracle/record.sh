@@ -60,6 +60,7 @@ c-sched        c-fp      -e sched:sched_switch -e sched:sched_wakeup -e sched:sc
 shell-syscalls shell     -e syscalls:sys_enter_openat -e syscalls:sys_exit_read -e sched:sched_process_exec
 c-jit          jit       -e cpu-clock -F @F -g
 c-syswide      c-fp      -a -e cpu-clock -F @F -g
+c-opts         c-fp      -e cpu-clock -e page-faults -e sched:sched_process_exit -F @F -g --sample-cpu -d --switch-events
 EOF
   if [ "$dwarf" = 1 ]; then
     cat <<'EOF'

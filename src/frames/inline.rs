@@ -6,14 +6,18 @@
 //! Two modes: immediate (the records are computed when the frame is first
 //! seen) and deferred (`defer`: a worker thread computes them while the
 //! pipeline goes on; the frame stays `pending` until
-//! [`SymbolTable::resolve_deferred`]). Each DSO's addresses reach its
+//! [`InlineFrames::resolve_deferred`]). Each DSO's addresses reach its
 //! resolver in the order perf asks addr2line in both modes.
+//!
+//! [`InlineFrames`] is its own state, handed the [`SymbolTable`] it names
+//! records in: the symbol table knows nothing of inline frames.
 
 use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashMap;
 
-use super::{Frame, InternedSymbol, SymId, SymbolTable};
+use super::symbol_table::{SymId, SymbolTable};
+use super::Frame;
 use crate::mappings::{DsoId, DsoKind, Machine};
 use crate::objfile::elf::Elf;
 use crate::objfile::fs::map_file;
@@ -47,8 +51,9 @@ struct Source {
     key: u32,
 }
 
+/// The inline frames of a run's DWARF-unwound addresses.
 #[derive(Default)]
-pub(super) struct Inlines {
+pub struct InlineFrames {
     /// Frames per (DSO, address): a range of `frames`.
     index: FxHashMap<(DsoId, u64), (u32, u32)>,
     frames: Vec<(SymId, u32, bool)>,
@@ -63,30 +68,36 @@ pub(super) struct Inlines {
     deferred_frames: Vec<Frame>,
 }
 
-impl SymbolTable {
+impl InlineFrames {
     /// Looks inline frames up on a worker thread from now on; frames come
     /// out `pending` until [`Self::resolve_deferred`].
-    pub fn defer_inlines(&mut self) {
-        self.inlines.worker = Some(InlineWorker::start());
+    pub fn defer(&mut self) {
+        self.worker = Some(InlineWorker::start());
     }
 
     /// perf's `append_inlines` for a DWARF-unwound frame: appends its inline
     /// records (innermost first) and returns true, or returns false when
     /// the address has none. In deferred mode a new address gives one
     /// pending frame.
-    pub fn append_inlines(&mut self, machine: &Machine, f: &Frame, out: &mut Vec<Frame>) -> bool {
+    pub fn append_inlines(
+        &mut self,
+        symbols: &mut SymbolTable,
+        machine: &Machine,
+        f: &Frame,
+        out: &mut Vec<Frame>,
+    ) -> bool {
         let (Some(dso), Some(sym)) = (f.dso, f.sym) else {
             return false;
         };
         let key = (dso, f.addr);
-        if self.inlines.worker.is_some() {
-            let lookup = match self.inlines.pending_ids.get(&key) {
+        if self.worker.is_some() {
+            let lookup = match self.pending_ids.get(&key) {
                 Some(&lookup) => lookup,
                 None => {
-                    let Some(lookup) = self.queue_lookup(machine, dso, f.addr, sym) else {
+                    let Some(lookup) = self.queue_lookup(symbols, machine, dso, f.addr, sym) else {
                         return false;
                     };
-                    self.inlines.pending_ids.insert(key, lookup);
+                    self.pending_ids.insert(key, lookup);
                     lookup
                 }
             };
@@ -100,11 +111,11 @@ impl SymbolTable {
             });
             return true;
         }
-        let (start, len) = match self.inlines.index.get(&key) {
+        let (start, len) = match self.index.get(&key) {
             Some(&hit) => hit,
             None => {
-                let hit = self.parse_inlines(machine, dso, sym, f.addr);
-                self.inlines.index.insert(key, hit);
+                let hit = self.parse_inlines(symbols, machine, dso, sym, f.addr);
+                self.index.insert(key, hit);
                 hit
             }
         };
@@ -112,7 +123,7 @@ impl SymbolTable {
             return false;
         }
         let range = start as usize..(start + len) as usize;
-        for &(sym, slot, inlined) in &self.inlines.frames[range] {
+        for &(sym, slot, inlined) in &self.frames[range] {
             out.push(Frame {
                 sym: Some(sym),
                 slot,
@@ -125,23 +136,21 @@ impl SymbolTable {
 
     /// The frames a pending frame stands for (after [`Self::resolve_deferred`]).
     pub fn deferred(&self, id: u32) -> &[Frame] {
-        match self.inlines.deferred.get(id as usize) {
-            Some(&(start, len)) => {
-                &self.inlines.deferred_frames[start as usize..(start + len) as usize]
-            }
+        match self.deferred.get(id as usize) {
+            Some(&(start, len)) => &self.deferred_frames[start as usize..(start + len) as usize],
             None => &[],
         }
     }
 
     /// Waits for the worker and turns every deferred lookup into frames.
-    pub fn resolve_deferred(&mut self) {
-        let Some(mut worker) = self.inlines.worker.take() else {
+    pub fn resolve_deferred(&mut self, symbols: &mut SymbolTable) {
+        let Some(mut worker) = self.worker.take() else {
             return;
         };
         let answers = worker.finish();
-        let pending = std::mem::take(&mut self.inlines.pending);
+        let pending = std::mem::take(&mut self.pending);
         for (i, (dso, addr, base)) in pending.into_iter().enumerate() {
-            let start = self.inlines.deferred_frames.len() as u32;
+            let start = self.deferred_frames.len() as u32;
             let records = answers.get(i).map_or(&[][..], |r| &r[..]);
             let frame = Frame {
                 ip: 0,
@@ -154,13 +163,13 @@ impl SymbolTable {
                 pending: false,
             };
             if records.is_empty() {
-                let (_, slot) = self.by_addr.get(&(dso, addr)).copied().unwrap_or((None, 0));
-                self.inlines.deferred_frames.push(Frame { slot, ..frame });
+                let slot = symbols.cached_slot(dso, addr).unwrap_or(0);
+                self.deferred_frames.push(Frame { slot, ..frame });
             } else {
-                let (s, len) = self.name_records(base, records);
+                let (s, len) = self.name_records(symbols, base, records);
                 for k in s..s + len {
-                    let (sym, slot, inlined) = self.inlines.frames[k as usize];
-                    self.inlines.deferred_frames.push(Frame {
+                    let (sym, slot, inlined) = self.frames[k as usize];
+                    self.deferred_frames.push(Frame {
                         sym: Some(sym),
                         slot,
                         inlined,
@@ -168,21 +177,26 @@ impl SymbolTable {
                     });
                 }
             }
-            let len = self.inlines.deferred_frames.len() as u32 - start;
-            self.inlines.deferred.push((start, len));
+            let len = self.deferred_frames.len() as u32 - start;
+            self.deferred.push((start, len));
         }
     }
 
     /// The source of a DSO's records, set up on its first address.
-    fn source(&mut self, machine: &Machine, dso: DsoId) -> Option<&mut Source> {
-        if !self.inlines.sources.contains_key(&dso) {
+    fn source(
+        &mut self,
+        symbols: &mut SymbolTable,
+        machine: &Machine,
+        dso: DsoId,
+    ) -> Option<&mut Source> {
+        if !self.sources.contains_key(&dso) {
             let d = machine.dsos.get(dso);
             // perf's dso__name: no addr2line for `[...]` DSOs or perf maps.
             let eligible =
                 d.kind == DsoKind::File && !d.name.starts_with(b"[") && !is_perf_map(&d.name);
             let source = if eligible {
-                let id = self.dso_id(machine, dso);
-                let sym = &mut self.symbolizer;
+                let id = symbols.dso_id(machine, dso);
+                let sym = &mut symbols.symbolizer;
                 // perf hands addr2line dso->symsrc_filename, else the long
                 // name; the address is map_ip + text_offset
                 // (map__rip_2objdump), text_offset from the runtime image
@@ -196,50 +210,52 @@ impl SymbolTable {
                             .or_else(|| sym.recorded_file(id))
                             .map_or(0, |p| text_offset(&p)),
                         resolver: None,
-                        key: self.inlines.sources.len() as u32,
+                        key: self.sources.len() as u32,
                         path,
                     })
             } else {
                 None
             };
             let source = source.map(|mut s| {
-                match &self.inlines.worker {
+                match &self.worker {
                     Some(w) => w.open(s.key, s.path.clone()),
                     None => s.resolver = InlineResolver::open(&s.path),
                 }
                 s
             });
-            self.inlines.sources.insert(dso, source);
+            self.sources.insert(dso, source);
         }
-        self.inlines.sources.get_mut(&dso)?.as_mut()
+        self.sources.get_mut(&dso)?.as_mut()
     }
 
     /// Queues the lookup of `addr` in `dso` (`None` without a worker).
     fn queue_lookup(
         &mut self,
+        symbols: &mut SymbolTable,
         machine: &Machine,
         dso: DsoId,
         addr: u64,
         base: SymId,
     ) -> Option<Lookup> {
-        let Some(source) = self.source(machine, dso) else {
+        let Some(source) = self.source(symbols, machine, dso) else {
             return Some(Lookup::NotAsked);
         };
         let (key, query) = (source.key, addr.wrapping_add(source.text_offset));
-        self.inlines.worker.as_ref()?.query(key, query);
-        self.inlines.pending.push((dso, addr, base));
-        Some(Lookup::Queued(self.inlines.pending.len() as u32 - 1))
+        self.worker.as_ref()?.query(key, query);
+        self.pending.push((dso, addr, base));
+        Some(Lookup::Queued(self.pending.len() as u32 - 1))
     }
 
     /// perf's `dso__parse_addr_inlines` for one address (immediate mode).
     fn parse_inlines(
         &mut self,
+        symbols: &mut SymbolTable,
         machine: &Machine,
         dso: DsoId,
         base: SymId,
         addr: u64,
     ) -> (u32, u32) {
-        let Some(source) = self.source(machine, dso) else {
+        let Some(source) = self.source(symbols, machine, dso) else {
             return (0, 0);
         };
         let query = addr.wrapping_add(source.text_offset);
@@ -251,35 +267,41 @@ impl SymbolTable {
         if records.is_empty() {
             return (0, 0);
         }
-        self.name_records(base, &records)
+        self.name_records(symbols, base, &records)
     }
 
     /// perf's `new_inline_sym` for each record: its demangled name, the
     /// real symbol when the names are equal, else a fake one over the real
     /// symbol's range, marked inlined. Appends to `frames`; returns the range.
-    fn name_records(&mut self, base: SymId, records: &[InlineRecord]) -> (u32, u32) {
-        let start = self.inlines.frames.len() as u32;
-        let base_sym = &self.syms[base.0 as usize];
+    fn name_records(
+        &mut self,
+        symbols: &mut SymbolTable,
+        base: SymId,
+        records: &[InlineRecord],
+    ) -> (u32, u32) {
+        let start = self.frames.len() as u32;
+        let base_sym = symbols.get(base);
         let (base_name, base_start, base_end) =
             (base_sym.name.clone(), base_sym.start, base_sym.end);
+        let demangle = symbols.symbolizer.demangles();
         for r in records.iter().take(MAX_INLINE_RECORDS) {
             let raw = r.function.as_deref().unwrap_or("??");
-            let name = demangle_sym(raw.as_bytes()).unwrap_or_else(|| raw.to_string());
+            // perf's dso__demangle_sym: nothing with --no-demangle.
+            let name = if demangle {
+                demangle_sym(raw.as_bytes()).unwrap_or_else(|| raw.to_string())
+            } else {
+                raw.to_string()
+            };
             let (sym, inlined) = if *name == *base_name {
                 (base, false)
             } else {
-                self.syms.push(InternedSymbol {
-                    name: name.into_boxed_str(),
-                    start: base_start,
-                    end: base_end,
-                });
-                (SymId(self.syms.len() as u32 - 1), true)
+                let sym = symbols.intern(name.into_boxed_str(), base_start, base_end);
+                (sym, true)
             };
-            let slot = self.next_slot;
-            self.next_slot += 1;
-            self.inlines.frames.push((sym, slot, inlined));
+            let slot = symbols.new_slot();
+            self.frames.push((sym, slot, inlined));
         }
-        (start, self.inlines.frames.len() as u32 - start)
+        (start, self.frames.len() as u32 - start)
     }
 }
 

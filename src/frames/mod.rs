@@ -6,13 +6,14 @@
 //! `PERF_CONTEXT_MAX` switch the cpumode and are not frames; an unknown
 //! marker discards the whole chain; at most `max_stack` real entries are
 //! used. Symbol lookups are cached per (DSO, address) in the
-//! [`SymbolTable`] (`symbol_table.rs`); DWARF inline frames are in
-//! `inline.rs`.
+//! [`SymbolTable`] (`symbol_table.rs`); DWARF inline frames are
+//! [`InlineFrames`] (`inline.rs`, which names its records in the table).
 
 mod inline;
 mod symbol_table;
 
-pub use symbol_table::{InternedSymbol, SymId, SymbolTable};
+pub use inline::InlineFrames;
+pub use symbol_table::{SymId, SymbolTable};
 
 use crate::mappings::{DsoId, Machine, Thread, CPUMODE_KERNEL, CPUMODE_USER};
 use crate::reader::sample::{
@@ -38,8 +39,8 @@ pub struct Frame {
     /// An inline frame from DWARF (perf prints ` (inlined)` for the DSO).
     pub inlined: bool,
     /// A frame whose inline frames are still being looked up: `slot` is
-    /// the lookup's id, and [`SymbolTable::deferred`] gives the frames once
-    /// [`SymbolTable::resolve_deferred`] ran (see `Options::defer_inlines`).
+    /// the lookup's id, and [`InlineFrames::deferred`] gives the frames once
+    /// [`InlineFrames::resolve_deferred`] ran (see `Options::defer_inlines`).
     pub pending: bool,
 }
 
@@ -147,15 +148,15 @@ pub fn resolve_callchain(
 }
 
 /// Appends the frames of DWARF-unwound user addresses (perf's
-/// `unwind_entry`): zero addresses are skipped; with `inline` on, a frame
-/// whose address has inline records becomes those records
+/// `unwind_entry`): zero addresses are skipped; with `inlines` given, a
+/// frame whose address has inline records becomes those records
 /// (`append_inlines`).
 pub fn append_user_frames(
     machine: &mut Machine,
     symbols: &mut SymbolTable,
+    mut inlines: Option<&mut InlineFrames>,
     thread: &Thread,
     ips: &[u64],
-    inline: bool,
     out: &mut Vec<Frame>,
 ) {
     for &ip in ips {
@@ -163,8 +164,10 @@ pub fn append_user_frames(
             continue;
         }
         let f = resolve_ip(machine, symbols, thread, CPUMODE_USER, ip, false);
-        if inline && symbols.append_inlines(machine, &f, out) {
-            continue;
+        if let Some(inlines) = inlines.as_deref_mut() {
+            if inlines.append_inlines(symbols, machine, &f, out) {
+                continue;
+            }
         }
         out.push(f);
     }

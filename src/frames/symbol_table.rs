@@ -4,7 +4,6 @@
 
 use rustc_hash::FxHashMap;
 
-use super::inline::Inlines;
 use crate::mappings::{DsoId, DsoKind, Machine};
 use crate::objfile::locate::Searched;
 use crate::symbolize::{ObjectId, Symbolizer};
@@ -23,13 +22,11 @@ pub struct InternedSymbol {
 
 /// Symbols by id, plus the per-(DSO, address) lookup cache.
 pub struct SymbolTable {
-    pub(super) syms: Vec<InternedSymbol>,
+    syms: Vec<InternedSymbol>,
     by_start: FxHashMap<(DsoId, u64), SymId>,
-    pub(super) by_addr: FxHashMap<(DsoId, u64), (Option<SymId>, u32)>,
+    by_addr: FxHashMap<(DsoId, u64), (Option<SymId>, u32)>,
     dso_ids: FxHashMap<DsoId, ObjectId>,
-    pub(super) next_slot: u32,
-    /// Inline frames of DWARF-unwound addresses (see `inline.rs`).
-    pub(super) inlines: Inlines,
+    next_slot: u32,
     pub symbolizer: Symbolizer,
 }
 
@@ -41,7 +38,6 @@ impl SymbolTable {
             by_addr: FxHashMap::default(),
             dso_ids: FxHashMap::default(),
             next_slot: 0,
-            inlines: Inlines::default(),
             symbolizer,
         }
     }
@@ -73,6 +69,11 @@ impl SymbolTable {
         let slot = self.next_slot;
         self.next_slot += 1;
         slot
+    }
+
+    /// The slot of a (DSO, address) pair already looked up.
+    pub fn cached_slot(&self, dso: DsoId, addr: u64) -> Option<u32> {
+        self.by_addr.get(&(dso, addr)).map(|&(_, slot)| slot)
     }
 
     pub fn get(&self, id: SymId) -> &InternedSymbol {

@@ -11,9 +11,9 @@ use rustc_hash::FxHashMap;
 
 use crate::objfile::locate::perf_map_name;
 use crate::reader::records::{Comm, MmapRecord, Task, MISC_FORK_EXEC};
-pub use dso::{Dso, DsoId, DsoKind, Dsos};
+pub use dso::{DsoId, DsoKind, Dsos};
 pub use maps::{Map, Maps};
-pub use threads::{CommId, Comms, MapsId, Thread};
+pub use threads::{Comms, MapsId, Thread};
 
 /// `PERF_RECORD_MISC_KERNEL` / `_USER` cpumodes.
 pub const CPUMODE_KERNEL: u8 = 1;

@@ -16,16 +16,26 @@ pub const SAMPLE_RAW: u64 = 1 << 10;
 pub const SAMPLE_BRANCH_STACK: u64 = 1 << 11;
 pub const SAMPLE_REGS_USER: u64 = 1 << 12;
 pub const SAMPLE_STACK_USER: u64 = 1 << 13;
+#[allow(dead_code)] // the PERF_SAMPLE_* table is kept whole
 pub const SAMPLE_WEIGHT: u64 = 1 << 14;
+#[allow(dead_code)] // the PERF_SAMPLE_* table is kept whole
 pub const SAMPLE_DATA_SRC: u64 = 1 << 15;
 pub const SAMPLE_IDENTIFIER: u64 = 1 << 16;
+#[allow(dead_code)] // the PERF_SAMPLE_* table is kept whole
 pub const SAMPLE_TRANSACTION: u64 = 1 << 17;
+#[allow(dead_code)] // the PERF_SAMPLE_* table is kept whole
 pub const SAMPLE_REGS_INTR: u64 = 1 << 18;
+#[allow(dead_code)] // the PERF_SAMPLE_* table is kept whole
 pub const SAMPLE_PHYS_ADDR: u64 = 1 << 19;
+#[allow(dead_code)] // the PERF_SAMPLE_* table is kept whole
 pub const SAMPLE_AUX: u64 = 1 << 20;
+#[allow(dead_code)] // the PERF_SAMPLE_* table is kept whole
 pub const SAMPLE_CGROUP: u64 = 1 << 21;
+#[allow(dead_code)] // the PERF_SAMPLE_* table is kept whole
 pub const SAMPLE_DATA_PAGE_SIZE: u64 = 1 << 22;
+#[allow(dead_code)] // the PERF_SAMPLE_* table is kept whole
 pub const SAMPLE_CODE_PAGE_SIZE: u64 = 1 << 23;
+#[allow(dead_code)] // the PERF_SAMPLE_* table is kept whole
 pub const SAMPLE_WEIGHT_STRUCT: u64 = 1 << 24;
 
 pub const READ_FORMAT_TOTAL_TIME_ENABLED: u64 = 1 << 0;

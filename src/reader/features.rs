@@ -7,7 +7,9 @@ use crate::error::Result;
 pub const FEAT_TRACING_DATA: u32 = 1;
 pub const FEAT_BUILD_ID: u32 = 2;
 pub const FEAT_ARCH: u32 = 6;
+pub const FEAT_NRCPUS: u32 = 7;
 pub const FEAT_EVENT_DESC: u32 = 12;
+pub const FEAT_SAMPLE_TIME: u32 = 21;
 
 /// `PERF_RECORD_MISC_BUILD_ID_SIZE`: the build-id entry carries its size.
 const MISC_BUILD_ID_SIZE: u16 = 1 << 15;
@@ -15,7 +17,9 @@ const MISC_BUILD_ID_SIZE: u16 = 1 << 15;
 /// One row of the build-id table.
 #[derive(Debug, Clone)]
 pub struct BuildIdEntry {
+    #[allow(dead_code)] // part of the record; perf 6.1 matches entries by name
     pub pid: i32,
+    #[allow(dead_code)]
     pub cpumode: u8,
     pub build_id: Vec<u8>,
     pub filename: Vec<u8>,

@@ -27,7 +27,7 @@ use memmap2::Mmap;
 
 use crate::error::{Error, Result};
 pub use attrs::Attr;
-use bytes::{le_u64, Cursor};
+use bytes::{le_u32, le_u64, Cursor};
 pub use features::BuildIdEntry;
 
 const MAGIC: &[u8; 8] = b"PERFILE2";
@@ -37,6 +37,7 @@ const PIPE_HEADER_SIZE: u64 = 16;
 const RECORD_HEADER_SIZE: usize = 8;
 
 pub const RECORD_MMAP: u32 = 1;
+#[allow(dead_code)] // the record-type table is kept whole
 pub const RECORD_LOST: u32 = 2;
 pub const RECORD_COMM: u32 = 3;
 pub const RECORD_EXIT: u32 = 4;
@@ -92,7 +93,23 @@ pub struct PerfData {
     pub pipe_mode: bool,
     /// The tracing data (event formats of tracepoints): its file offset and bytes.
     pub tracing_data: Option<(u64, Vec<u8>)>,
+    /// Where the data and feature sections are (not for pipes).
+    pub layout: Option<FileLayout>,
+    /// HEADER_SAMPLE_TIME: the first and last sample times.
+    pub sample_time: Option<(u64, u64)>,
+    /// HEADER_NRCPUS: the number of CPUs available when recording.
+    pub nr_cpus_avail: Option<u32>,
     decompressor: compressed::Decompressor,
+}
+
+/// The sections of a perf.data file, as `perf script --header` prints them.
+#[derive(Debug, Clone, Default)]
+pub struct FileLayout {
+    pub data_offset: u64,
+    pub data_size: u64,
+    pub feat_offset: u64,
+    /// Feature sections present, in bit order: (feature bit, offset, size).
+    pub features: Vec<(u32, u64, u64)>,
 }
 
 impl PerfData {
@@ -176,6 +193,14 @@ impl PerfData {
             arch: None,
             pipe_mode: false,
             tracing_data: None,
+            layout: Some(FileLayout {
+                data_offset: data_sec.0,
+                data_size: data_sec.1,
+                feat_offset: data_end,
+                features: Vec::new(),
+            }),
+            sample_time: None,
+            nr_cpus_avail: None,
             decompressor: Default::default(),
         };
         if data_sec.1 == 0 {
@@ -212,6 +237,9 @@ impl PerfData {
             arch: None,
             pipe_mode,
             tracing_data: None,
+            layout: None,
+            sample_time: None,
+            nr_cpus_avail: None,
             decompressor: Default::default(),
         })
     }
@@ -239,7 +267,16 @@ impl PerfData {
                 ));
             }
             let bytes = &map[off as usize..(off + size) as usize];
+            if let Some(layout) = &mut self.layout {
+                layout.features.push((feat, off, size));
+            }
             match feat {
+                features::FEAT_NRCPUS if bytes.len() >= 4 => {
+                    self.nr_cpus_avail = Some(le_u32(bytes, 0));
+                }
+                features::FEAT_SAMPLE_TIME if bytes.len() >= 16 => {
+                    self.sample_time = Some((le_u64(bytes, 0), le_u64(bytes, 8)));
+                }
                 features::FEAT_BUILD_ID => self.build_ids = features::parse_build_ids(bytes, off)?,
                 features::FEAT_ARCH => self.arch = Some(features::parse_string(bytes, off)?),
                 features::FEAT_TRACING_DATA => self.tracing_data = Some((off, bytes.to_vec())),
@@ -250,6 +287,14 @@ impl PerfData {
             }
         }
         Ok(())
+    }
+
+    /// The bytes of a feature section of a mapped file (see [`FileLayout`]).
+    pub fn feature_bytes(&self, off: u64, size: u64) -> Option<&[u8]> {
+        let Input::Mapped { map, .. } = &self.input else {
+            return None;
+        };
+        map.get(off as usize..off.checked_add(size)? as usize)
     }
 
     /// File offset of the next record to be read.

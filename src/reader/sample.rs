@@ -35,6 +35,7 @@ pub struct Sample<'a> {
 /// Sampled registers: `mask` says which perf registers `values` holds, in order.
 #[derive(Debug, Clone, Copy)]
 pub struct Regs<'a> {
+    #[allow(dead_code)] // part of the record; nothing perf prints depends on it
     pub abi: u64,
     pub mask: u64,
     pub values: &'a [u8],
@@ -165,6 +166,8 @@ fn skip_read_values(c: &mut Cursor, read_format: u64) -> Result<()> {
 pub struct SampleId {
     pub time: Option<u64>,
     pub cpu: Option<u32>,
+    /// The pid and tid (`--show-*-events` print them).
+    pub pid_tid: Option<(i32, i32)>,
 }
 
 /// Reads the trailer at the end of `data` laid out by `attr` (if `sample_id_all`).
@@ -179,6 +182,10 @@ pub fn parse_sample_id(attr: &Attr, data: &[u8]) -> SampleId {
     }
     let mut at = data.len() - size;
     if attr.has(SAMPLE_TID) {
+        id.pid_tid = Some((
+            le_u64(data, at) as u32 as i32,
+            (le_u64(data, at) >> 32) as u32 as i32,
+        ));
         at += 8;
     }
     if attr.has(SAMPLE_TIME) {

@@ -9,7 +9,6 @@
 //! `elf`, `vmlinux_path`), kcore (`dso__load_kcore`, `[kernel.kcore]` cache
 //! dirs) and x86 entry-trampoline extra maps.
 
-use super::kernel_table::KernelTable;
 use super::rbtree::SymTree;
 use super::symtab::to_name;
 use crate::objfile::build_id::{build_id_equal, build_id_hex, read_sysfs_build_id};
@@ -308,12 +307,13 @@ pub fn choose_kallsyms(
     old.exists().then_some(old)
 }
 
-/// Reads a kallsyms file (procfs files cannot be mapped) and loads it.
-pub fn load_kernel(path: &Path, ctx: &KernelCtx) -> Option<KernelTable> {
+/// The bytes of a kallsyms file perf would load (procfs files cannot be
+/// mapped, so they are read); `None` when perf would not (restricted).
+pub fn read_kallsyms(path: &Path) -> Option<Vec<u8>> {
     if kallsyms_restricted(path) {
         return None;
     }
-    KernelTable::load(std::fs::read(path).ok()?, ctx)
+    std::fs::read(path).ok()
 }
 
 #[cfg(test)]

@@ -38,7 +38,9 @@ mod rbtree;
 mod symtab;
 mod user_table;
 
-pub use demangle::{cplus_demangle, demangle_sym};
+pub use demangle::demangle_sym;
+#[cfg(feature = "fuzzing")]
+pub use demangle::cplus_demangle;
 
 use crate::objfile::build_id::defined;
 use crate::objfile::locate::{self, is_perf_map};
@@ -165,6 +167,11 @@ impl Symbolizer {
     /// `perf script --no-demangle` turns this off.
     pub fn set_demangle(&mut self, on: bool) {
         self.demangle = on;
+    }
+
+    /// Whether symbol names are demangled (`--no-demangle` turns it off).
+    pub fn demangles(&self) -> bool {
+        self.demangle
     }
 
     /// Build-ids from the HEADER_BUILD_ID feature: (filename, build-id bytes
@@ -340,7 +347,8 @@ impl Symbolizer {
                 modules: &self.modules,
                 loaded_modules: &self.modules_loaded_early,
             };
-            self.kernel = Some(path.and_then(|p| kernel::load_kernel(&p, &ctx)));
+            self.kernel = Some(path.and_then(|p| kernel::read_kallsyms(&p))
+                .and_then(|data| kernel_table::KernelTable::load(data, &ctx)));
         }
         self.kernel.as_mut()?.as_mut()
     }

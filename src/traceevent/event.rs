@@ -42,7 +42,9 @@ pub(crate) type FieldId = usize;
 /// One event of the tracing data (`struct tep_event`).
 #[derive(Debug)]
 pub struct Tracepoint {
+    #[allow(dead_code)] // read by the tests and the fuzz target
     pub(crate) name: String,
+    #[allow(dead_code)]
     pub(crate) system: String,
     pub(crate) id: i32,
     /// Common fields, then the event's own fields.

@@ -83,16 +83,19 @@ impl TracingData {
 
 impl Tracepoint {
     /// The event's system (`sched` of `sched:sched_switch`).
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn system(&self) -> &str {
         &self.system
     }
 
     /// The event's name (`sched_switch`).
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// The tracepoint id.
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn id(&self) -> i32 {
         self.id
     }
@@ -100,6 +103,7 @@ impl Tracepoint {
     /// Appends what perf 6.1 prints as the trace field of a sample whose
     /// PERF_SAMPLE_RAW bytes are `raw`, with no kernel symbol resolution
     /// (`%pS` prints the address).
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn print(&self, tracing: &TracingData, cpu: u32, raw: &[u8], out: &mut Vec<u8>) {
         self.print_with(tracing, cpu, raw, None, out);
     }

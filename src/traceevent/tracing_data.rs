@@ -12,7 +12,9 @@ pub struct TracingData {
     pub(crate) big_endian: bool,
     /// The kernel's `long` size: the header page's `commit` field size.
     pub(crate) long_size: u32,
+    #[allow(dead_code)] // read by the tests and the fuzz target
     pub(crate) page_size: u32,
+    #[allow(dead_code)]
     pub(crate) version: String,
     /// Sorted by id, as `add_event` keeps them.
     pub(crate) events: Vec<Tracepoint>,
@@ -20,32 +22,38 @@ pub struct TracingData {
     /// `common_type` of the lowest-id event: how a record names its event.
     pub(crate) common_type: Option<(i32, i32)>,
     /// See [`TracingData::consumed`].
+    #[allow(dead_code)]
     pub(crate) consumed: u64,
 }
 
 impl TracingData {
     /// How many bytes perf's `trace_report` counts as read: in pipe mode
     /// perf requires this, padded to 8, to equal the record's size.
+    #[cfg(feature = "fuzzing")]
     pub fn consumed(&self) -> u64 {
         self.consumed
     }
 
     /// The tracing data's version string (`0.6` for current perf).
+    #[cfg(feature = "fuzzing")]
     pub fn version(&self) -> &str {
         &self.version
     }
 
     /// How many event formats the tracing data holds.
+    #[cfg(feature = "fuzzing")]
     pub fn event_count(&self) -> usize {
         self.events.len()
     }
 
     /// All event formats, by id.
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn events(&self) -> impl Iterator<Item = &Tracepoint> {
         self.events.iter()
     }
 
     /// The page size the recording machine had.
+    #[cfg(feature = "fuzzing")]
     pub fn page_size(&self) -> u32 {
         self.page_size
     }

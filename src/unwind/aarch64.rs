@@ -46,6 +46,7 @@ use gimli::AArch64;
 /// which are also the DWARF and libunwind numbers.
 pub const PERF_REG_LR: u32 = 30;
 pub const PERF_REG_SP: u32 = 31;
+#[allow(dead_code)] // the register table is kept whole
 pub const PERF_REG_PC: u32 = 32;
 /// DWARF register numbers (AArch64 DWARF ABI) as indices of the register
 /// file.

@@ -40,7 +40,6 @@ use crate::mappings::{DsoId, DsoKind, Machine, MapsId, Thread};
 use crate::objfile::locate::is_perf_map;
 use crate::reader::sample::{Regs, Sample};
 use file::UnwindFile;
-pub use leaf_caller::LeafCaller;
 pub use memory::Memory;
 use memory::{Registered, RowCache};
 

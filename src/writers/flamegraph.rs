@@ -1,5 +1,5 @@
-//! The flame graph: folded stacks drawn by the `inferno` crate with
-//! `inferno-flamegraph`'s default options.
+//! The flame graph: folded stacks drawn by the `inferno` crate, with
+//! `inferno-flamegraph`'s default options or the ones its flags give.
 //!
 //! inferno's colour generator is thread-local and never reset, so the SVG
 //! is drawn on a fresh thread: every run gets the colours the
@@ -7,22 +7,28 @@
 
 use std::io::{self, Write};
 
-/// Draws folded stacks (`stack`, count), sorted by stack, as an SVG into `out`.
+/// Draws folded stacks (`stack`, count), sorted by stack, as an SVG into
+/// `out`, with inferno-flamegraph's default options.
 pub fn draw(stacks: Vec<(String, u64)>, out: &mut (dyn Write + Send)) -> io::Result<()> {
     let lines: Vec<String> = stacks
         .into_iter()
         .map(|(stack, count)| format!("{stack} {count}"))
         .collect();
+    draw_lines(&mut inferno::flamegraph::Options::default(), &lines, out)
+}
+
+/// Draws `lines` (folded `stack count` lines, or the `stack before after`
+/// lines of a differential graph) as inferno-flamegraph does with `options`.
+pub fn draw_lines(
+    options: &mut inferno::flamegraph::Options<'_>,
+    lines: &[String],
+    out: &mut (dyn Write + Send),
+) -> io::Result<()> {
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
-                let mut options = inferno::flamegraph::Options::default();
                 let mut w = io::BufWriter::with_capacity(1 << 16, &mut *out);
-                inferno::flamegraph::from_lines(
-                    &mut options,
-                    lines.iter().map(|s| s.as_str()),
-                    &mut w,
-                )?;
+                inferno::flamegraph::from_lines(options, lines.iter().map(|s| s.as_str()), &mut w)?;
                 w.flush()
             })
             .join()

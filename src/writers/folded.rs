@@ -102,6 +102,8 @@ pub struct Folder {
 }
 
 impl Folder {
+    /// A folder keeping only samples of `event_filter` (inferno's
+    /// `--event-filter`; `None`: the first event seen).
     pub fn new(event_filter: Option<String>) -> Self {
         Folder {
             event_filter,
@@ -231,7 +233,7 @@ impl Folder {
 
     /// Counts one sample; returns without counting what inferno would drop.
     ///
-    /// With perf's default line shape ([`EventLayout::has_default_shape`])
+    /// With perf's default line shape (`EventLayout::has_default_shape`)
     /// inferno's reading depends only on the comm, tid and event, and frames
     /// are read one per line: the fast path below. Any other shape
     /// (tracepoints, whose fields follow the event name; missing fields) is
@@ -312,7 +314,7 @@ impl Folder {
                 }
                 if let std::collections::hash_map::Entry::Vacant(slot) = expanded.entry(id) {
                     let java = id & (1 << 30) != 0;
-                    let frames = names.symbols.deferred(id & !(PENDING | (1 << 30)));
+                    let frames = names.inlines.deferred(id & !(PENDING | (1 << 30)));
                     let mut ids = Vec::with_capacity(frames.len());
                     for f in frames.iter().rev() {
                         let t = self.frame_id(f, java, names);
@@ -397,6 +399,7 @@ pub struct FoldWriter<W: Write + Send> {
 }
 
 impl<W: Write + Send> FoldWriter<W> {
+    /// A writer folding with `folder`, writing `output` to `out` at the end.
     pub fn new(folder: Folder, output: FoldOutput, out: W) -> Self {
         FoldWriter {
             folder: Some(folder),

@@ -9,6 +9,7 @@
 
 use crate::error::{Error, Result};
 use crate::reader::attrs::*;
+use crate::script_options::fields::{self, EventInfo, FieldMask, FieldSpec};
 
 /// Which fields one event's samples print (perf script's per-event output
 /// fields; not to be confused with a tracepoint's format from the tracing data).
@@ -25,6 +26,13 @@ pub struct EventLayout {
     /// A tracepoint: its raw fields are printed, formatted from the file's
     /// tracing data (perf's TRACE field); the value is the tracepoint id.
     pub tracepoint: Option<u64>,
+    /// Every field perf prints for this event (`-F`, see `script_options::fields`).
+    pub fields: FieldMask,
+    /// The event records callchains (`evsel__has_callchain`).
+    pub has_callchain: bool,
+    /// The sample address names a symbol (`sample_addr_correlates_sym`:
+    /// software page-fault events).
+    pub addr_correlates: bool,
 }
 
 /// The formats of all events of a file, plus the event-name column width.
@@ -32,6 +40,12 @@ pub struct EventLayout {
 pub struct Formats {
     pub events: Vec<EventLayout>,
     pub name_width: usize,
+    /// perf's `symbol_conf.use_callchain` after its checks.
+    pub use_callchain: bool,
+    /// The `flags` pseudo-field.
+    pub print_flags: bool,
+    /// Every event prints perf script's default fields.
+    pub default_fields: bool,
 }
 
 /// perf's `evsel__name` for events without a stored name.
@@ -74,67 +88,58 @@ fn default_name(attr: &Attr) -> String {
 }
 
 impl Formats {
-    /// Decides the fields of every event. `use_callchain` is perf's
-    /// `symbol_conf.use_callchain` after `perf_session__check_output_opt`:
-    /// true when any event has callchains.
+    /// The formats with perf script's default fields.
     pub fn new(attrs: &[Attr]) -> Result<Formats> {
-        let use_callchain = attrs.iter().any(|a| a.has(SAMPLE_CALLCHAIN));
-        // Field removal is decided on the first event of each output type and
-        // applies to every event of that type.
+        Self::with_fields(attrs, &FieldSpec::default(), false)
+    }
+
+    /// The formats for the fields `spec` asks for (`-F`), after perf's
+    /// checks against the file's events (`perf_session__check_output_opt`);
+    /// `no_callchain` is `-G`. A failed check is perf's message.
+    pub fn with_fields(attrs: &[Attr], spec: &FieldSpec, no_callchain: bool) -> Result<Formats> {
+        let infos: Vec<EventInfo> = attrs
+            .iter()
+            .map(|a| EventInfo {
+                name: event_name(a),
+                attr_type: a.type_,
+                config: a.config,
+                sample_type: a.sample_type,
+            })
+            .collect();
+        let resolved = fields::resolve(spec, &infos, no_callchain).map_err(Error::Usage)?;
+        let default_fields = !spec.set_by_user() && !spec.print_flags && !no_callchain;
         let mut events = Vec::with_capacity(attrs.len());
-        for attr in attrs {
-            let first = attrs
-                .iter()
-                .find(|a| output_type(a.type_) == output_type(attr.type_))
-                .unwrap();
-            if attr.type_ == TYPE_TRACEPOINT {
-                // perf's defaults for tracepoints: comm, tid, cpu, time, event
-                // and the fields; ip, sym and dso only when some tracepoint
-                // event has callchains (perf_session__check_output_opt).
-                let tp_callchain = use_callchain
-                    && attrs
-                        .iter()
-                        .any(|a| a.type_ == TYPE_TRACEPOINT && a.has(SAMPLE_CALLCHAIN));
-                events.push(EventLayout {
-                    name: attr.name.clone().unwrap_or_else(|| default_name(attr)),
-                    tid: first.has(SAMPLE_TID),
-                    cpu: first.has(SAMPLE_CPU),
-                    time: first.has(SAMPLE_TIME),
-                    period: false,
-                    ip: tp_callchain,
-                    callchain: tp_callchain && attr.has(SAMPLE_CALLCHAIN),
-                    tracepoint: Some(attr.config),
-                });
-                continue;
-            }
-            if !first.has(SAMPLE_IP) && !first.has(SAMPLE_ADDR) {
-                return Err(Error::Usage(
-                    "the samples have neither IP nor address: there is nothing to symbolize".into(),
-                ));
-            }
+        for (attr, info) in attrs.iter().zip(infos) {
+            let f = resolved.of(attr.type_).fields;
+            let has_callchain = attr.has(SAMPLE_CALLCHAIN);
             events.push(EventLayout {
-                name: attr.name.clone().unwrap_or_else(|| default_name(attr)),
-                tid: first.has(SAMPLE_TID),
-                cpu: first.has(SAMPLE_CPU),
-                time: first.has(SAMPLE_TIME),
-                period: true,
-                ip: first.has(SAMPLE_IP),
-                callchain: use_callchain && attr.has(SAMPLE_CALLCHAIN),
-                tracepoint: None,
+                name: info.name,
+                tid: f & fields::TID != 0,
+                cpu: f & fields::CPU != 0,
+                time: f & fields::TIME != 0,
+                period: f & fields::PERIOD != 0,
+                ip: f & fields::IP != 0,
+                callchain: f & fields::IP != 0 && resolved.use_callchain && has_callchain,
+                tracepoint: (attr.type_ == TYPE_TRACEPOINT).then_some(attr.config),
+                fields: f,
+                has_callchain,
+                addr_correlates: attr.type_ == TYPE_SOFTWARE && matches!(attr.config, 2 | 5 | 6),
             });
         }
         let name_width = events.iter().map(|e| e.name.len()).max().unwrap_or(0);
-        Ok(Formats { events, name_width })
+        Ok(Formats {
+            events,
+            name_width,
+            use_callchain: resolved.use_callchain,
+            print_flags: resolved.print_flags,
+            default_fields,
+        })
     }
 }
 
-/// perf's `output_type`: dynamic PMU types share one slot.
-fn output_type(t: u32) -> u32 {
-    if t < 6 {
-        t
-    } else {
-        u32::MAX
-    }
+/// perf's `evsel__name`: the stored name, else the generic one.
+fn event_name(attr: &Attr) -> String {
+    attr.name.clone().unwrap_or_else(|| default_name(attr))
 }
 
 impl EventLayout {

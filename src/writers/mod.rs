@@ -9,23 +9,28 @@
 //! script, folded -> text -> layout, fmt; folded -> inferno_rules, flamegraph.
 
 pub mod flamegraph;
+pub mod fields_script;
 pub mod fmt;
 pub mod folded;
 pub mod inferno_rules;
 pub mod layout;
+pub mod line_start;
 pub mod output;
+pub mod regs;
 pub mod script;
 pub mod text;
 
 use std::io;
 
-use crate::frames::{Frame, SymbolTable};
+use crate::frames::{Frame, InlineFrames, SymbolTable};
 use crate::mappings::Machine;
-pub use layout::{EventLayout, Formats};
+pub use layout::Formats;
 
 /// One resolved sample, as the writers see it.
 pub struct SampleView<'a> {
+    /// The event's index in the recording's attributes.
     pub event: usize,
+    /// The values of the sample's header line.
     pub header: Header<'a>,
     /// The sample's own ip, for samples printed without a callchain.
     pub ip_frame: Frame,
@@ -33,17 +38,45 @@ pub struct SampleView<'a> {
     pub frames: &'a [Frame],
     /// A tracepoint's fields as perf prints them (its TRACE field).
     pub trace: Option<&'a [u8]>,
+    /// The sample address (`ip` holds it), resolved when perf prints its
+    /// symbol (`-F addr` of page-fault events).
+    pub addr: Frame,
+    /// The user registers (`-F uregs`).
+    pub user_regs: Option<crate::reader::sample::Regs<'a>>,
+}
+
+/// A side-band record perf script prints with `--show-*-events`.
+pub struct SideBand<'a> {
+    /// The event whose fields start the line (none: no start printed).
+    pub event: Option<usize>,
+    pub start: line_start::StartValues<'a>,
+    /// `PERF_RECORD_...` and its fields, with the newline.
+    pub text: &'a [u8],
 }
 
 /// Tables the writers need to turn ids into names.
 pub struct Names<'a> {
+    /// How each event's lines are laid out.
     pub formats: &'a Formats,
+    /// Threads, comms and DSOs.
     pub machine: &'a Machine,
+    /// Interned symbols, and the inline frames of pending frames.
     pub symbols: &'a SymbolTable,
+    /// Inline frames, for frames left pending.
+    pub inlines: &'a InlineFrames,
+}
+
+impl Names<'_> {
+    /// Appends the text perf script prints for `frame` after its address:
+    /// `sym+0xoff (dso)`.
+    pub fn frame_text(&self, frame: &Frame, out: &mut Vec<u8>) {
+        text::frame_text(out, frame, self);
+    }
 }
 
 /// A consumer of resolved samples.
 pub trait SampleSink {
+    /// Takes one sample, in perf's order.
     fn sample(&mut self, s: &SampleView, names: &Names) -> io::Result<()>;
     /// Whether the sink can take `pending` frames (inline lookups finished
     /// later, see `frames::inline`) and resolve them in
@@ -52,19 +85,32 @@ pub trait SampleSink {
         false
     }
     /// Called after the last sample, once pending frames can be resolved
-    /// (`names.symbols.deferred`), before [`Self::finish`].
+    /// (`names.inlines.deferred`), before [`Self::finish`].
     fn resolve_deferred(&mut self, _names: &Names) {}
+    /// A side-band record to print (only sinks that print them get any).
+    fn side_band(&mut self, _sb: &SideBand, _names: &Names) -> io::Result<()> {
+        Ok(())
+    }
     /// Called once after the last sample.
     fn finish(&mut self) -> io::Result<()>;
 }
 
 /// The values of one sample's header line.
 pub struct Header<'a> {
+    /// The thread's command name at the sample's time.
     pub comm: &'a [u8],
     /// The interned comm, for per-comm caches.
     pub comm_id: u32,
+    /// Process id (-1 when the sample has none).
+    pub pid: i32,
+    /// Thread id (-1 when the sample has none).
     pub tid: i32,
+    /// The record's header misc (cpumode and flags).
+    pub misc: u16,
+    /// CPU the sample was taken on.
     pub cpu: u32,
+    /// Timestamp, in nanoseconds.
     pub time: u64,
+    /// The sample's period (weight).
     pub period: u64,
 }

@@ -7,12 +7,15 @@ use super::output::Output;
 use super::text::{render_sample, FrameTexts};
 use super::{Names, SampleSink, SampleView};
 
+/// Writes what `perf script` (perf 6.1, default fields) prints, sample by
+/// sample, from a second thread.
 pub struct ScriptWriter {
     out: Output,
     texts: FrameTexts,
 }
 
 impl ScriptWriter {
+    /// A writer of perf script text to `out`.
     pub fn new(out: Box<dyn Write + Send>) -> Self {
         ScriptWriter {
             out: Output::new(out),

@@ -4,12 +4,38 @@
 //! enclosing function each inlined one is called from),
 //! `find_abstract_instance` for the names BFD gives them,
 //! `build_lookup_funcinfo_table` and `lookup_address_in_function_table`.
-//! The unit list and search around it live in `unit.rs`.
+//! The unit list and search around it live in `unit.rs`, which hands the
+//! scan itself as a [`UnitList`]: BFD decodes a referenced unit in the
+//! middle of another unit's scan, and this file reaches the other units
+//! only through that trait (so `unit.rs` depends on this file, never the
+//! reverse).
+
+use std::sync::Arc;
 
 use super::lines::R;
-use super::sections::{read_rangelist, Aranges, Secs};
-use super::unit::{Decoded, Stash, Val};
+use super::sections::{read_rangelist, unit_header, Aranges, RangeListEncoding, Secs, Val};
 use gimli::{constants, AttributeValue, DwLang};
+
+/// What the DIE scan needs of the unit list.
+pub(super) trait UnitList {
+    /// The `.debug_info` offset of unit `cu`'s header.
+    fn unit_offset(&self, cu: u32) -> usize;
+    /// The last unit whose header starts at or before `offset`.
+    fn unit_at(&self, offset: usize) -> Option<u32>;
+    /// Unit `cu`'s abbreviation table.
+    fn abbrevs_of(&mut self, s: &Secs<'_>, cu: u32) -> Option<Arc<gimli::Abbreviations>>;
+    /// An attribute value of a DIE of unit `cu`.
+    fn value<'a>(&self, s: &'a Secs<'_>, cu: u32, a: &AttributeValue<R<'a>>) -> Val<'a>;
+    /// File `file` of unit `cu`'s line table (read before its DIE scan).
+    fn file_name(&self, cu: u32, file: u64) -> Option<Box<[u8]>>;
+    /// Unit `cu`'s DW_AT_language.
+    fn lang(&self, cu: u32) -> u64;
+    fn range_list_encoding(&self, cu: u32) -> RangeListEncoding;
+    /// `comp_unit_maybe_decode_line_info` for unit `cu` (which scans it).
+    fn ensure_decoded(&mut self, s: &Secs<'_>, cu: u32) -> bool;
+    /// Whether unit `cu`'s line table or DIE scan failed.
+    fn failed(&self, cu: u32) -> bool;
+}
 
 pub struct Func {
     pub inlined: bool,
@@ -56,290 +82,282 @@ fn plain_lang(lang: u64) -> bool {
     )
 }
 
-impl Stash {
-    /// `scan_unit_for_symbols` (both passes in one walk).
-    pub(super) fn scan(&mut self, s: &Secs<'_>, cu: u32) -> Option<Vec<Func>> {
-        let off = self.units[cu as usize].offset;
-        let abbrevs = self.abbrevs_of(s, cu)?;
-        let h = Self::header(s, off)?;
-        let mut e = h.entries_raw(&abbrevs, None).ok()?;
-        // Skip the root DIE.
-        let root = e.read_abbreviation().ok()??;
-        for spec in root.attributes() {
-            e.read_attribute(*spec).ok()?;
-        }
-        if e.is_empty() {
-            return Some(Vec::new());
-        }
-        let mut funcs: Vec<Func> = Vec::new();
-        let mut nested: Vec<u32> = vec![NONE];
-        let mut level: isize = 0;
-        while level >= 0 {
-            if e.is_empty() {
-                return None;
-            }
-            let Ok(ab) = e.read_abbreviation() else {
-                return None;
-            };
-            let Some(ab) = ab else {
-                level -= 1;
-                continue;
-            };
-            let tag = ab.tag();
-            let is_func = tag == constants::DW_TAG_subprogram
-                || tag == constants::DW_TAG_entry_point
-                || tag == constants::DW_TAG_inlined_subroutine;
-            let lv = level as usize;
-            if nested.len() <= lv + 1 {
-                nested.resize(lv + 2, NONE);
-            }
-            let fidx = if is_func {
-                let inlined = tag == constants::DW_TAG_inlined_subroutine;
-                let caller = if inlined {
-                    nested[..lv]
-                        .iter()
-                        .rev()
-                        .copied()
-                        .find(|&f| f != NONE)
-                        .unwrap_or(NONE)
-                } else {
-                    NONE
-                };
-                funcs.push(Func {
-                    inlined,
-                    caller,
-                    caller_file: None,
-                    caller_line: 0,
-                    name: None,
-                    is_linkage: false,
-                    ranges: Aranges::default(),
-                });
-                let i = (funcs.len() - 1) as u32;
-                nested[lv] = i;
-                Some(i)
-            } else {
-                nested[lv] = NONE;
-                None
-            };
-            let (mut low, mut high, mut rel) = (0u64, 0u64, false);
-            for spec in ab.attributes() {
-                let a = e.read_attribute(*spec).ok()?;
-                let Some(fi) = fidx else { continue };
-                let raw = a.raw_value();
-                let v = {
-                    let u = &self.units[cu as usize];
-                    self.val(s, u, &raw)
-                };
-                match a.name() {
-                    constants::DW_AT_call_file => {
-                        if let Val::Int(x, _) = v {
-                            funcs[fi as usize].caller_file = self.concat(cu, x);
-                        }
-                    }
-                    constants::DW_AT_call_line => {
-                        if let Val::Int(x, _) = v {
-                            funcs[fi as usize].caller_line = x as u32;
-                        }
-                    }
-                    constants::DW_AT_abstract_origin | constants::DW_AT_specification => {
-                        if let Val::Int(x, _) = v {
-                            let f = &mut funcs[fi as usize];
-                            let mut name = f.name.take();
-                            let mut link = f.is_linkage;
-                            let ok =
-                                self.abstract_instance(s, cu, x, &raw, 0, &mut name, &mut link);
-                            let f = &mut funcs[fi as usize];
-                            f.name = name;
-                            f.is_linkage = link;
-                            if !ok {
-                                return None;
-                            }
-                        }
-                    }
-                    constants::DW_AT_name => {
-                        let f = &mut funcs[fi as usize];
-                        if f.name.is_none() {
-                            if let Val::Str(st) = v {
-                                f.name = Some(st.unwrap_or(b"").into());
-                                if plain_lang(self.units[cu as usize].lang) {
-                                    f.is_linkage = true;
-                                }
-                            }
-                        }
-                    }
-                    constants::DW_AT_linkage_name | constants::DW_AT_MIPS_linkage_name => {
-                        if let Val::Str(st) = v {
-                            let f = &mut funcs[fi as usize];
-                            f.name = Some(st.unwrap_or(b"").into());
-                            f.is_linkage = true;
-                        }
-                    }
-                    constants::DW_AT_low_pc => {
-                        if let Val::Int(x, _) = v {
-                            low = x;
-                        }
-                    }
-                    constants::DW_AT_high_pc => {
-                        if let Val::Int(x, is_addr) = v {
-                            high = x;
-                            rel = !is_addr;
-                        }
-                    }
-                    constants::DW_AT_ranges => {
-                        if let Val::Int(x, _) = v {
-                            let u = &self.units[cu as usize];
-                            let f = &mut funcs[fi as usize];
-                            read_rangelist(s, u.range_list_encoding(), &mut f.ranges, x)?;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            if ab.has_children() {
-                level += 1;
-                let lv = level as usize;
-                if nested.len() <= lv {
-                    nested.resize(lv + 1, NONE);
-                }
-                nested[lv] = NONE;
-            }
-            if rel {
-                high = high.wrapping_add(low);
-            }
-            if let Some(fi) = fidx {
-                if high != 0 {
-                    funcs[fi as usize].ranges.add(low, high);
-                }
-            }
-        }
-        Some(funcs)
+/// `scan_unit_for_symbols` (both passes in one walk).
+pub(super) fn scan_unit(units: &mut impl UnitList, s: &Secs<'_>, cu: u32) -> Option<Vec<Func>> {
+    let off = units.unit_offset(cu);
+    let abbrevs = units.abbrevs_of(s, cu)?;
+    let h = unit_header(s, off)?;
+    let mut e = h.entries_raw(&abbrevs, None).ok()?;
+    // Skip the root DIE.
+    let root = e.read_abbreviation().ok()??;
+    for spec in root.attributes() {
+        e.read_attribute(*spec).ok()?;
     }
-
-    /// `find_abstract_instance`: follow a reference to the DIE that names a
-    /// function. `false` = BFD reports an error (the scan fails).
-    #[allow(clippy::too_many_arguments)]
-    fn abstract_instance(
-        &mut self,
-        s: &Secs<'_>,
-        cu: u32,
-        die_ref: u64,
-        raw: &AttributeValue<R<'_>>,
-        depth: u32,
-        name: &mut Option<Box<[u8]>>,
-        is_linkage: &mut bool,
-    ) -> bool {
-        if depth == 100 {
-            return false;
+    if e.is_empty() {
+        return Some(Vec::new());
+    }
+    let mut funcs: Vec<Func> = Vec::new();
+    let mut nested: Vec<u32> = vec![NONE];
+    let mut level: isize = 0;
+    while level >= 0 {
+        if e.is_empty() {
+            return None;
         }
-        let (target_cu, unit_off) = match raw {
-            AttributeValue::DebugInfoRef(_) => {
-                if die_ref == 0 {
-                    return true;
-                }
-                if die_ref >= s.info.len() as u64 {
-                    return false;
-                }
-                let d = die_ref as usize;
-                let k = self.units.partition_point(|u| u.offset <= d);
-                if k == 0 {
-                    return false;
-                }
-                let t = (k - 1) as u32;
-                let Some(h) = Self::header(s, self.units[t as usize].offset) else {
-                    return false;
-                };
-                let end = self.units[t as usize].offset + h.length_including_self();
-                if d >= end {
-                    return false;
-                }
-                (t, d - self.units[t as usize].offset)
-            }
-            AttributeValue::DebugInfoRefSup(_) => return false,
-            _ => {
-                let u = &self.units[cu as usize];
-                let Some(h) = Self::header(s, u.offset) else {
-                    return false;
-                };
-                if die_ref == 0 || die_ref >= h.length_including_self() as u64 {
-                    return false;
-                }
-                (cu, die_ref as usize)
-            }
+        let Ok(ab) = e.read_abbreviation() else {
+            return None;
         };
-        let toff = self.units[target_cu as usize].offset;
-        let Some(abbrevs) = self.abbrevs_of(s, target_cu) else {
-            return false;
+        let Some(ab) = ab else {
+            level -= 1;
+            continue;
         };
-        let Some(h) = Self::header(s, toff) else {
-            return false;
+        let tag = ab.tag();
+        let is_func = tag == constants::DW_TAG_subprogram
+            || tag == constants::DW_TAG_entry_point
+            || tag == constants::DW_TAG_inlined_subroutine;
+        let lv = level as usize;
+        if nested.len() <= lv + 1 {
+            nested.resize(lv + 2, NONE);
+        }
+        let fidx = if is_func {
+            let inlined = tag == constants::DW_TAG_inlined_subroutine;
+            let caller = if inlined {
+                nested[..lv]
+                    .iter()
+                    .rev()
+                    .copied()
+                    .find(|&f| f != NONE)
+                    .unwrap_or(NONE)
+            } else {
+                NONE
+            };
+            funcs.push(Func {
+                inlined,
+                caller,
+                caller_file: None,
+                caller_line: 0,
+                name: None,
+                is_linkage: false,
+                ranges: Aranges::default(),
+            });
+            let i = (funcs.len() - 1) as u32;
+            nested[lv] = i;
+            Some(i)
+        } else {
+            nested[lv] = NONE;
+            None
         };
-        let Ok(mut e) = h.entries_raw(&abbrevs, Some(gimli::UnitOffset(unit_off))) else {
-            return false;
-        };
-        let ab = match e.read_abbreviation() {
-            Ok(Some(ab)) => ab,
-            Ok(None) => return true,
-            Err(_) => return false,
-        };
+        let (mut low, mut high, mut rel) = (0u64, 0u64, false);
         for spec in ab.attributes() {
-            let Ok(a) = e.read_attribute(*spec) else {
-                break;
-            };
+            let a = e.read_attribute(*spec).ok()?;
+            let Some(fi) = fidx else { continue };
             let raw = a.raw_value();
-            let v = {
-                let u = &self.units[target_cu as usize];
-                self.val(s, u, &raw)
-            };
+            let v = units.value(s, cu, &raw);
             match a.name() {
-                constants::DW_AT_name if name.is_none() => {
-                    if let Val::Str(st) = v {
-                        *name = Some(st.unwrap_or(b"").into());
-                        if plain_lang(self.units[target_cu as usize].lang) {
-                            *is_linkage = true;
+                constants::DW_AT_call_file => {
+                    if let Val::Int(x, _) = v {
+                        funcs[fi as usize].caller_file = units.file_name(cu, x);
+                    }
+                }
+                constants::DW_AT_call_line => {
+                    if let Val::Int(x, _) = v {
+                        funcs[fi as usize].caller_line = x as u32;
+                    }
+                }
+                constants::DW_AT_abstract_origin | constants::DW_AT_specification => {
+                    if let Val::Int(x, _) = v {
+                        let f = &mut funcs[fi as usize];
+                        let mut name = f.name.take();
+                        let mut link = f.is_linkage;
+                        let ok = abstract_instance(units, s, cu, x, &raw, 0, &mut name, &mut link);
+                        let f = &mut funcs[fi as usize];
+                        f.name = name;
+                        f.is_linkage = link;
+                        if !ok {
+                            return None;
                         }
                     }
                 }
-                constants::DW_AT_specification => {
-                    if let Val::Int(x, _) = v {
-                        if !self.abstract_instance(
-                            s,
-                            target_cu,
-                            x,
-                            &raw,
-                            depth + 1,
-                            name,
-                            is_linkage,
-                        ) {
-                            return false;
+                constants::DW_AT_name => {
+                    let f = &mut funcs[fi as usize];
+                    if f.name.is_none() {
+                        if let Val::Str(st) = v {
+                            f.name = Some(st.unwrap_or(b"").into());
+                            if plain_lang(units.lang(cu)) {
+                                f.is_linkage = true;
+                            }
                         }
                     }
                 }
                 constants::DW_AT_linkage_name | constants::DW_AT_MIPS_linkage_name => {
                     if let Val::Str(st) = v {
-                        *name = Some(st.unwrap_or(b"").into());
-                        *is_linkage = true;
+                        let f = &mut funcs[fi as usize];
+                        f.name = Some(st.unwrap_or(b"").into());
+                        f.is_linkage = true;
                     }
                 }
-                constants::DW_AT_decl_file => {
-                    // BFD decodes the referenced unit's line table (and
-                    // scans it) here; a failure is an error.
-                    if target_cu != cu && !self.ensure_decoded(s, target_cu) {
-                        return false;
+                constants::DW_AT_low_pc => {
+                    if let Val::Int(x, _) = v {
+                        low = x;
                     }
-                    if target_cu == cu && self.units[cu as usize].state.failed() {
-                        return false;
+                }
+                constants::DW_AT_high_pc => {
+                    if let Val::Int(x, is_addr) = v {
+                        high = x;
+                        rel = !is_addr;
+                    }
+                }
+                constants::DW_AT_ranges => {
+                    if let Val::Int(x, _) = v {
+                        let f = &mut funcs[fi as usize];
+                        read_rangelist(s, units.range_list_encoding(cu), &mut f.ranges, x)?;
                     }
                 }
                 _ => {}
             }
         }
-        true
+        if ab.has_children() {
+            level += 1;
+            let lv = level as usize;
+            if nested.len() <= lv {
+                nested.resize(lv + 1, NONE);
+            }
+            nested[lv] = NONE;
+        }
+        if rel {
+            high = high.wrapping_add(low);
+        }
+        if let Some(fi) = fidx {
+            if high != 0 {
+                funcs[fi as usize].ranges.add(low, high);
+            }
+        }
     }
+    Some(funcs)
 }
 
-/// `build_lookup_funcinfo_table`.
-pub(super) fn build_lookup(funcs: &[Func]) -> Vec<(u64, u64, u32)> {
-    let mut v: Vec<(u64, u64, u32)> = funcs
+/// `find_abstract_instance`: follow a reference to the DIE that names a
+/// function. `false` = BFD reports an error (the scan fails).
+#[allow(clippy::too_many_arguments)]
+fn abstract_instance(
+    units: &mut impl UnitList,
+    s: &Secs<'_>,
+    cu: u32,
+    die_ref: u64,
+    raw: &AttributeValue<R<'_>>,
+    depth: u32,
+    name: &mut Option<Box<[u8]>>,
+    is_linkage: &mut bool,
+) -> bool {
+    if depth == 100 {
+        return false;
+    }
+    let (target_cu, unit_off) = match raw {
+        AttributeValue::DebugInfoRef(_) => {
+            if die_ref == 0 {
+                return true;
+            }
+            if die_ref >= s.info.len() as u64 {
+                return false;
+            }
+            let d = die_ref as usize;
+            let Some(t) = units.unit_at(d) else {
+                return false;
+            };
+            let start = units.unit_offset(t);
+            let Some(h) = unit_header(s, start) else {
+                return false;
+            };
+            if d >= start + h.length_including_self() {
+                return false;
+            }
+            (t, d - start)
+        }
+        AttributeValue::DebugInfoRefSup(_) => return false,
+        _ => {
+            let Some(h) = unit_header(s, units.unit_offset(cu)) else {
+                return false;
+            };
+            if die_ref == 0 || die_ref >= h.length_including_self() as u64 {
+                return false;
+            }
+            (cu, die_ref as usize)
+        }
+    };
+    let toff = units.unit_offset(target_cu);
+    let Some(abbrevs) = units.abbrevs_of(s, target_cu) else {
+        return false;
+    };
+    let Some(h) = unit_header(s, toff) else {
+        return false;
+    };
+    let Ok(mut e) = h.entries_raw(&abbrevs, Some(gimli::UnitOffset(unit_off))) else {
+        return false;
+    };
+    let ab = match e.read_abbreviation() {
+        Ok(Some(ab)) => ab,
+        Ok(None) => return true,
+        Err(_) => return false,
+    };
+    for spec in ab.attributes() {
+        let Ok(a) = e.read_attribute(*spec) else {
+            break;
+        };
+        let raw = a.raw_value();
+        let v = units.value(s, target_cu, &raw);
+        match a.name() {
+            constants::DW_AT_name if name.is_none() => {
+                if let Val::Str(st) = v {
+                    *name = Some(st.unwrap_or(b"").into());
+                    if plain_lang(units.lang(target_cu)) {
+                        *is_linkage = true;
+                    }
+                }
+            }
+            constants::DW_AT_specification => {
+                if let Val::Int(x, _) = v {
+                    if !abstract_instance(units, s, target_cu, x, &raw, depth + 1, name, is_linkage)
+                    {
+                        return false;
+                    }
+                }
+            }
+            constants::DW_AT_linkage_name | constants::DW_AT_MIPS_linkage_name => {
+                if let Val::Str(st) = v {
+                    *name = Some(st.unwrap_or(b"").into());
+                    *is_linkage = true;
+                }
+            }
+            constants::DW_AT_decl_file => {
+                // BFD decodes the referenced unit's line table (and
+                // scans it) here; a failure is an error.
+                if target_cu != cu && !units.ensure_decoded(s, target_cu) {
+                    return false;
+                }
+                if target_cu == cu && units.failed(cu) {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    true
+}
+
+/// One function in the lookup table of `build_lookup_funcinfo_table`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct FuncSpan {
+    /// The lowest address of the function's ranges.
+    low: u64,
+    /// The highest end of this and every earlier entry's ranges (the
+    /// function's own highest end before the watermark is taken).
+    max_high: u64,
+    /// Index of the function in its unit's table.
+    func: u32,
+}
+
+/// `build_lookup_funcinfo_table`: entries sorted by (low, high, index).
+pub(super) fn build_lookup(funcs: &[Func]) -> Vec<FuncSpan> {
+    let mut v: Vec<FuncSpan> = funcs
         .iter()
         .enumerate()
         .map(|(i, f)| {
@@ -348,16 +366,20 @@ pub(super) fn build_lookup(funcs: &[Func]) -> Vec<(u64, u64, u32)> {
                 lo = lo.min(l);
                 hi = hi.max(h);
             }
-            (lo, hi, i as u32)
+            FuncSpan {
+                low: lo,
+                max_high: hi,
+                func: i as u32,
+            }
         })
         .collect();
     v.sort_unstable();
     let mut mx = 0;
     for (k, e) in v.iter_mut().enumerate() {
-        if k == 0 || e.1 > mx {
-            mx = e.1;
+        if k == 0 || e.max_high > mx {
+            mx = e.max_high;
         } else {
-            e.1 = mx;
+            e.max_high = mx;
         }
     }
     v
@@ -365,18 +387,17 @@ pub(super) fn build_lookup(funcs: &[Func]) -> Vec<(u64, u64, u32)> {
 
 /// `lookup_address_in_function_table`: the smallest containing range,
 /// the later DIE on a tie.
-pub(super) fn lookup_function(d: &Decoded, addr: u64) -> Option<u32> {
-    let t = &d.lookup;
-    if t.is_empty() || t[t.len() - 1].1 < addr {
+pub(super) fn lookup_function(funcs: &[Func], t: &[FuncSpan], addr: u64) -> Option<u32> {
+    if t.is_empty() || t[t.len() - 1].max_high < addr {
         return None;
     }
     let (mut low, mut high) = (0usize, t.len());
     let mut first = t.len();
     while low < high {
         let mid = (low + high) / 2;
-        if addr < t[mid].0 {
+        if addr < t[mid].low {
             high = mid;
-        } else if addr >= t[mid].1 {
+        } else if addr >= t[mid].max_high {
             low = mid + 1;
         } else {
             high = mid;
@@ -386,11 +407,11 @@ pub(super) fn lookup_function(d: &Decoded, addr: u64) -> Option<u32> {
     let mut best: Option<u32> = None;
     let mut best_len = u64::MAX;
     while first < t.len() {
-        if addr < t[first].0 {
+        if addr < t[first].low {
             break;
         }
-        let fi = t[first].2;
-        for &(l, h) in &d.funcs[fi as usize].ranges.0 {
+        let fi = t[first].func;
+        for &(l, h) in &funcs[fi as usize].ranges.0 {
             if addr < l || addr >= h {
                 continue;
             }

@@ -341,29 +341,3 @@ impl InlineResolver {
         out
     }
 }
-
-/// perf's naming of the inline entries (srcline.c `new_inline_sym`): each
-/// record's function name (`??` when missing), demangled as perf demangles
-/// ELF symbols when `demangle` is on (`dso__demangle_sym`); a name equal to
-/// the base symbol's (already demangled) name reuses that symbol (not
-/// inlined), anything else becomes a fake symbol marked inlined. Appends
-/// `(name, inlined)` per record to `out`.
-pub fn perf_inline_names(
-    records: &[InlineRecord],
-    base_sym_name: Option<&str>,
-    demangle: bool,
-    out: &mut Vec<(Box<str>, bool)>,
-) {
-    for r in records {
-        let raw = r.function.as_deref().unwrap_or("??");
-        let name = if demangle {
-            super::demangle_sym(raw.as_bytes()).unwrap_or_else(|| raw.to_string())
-        } else {
-            raw.to_string()
-        };
-        match base_sym_name {
-            Some(b) if b == name => out.push((b.into(), false)),
-            _ => out.push((name.into(), true)),
-        }
-    }
-}

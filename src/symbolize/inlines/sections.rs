@@ -6,6 +6,7 @@
 //! for a unit's root DIE. Uses nothing of the units but the
 //! [`RangeListEncoding`] they pass in.
 
+use super::lines::R;
 use super::object::ObjFile;
 use gimli::{constants, LittleEndian};
 use std::borrow::Cow;
@@ -285,4 +286,19 @@ pub(super) fn root_abbrev(
             return Some((gimli::DwTag(u16::try_from(tag).ok()?), specs));
         }
     }
+}
+
+/// An attribute value as BFD's `struct attribute` sees it: an integer
+/// (and whether its form is an address), a string, or neither.
+pub(super) enum Val<'a> {
+    Int(u64, bool),
+    Str(Option<&'a [u8]>),
+    Other,
+}
+
+/// The header of the unit at `.debug_info` offset `off`.
+pub(super) fn unit_header<'a>(s: &'a Secs<'_>, off: usize) -> Option<gimli::UnitHeader<R<'a>>> {
+    gimli::DebugInfo::new(s.info, LittleEndian)
+        .header_from_offset(gimli::DebugInfoOffset(off))
+        .ok()
 }

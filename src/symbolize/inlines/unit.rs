@@ -24,22 +24,22 @@
 //! chain, address lookup) is in `function.rs`. This file owns the unit
 //! list: unit headers and root DIEs, each unit's lazily filled
 //! [`UnitState`], the address index over units, line-table decoding and
-//! the unit search. `function.rs`'s DIE scan is an `impl Stash` calling
-//! back into [`Stash::ensure_decoded`]: BFD decodes a referenced unit in
-//! the middle of another unit's scan, so the two files recurse into each
-//! other (the one edge between them that goes both ways).
+//! the unit search. `function.rs`'s DIE scan gets the unit list as a
+//! [`UnitList`] (implemented here): BFD decodes a referenced unit in the
+//! middle of another unit's scan, which reaches back into
+//! [`Stash::ensure_decoded`] through that trait.
 
-use super::function::{build_lookup, lookup_function, Func};
+use super::function::{build_lookup, lookup_function, scan_unit, Func, FuncSpan, UnitList};
 use super::lines::{cstr_at, decode, LineTable, StrSecs, R};
-use super::sections::{read_rangelist, root_abbrev, Aranges, RangeListEncoding, Secs};
+use super::sections::{read_rangelist, root_abbrev, Aranges, RangeListEncoding, Secs, Val};
 use gimli::{constants, AttributeValue, LittleEndian};
 use std::sync::Arc;
 
 pub(super) struct Decoded {
     pub(super) lines: LineTable,
     pub(super) funcs: Vec<Func>,
-    /// (low, watermark high, func) sorted like `build_lookup_funcinfo_table`.
-    pub(super) lookup: Vec<(u64, u64, u32)>,
+    /// The functions sorted like `build_lookup_funcinfo_table`.
+    pub(super) lookup: Vec<FuncSpan>,
 }
 
 pub(super) struct Unit {
@@ -123,14 +123,7 @@ pub struct Stash {
     abbrevs: rustc_hash::FxHashMap<usize, Arc<gimli::Abbreviations>>,
 }
 
-pub(super) type Header<'a> = gimli::UnitHeader<R<'a>>;
-
-/// An attribute value as BFD's `struct attribute` sees it.
-pub(super) enum Val<'a> {
-    Int(u64, bool),
-    Str(Option<&'a [u8]>),
-    Other,
-}
+type Header<'a> = gimli::UnitHeader<R<'a>>;
 
 impl Stash {
     pub fn new(s: &Secs<'_>) -> Stash {
@@ -234,13 +227,8 @@ impl Stash {
         Some(u)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn val<'a>(&self, s: &'a Secs<'_>, u: &Unit, a: &AttributeValue<R<'a>>) -> Val<'a> {
-        Self::value(s, u, a)
-    }
-
     /// `read_attribute_value` + `is_int_form` / `is_str_form`.
-    fn value<'a>(s: &'a Secs<'_>, u: &Unit, a: &AttributeValue<R<'a>>) -> Val<'a> {
+    fn attr_value<'a>(s: &'a Secs<'_>, u: &Unit, a: &AttributeValue<R<'a>>) -> Val<'a> {
         use AttributeValue as A;
         match *a {
             A::Addr(v) => Val::Int(v, true),
@@ -302,7 +290,7 @@ impl Stash {
         first: bool,
     ) -> bool {
         let raw = a.raw_value();
-        let v = Self::value(s, u, &raw);
+        let v = Self::attr_value(s, u, &raw);
         match a.name() {
             constants::DW_AT_stmt_list => {
                 if let Val::Int(x, _) = v {
@@ -406,7 +394,7 @@ impl Stash {
             let Some(d) = self.units[cu as usize].state.decoded() else {
                 continue;
             };
-            let func = lookup_function(d, addr);
+            let func = lookup_function(&d.funcs, &d.lookup, addr);
             let line_hit = d.lines.lookup(addr).is_some();
             if func.is_some() || line_hit {
                 return Some((cu, func));
@@ -437,7 +425,7 @@ impl Stash {
     }
 
     /// `comp_unit_maybe_decode_line_info`.
-    pub(super) fn ensure_decoded(&mut self, s: &Secs<'_>, cu: u32) -> bool {
+    fn ensure_decoded(&mut self, s: &Secs<'_>, cu: u32) -> bool {
         let u = &mut self.units[cu as usize];
         match u.state {
             UnitState::Root => {}
@@ -462,7 +450,7 @@ impl Stash {
             return false;
         };
         u.state = UnitState::Lines(lt);
-        let Some(funcs) = self.scan(s, cu) else {
+        let Some(funcs) = scan_unit(self, s, cu) else {
             self.units[cu as usize].state = UnitState::Failed;
             return false;
         };
@@ -491,25 +479,44 @@ impl Stash {
         });
         true
     }
+}
 
-    pub(super) fn header<'a>(s: &'a Secs<'_>, off: usize) -> Option<Header<'a>> {
-        gimli::DebugInfo::new(s.info, LittleEndian)
-            .header_from_offset(gimli::DebugInfoOffset(off))
-            .ok()
+impl UnitList for Stash {
+    fn unit_offset(&self, cu: u32) -> usize {
+        self.units[cu as usize].offset
     }
 
-    /// The file name of entry `file` of unit `cu`'s line table (read
-    /// before the unit's DIE scan).
-    pub(super) fn concat(&self, cu: u32, file: u64) -> Option<Box<[u8]>> {
+    fn unit_at(&self, offset: usize) -> Option<u32> {
+        let k = self.units.partition_point(|u| u.offset <= offset);
+        k.checked_sub(1).map(|t| t as u32)
+    }
+
+    fn value<'a>(&self, s: &'a Secs<'_>, cu: u32, a: &AttributeValue<R<'a>>) -> Val<'a> {
+        Self::attr_value(s, &self.units[cu as usize], a)
+    }
+
+    fn file_name(&self, cu: u32, file: u64) -> Option<Box<[u8]>> {
         let lt = self.units[cu as usize].state.line_table()?;
         Some(lt.files.concat(file).into())
     }
 
-    pub(super) fn abbrevs_of(
-        &mut self,
-        s: &Secs<'_>,
-        cu: u32,
-    ) -> Option<Arc<gimli::Abbreviations>> {
+    fn lang(&self, cu: u32) -> u64 {
+        self.units[cu as usize].lang
+    }
+
+    fn range_list_encoding(&self, cu: u32) -> RangeListEncoding {
+        self.units[cu as usize].range_list_encoding()
+    }
+
+    fn ensure_decoded(&mut self, s: &Secs<'_>, cu: u32) -> bool {
+        Stash::ensure_decoded(self, s, cu)
+    }
+
+    fn failed(&self, cu: u32) -> bool {
+        self.units[cu as usize].state.failed()
+    }
+
+    fn abbrevs_of(&mut self, s: &Secs<'_>, cu: u32) -> Option<Arc<gimli::Abbreviations>> {
         let off = self.units[cu as usize].abbrev_off;
         if let Some(a) = self.abbrevs.get(&off) {
             return Some(a.clone());

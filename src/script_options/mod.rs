@@ -1,0 +1,72 @@
+//! perf script's command-line options beyond the input and symbol paths:
+//! which fields print (`-F`), how times print, which samples are kept
+//! (`--time`, `-c`, `--pid`, `--tid`, `-C`, `--dsos`, `-S`), call-graph
+//! depth and visibility, side-band records (`--show-*-events`) and the
+//! header block (`--header`, `--header-only`).
+//!
+//! - [`fields`]: the `-F` grammar, perf's defaults and checks;
+//! - [`time_ranges`]: `--time` in every form perf reads;
+//! - [`filters`]: the comm/pid/tid/cpu/dso/symbol lists;
+//! - [`events`]: the `PERF_RECORD_*` lines of side-band records;
+//! - [`header`]: the `# ========` block;
+//! - [`args`]: the clap flags, shared by perf-script, fold and flamegraph;
+//!
+//! The text they select is printed by `writers::fields_script` (with
+//! `writers::line_start` and `writers::regs`).
+
+pub mod args;
+pub mod events;
+pub mod fields;
+pub mod filters;
+pub mod header;
+pub mod time_ranges;
+
+use fields::FieldSpec;
+use filters::FilterStrings;
+
+/// Everything the user asked for beyond perf script's defaults.
+#[derive(Debug, Clone, Default)]
+pub struct ScriptOptions {
+    /// The `-F` requests, applied in order.
+    pub fields: FieldSpec,
+    /// What perf warns about while reading `-F` (printed on stderr).
+    pub field_warnings: Vec<String>,
+    pub filters: FilterStrings,
+    /// `-C/--cpu`.
+    pub cpu_list: Option<String>,
+    /// `--time`.
+    pub time: Option<String>,
+    pub ns: bool,
+    pub reltime: bool,
+    pub deltatime: bool,
+    /// `-G/--hide-call-graph`.
+    pub hide_call_graph: bool,
+    pub show_task_events: bool,
+    pub show_mmap_events: bool,
+    pub show_switch_events: bool,
+    pub show_lost_events: bool,
+    pub header: bool,
+    pub header_only: bool,
+}
+
+impl ScriptOptions {
+    /// Whether the output is perf script's default text (the writers' fast
+    /// path applies).
+    pub fn is_default(&self) -> bool {
+        !self.fields.set_by_user()
+            && !self.fields.print_flags
+            && !self.ns
+            && !self.reltime
+            && !self.deltatime
+            && !self.hide_call_graph
+            && !self.shows_side_band()
+    }
+
+    /// Whether any side-band record prints.
+    pub fn shows_side_band(&self) -> bool {
+        self.show_task_events
+            || self.show_mmap_events
+            || self.show_switch_events
+            || self.show_lost_events
+    }
+}
