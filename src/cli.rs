@@ -150,6 +150,9 @@ pub struct ReadArgs {
     /// and every place searched for its symbols.
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    /// No progress line on stderr (it is only drawn when stderr is a terminal).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
     /// Accepted as perf's `-f/--force` (cargo-flamegraph passes it): perf needs it to read a
     /// file another user owns; perfold reads any file it can open, so it changes nothing.
     #[arg(short = 'f', long)]
@@ -185,6 +188,7 @@ impl ReadArgs {
         o.kallsyms = self.kallsyms.clone();
         o.no_inline = self.no_inline;
         o.verbose = self.verbose;
+        o.quiet = self.quiet;
         if let Some(n) = self.callchain.max_stack {
             o.max_stack = n as usize;
         }

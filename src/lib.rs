@@ -63,6 +63,7 @@ stages!(
     objfile,
     ordering,
     pipeline,
+    progress,
     reader,
     report,
     script_options,

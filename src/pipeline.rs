@@ -10,6 +10,7 @@ use crate::frames::{self, Frame, FrameKey, InlineFrames, SymbolTable};
 use crate::hw::memory::MemoryValues;
 use crate::mappings::{DsoId, Machine, Thread, CPUMODE_USER};
 use crate::ordering::OrderedQueue;
+use crate::progress::Progress;
 use crate::reader::records::{Comm, MmapRecord, Task};
 use crate::reader::sample::{self, parse_sample};
 use crate::reader::{self, Attr, PerfData, Record};
@@ -42,6 +43,8 @@ pub struct Options {
     pub buildid_dir: PathBuf,
     /// Print the symbol report on stderr at the end (`--verbose`).
     pub verbose: bool,
+    /// No progress line on stderr even when it is a terminal (`-q`).
+    pub quiet: bool,
     /// perf script's fields, filters and side-band records.
     pub script: ScriptOptions,
     /// Demangle symbol names (perf's `--no-demangle` turns it off).
@@ -64,6 +67,7 @@ impl Options {
             max_stack: 127,
             buildid_dir,
             verbose: false,
+            quiet: false,
             script: ScriptOptions::default(),
             demangle: true,
         }
@@ -119,7 +123,13 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
     };
     let mut data = data;
     let mut queue: OrderedQueue<Record> = OrderedQueue::new();
-    let result = read_all(&mut data, &mut queue, &mut state);
+    // A pipe has no total to show progress against.
+    let total = (opts.input.as_os_str() != "-")
+        .then(|| std::fs::metadata(&opts.input).map(|m| m.len()).ok())
+        .flatten();
+    let progress = Progress::new(total.unwrap_or(0), opts.quiet || total.is_none());
+    let result = read_all(&mut data, &mut queue, &mut state, &progress);
+    progress.finish();
     // Deliver what was read before any error, so the output stays valid.
     let flushed = queue.flush_all(|r| state.deliver(&data, r));
     state.inlines.resolve_deferred(&mut state.symbols);
@@ -146,6 +156,9 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
     finished
 }
 
+/// How far reading advances between two progress updates.
+const PROGRESS_EVERY: u64 = 1 << 20;
+
 /// How far reading advances between two releases of delivered pages.
 const RELEASE_EVERY: u64 = 8 << 20;
 
@@ -153,9 +166,17 @@ fn read_all(
     data: &mut PerfData,
     queue: &mut OrderedQueue<Record>,
     state: &mut State,
+    progress: &Progress,
 ) -> Result<()> {
     let mut next_release = RELEASE_EVERY;
+    let mut next_progress = PROGRESS_EVERY;
+    let mut samples = 0u64;
     while let Some(rec) = data.next_record()? {
+        samples += u64::from(rec.type_ == reader::RECORD_SAMPLE);
+        if rec.offset >= next_progress {
+            progress.update(rec.offset, samples);
+            next_progress = rec.offset + PROGRESS_EVERY;
+        }
         if rec.offset >= next_release {
             let oldest = queue.items().map(|r| r.offset).min().unwrap_or(rec.offset);
             data.release_before(oldest.min(rec.offset));

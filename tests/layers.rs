@@ -17,6 +17,7 @@ const LAYERS: &[&[&str]] = &[
         "ordering",
         "traceevent",
         "script_options",
+        "progress",
     ],
     &["mappings", "symbolize"],
     &["unwind", "hw"],

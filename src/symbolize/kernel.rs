@@ -13,7 +13,6 @@ use super::rbtree::SymTree;
 use super::symtab::to_name;
 use crate::objfile::build_id::{build_id_equal, build_id_hex, read_sysfs_build_id};
 use crate::objfile::elf::{STB_GLOBAL, STB_LOCAL, STB_WEAK};
-use crate::objfile::fs::{is_regular_file, map_file};
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -23,6 +22,12 @@ use std::path::{Path, PathBuf};
 /// read as negative `char`s, which end a field the way EOF does.
 /// `f` sees each entry (name, type, address) and says whether to go on.
 pub fn parse_kallsyms(data: &[u8], mut f: impl FnMut(&[u8], u8, u64) -> ControlFlow<()>) {
+    parse_kallsyms_at(data, |_, name, ty, start| f(name, ty, start));
+}
+
+/// [`parse_kallsyms`], also giving where each name starts in `data` (a
+/// name's bytes are the file's bytes: the reader copies them one by one).
+pub fn parse_kallsyms_at(data: &[u8], mut f: impl FnMut(usize, &[u8], u8, u64) -> ControlFlow<()>) {
     let mut pos = 0usize;
     let mut eof = false;
     // io__get_char: -1 at EOF (sticky), otherwise the byte as signed char.
@@ -41,7 +46,6 @@ pub fn parse_kallsyms(data: &[u8], mut f: impl FnMut(&[u8], u8, u64) -> ControlF
             }
         }
     };
-    let mut name = Vec::with_capacity(64);
     while !eof {
         // io__get_hex
         let mut start: u64 = 0;
@@ -77,15 +81,17 @@ pub fn parse_kallsyms(data: &[u8], mut f: impl FnMut(&[u8], u8, u64) -> ControlF
             read_to_eol(&mut pos, &mut eof, &mut getc);
             continue;
         }
-        name.clear();
+        let name_start = pos;
+        let mut name_len = 0;
         for _ in 0..513 {
             let ch = getc(&mut pos, &mut eof);
             if ch < 0 || ch == 0x0a {
                 break;
             }
-            name.push(ch as u8);
+            name_len += 1;
         }
-        if f(&name, ty as u8, start).is_break() {
+        let name = &data[name_start..name_start + name_len];
+        if f(name_start, name, ty as u8, start).is_break() {
             break;
         }
     }
@@ -118,11 +124,15 @@ fn binding(ty: u8) -> u8 {
 
 /// The loaded `[kernel.kallsyms]` DSO and its map range after
 /// `map__fixup_start`/`map__fixup_end`.
+/// (The lookups use `kernel_table::KernelTable`; this tree answers the
+/// ambiguous ones, and its range and modules pin perf's rules in tests.)
 pub struct Kernel {
     pub tree: SymTree,
+    #[cfg_attr(not(test), allow(dead_code))]
     pub range: Option<(u64, u64)>,
     /// Symbols `maps__split_kallsyms` moved to module maps, by the module's
     /// short name (`[ext4]`), at their kallsyms addresses.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub modules: std::collections::HashMap<String, SymTree>,
 }
 
@@ -297,18 +307,13 @@ pub fn choose_kallsyms(
     old.exists().then_some(old)
 }
 
-/// Reads a kallsyms file (procfs files cannot be mapped) and loads it.
-pub fn load_kernel(path: &Path, ctx: &KernelCtx) -> Option<Kernel> {
+/// The bytes of a kallsyms file perf would load (procfs files cannot be
+/// mapped, so they are read); `None` when perf would not (restricted).
+pub fn read_kallsyms(path: &Path) -> Option<Vec<u8>> {
     if kallsyms_restricted(path) {
         return None;
     }
-    if is_regular_file(path) && std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
-        let m = map_file(path)?;
-        load_kallsyms(&m, ctx)
-    } else {
-        let data = std::fs::read(path).ok()?;
-        load_kallsyms(&data, ctx)
-    }
+    std::fs::read(path).ok()
 }
 
 #[cfg(test)]

@@ -29,11 +29,14 @@
 
 mod cxx;
 mod demangle;
+mod flat;
 pub mod inlines;
 mod kernel;
+mod kernel_table;
 mod perfmap;
 mod rbtree;
 mod symtab;
+mod user_table;
 
 pub use demangle::demangle_sym;
 #[cfg(feature = "fuzzing")]
@@ -65,12 +68,35 @@ pub struct SymbolizeOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ObjectId(u32);
 
+/// A DSO's loaded symbols: a JIT map (perf's tree, small) or an ELF's.
+enum Table {
+    Tree(SymTree),
+    Elf(Box<user_table::UserTable>),
+}
+
+impl Table {
+    /// A handle for [`Table::symbol`].
+    fn find(&mut self, addr: u64) -> Option<u32> {
+        match self {
+            Table::Tree(t) => t.find(addr),
+            Table::Elf(t) => t.find(addr),
+        }
+    }
+
+    fn symbol(&self, handle: u32) -> &Symbol {
+        match self {
+            Table::Tree(t) => &t.node(handle).sym,
+            Table::Elf(t) => t.symbol(handle),
+        }
+    }
+}
+
 /// One entry of the direct-mapped (object, address) → node cache.
 #[derive(Clone, Copy)]
 struct CachedLookup {
     object: Option<ObjectId>,
     addr: u64,
-    /// The tree node found (`None`: no symbol at the address).
+    /// The symbol's handle in its table (`None`: no symbol at the address).
     node: Option<u32>,
 }
 
@@ -78,7 +104,7 @@ struct Dso {
     path: Vec<u8>,
     build_id: Option<Vec<u8>>,
     /// `None` until loaded.
-    syms: Option<SymTree>,
+    syms: Option<Table>,
     /// Where the symbols were looked for, in perf's order (filled on load).
     trail: Vec<locate::Searched>,
 }
@@ -99,7 +125,7 @@ pub struct Symbolizer {
     modules: HashSet<String>,
     /// Module maps looked up before the kernel was loaded.
     modules_loaded_early: HashSet<String>,
-    kernel: Option<Option<kernel::Kernel>>,
+    kernel: Option<Option<kernel_table::KernelTable>>,
 }
 
 impl Symbolizer {
@@ -198,11 +224,11 @@ impl Symbolizer {
         let slot = (addr ^ (addr >> 12) ^ u64::from(dso.0).wrapping_mul(0x9e37_79b9)) as usize
             % CACHE_SLOTS;
         let cached = self.cache[slot];
-        let tree = self.dsos[dso.0 as usize].syms.as_ref()?;
+        let table = self.dsos[dso.0 as usize].syms.as_mut()?;
         let node = if cached.object == Some(dso) && cached.addr == addr {
             cached.node
         } else {
-            let node = tree.find(addr);
+            let node = table.find(addr);
             self.cache[slot] = CachedLookup {
                 object: Some(dso),
                 addr,
@@ -210,7 +236,7 @@ impl Symbolizer {
             };
             node
         };
-        node.map(|n| &tree.node(n).sym)
+        node.map(|n| table.symbol(n))
     }
 
     /// The file perf reads a DSO's bytes from for unwinding
@@ -259,11 +285,11 @@ impl Symbolizer {
         }
     }
 
-    fn load_dso(&self, i: usize, trail: &mut Vec<locate::Searched>) -> SymTree {
+    fn load_dso(&self, i: usize, trail: &mut Vec<locate::Searched>) -> Table {
         let d = &self.dsos[i];
         if is_perf_map(&d.path) {
             let p = Path::new(OsStr::from_bytes(&d.path));
-            return perfmap::load_perf_map(p).unwrap_or_default();
+            return Table::Tree(perfmap::load_perf_map(p).unwrap_or_default());
         }
         let is_vdso = d.path == b"[vdso]";
         // Without a header entry for [vdso], perf's vdso DSO is a copy of
@@ -281,8 +307,8 @@ impl Symbolizer {
             system_image,
         };
         match locate::find_sources(&env, spec, trail) {
-            Some(src) => symtab::load_user_symbols(&src, self.demangle),
-            None => SymTree::new(),
+            Some(src) => Table::Elf(Box::new(user_table::UserTable::load(src, self.demangle))),
+            None => Table::Tree(SymTree::new()),
         }
     }
 
@@ -342,7 +368,7 @@ impl Symbolizer {
         ))
     }
 
-    fn kernel(&mut self) -> Option<&kernel::Kernel> {
+    fn kernel(&mut self) -> Option<&mut kernel_table::KernelTable> {
         if self.kernel.is_none() {
             let path = kernel::choose_kallsyms(
                 self.opts.kallsyms.as_deref(),
@@ -358,16 +384,16 @@ impl Symbolizer {
                 modules: &self.modules,
                 loaded_modules: &self.modules_loaded_early,
             };
-            self.kernel = Some(path.and_then(|p| kernel::load_kernel(&p, &ctx)));
+            self.kernel = Some(path.and_then(|p| kernel::read_kallsyms(&p))
+                .and_then(|data| kernel_table::KernelTable::load(data, &ctx)));
         }
-        self.kernel.as_ref()?.as_ref()
+        self.kernel.as_mut()?.as_mut()
     }
 
     /// Kernel symbol for a kernel ip (identity-mapped, as perf's kallsyms
     /// kernel map).
     pub fn lookup_kernel(&mut self, ip: u64) -> Option<&Symbol> {
-        let k = self.kernel()?;
-        k.tree.find(ip).map(|n| &k.tree.node(n).sym)
+        self.kernel()?.find(ip)
     }
 
     /// Symbol of `ip` in the module map `[name]` (perf's module DSO): the

@@ -459,6 +459,13 @@ impl SymTree {
     /// perf `symbols__fixup_duplicate`: of symbols sharing a start address
     /// keep the one `choose_best_symbol` prefers, erasing the others.
     pub fn fixup_duplicate(&mut self) {
+        self.fixup_duplicate_with(|t, a, b| choose_best_symbol(t.node(a), t.node(b)));
+    }
+
+    /// [`SymTree::fixup_duplicate`] with the choice made by `keep_first`
+    /// (given the tree and the two nodes): for trees whose names live
+    /// elsewhere.
+    pub fn fixup_duplicate_with(&mut self, mut keep_first: impl FnMut(&SymTree, u32, u32) -> bool) {
         let mut nd = self.first();
         while let Some(curr) = nd {
             // `again:` in perf — compare curr with its successor until one
@@ -469,7 +476,7 @@ impl SymTree {
                 if self.node(curr).sym.start != self.node(next).sym.start {
                     break;
                 }
-                if choose_best_symbol(self.node(curr), self.node(next)) {
+                if keep_first(self, curr, next) {
                     self.erase(next);
                     continue;
                 }

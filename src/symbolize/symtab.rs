@@ -5,6 +5,7 @@
 //! entries of `dso__synthesize_plt_symbols`.
 
 use super::demangle::demangle_sym;
+#[cfg(test)]
 use super::rbtree::SymTree;
 use crate::objfile::elf::{
     Elf, ElfSym, EM_AARCH64, EM_ARM, EM_SPARC, EM_SPARCV9, PT_LOAD, SHF_ALLOC, SHN_ABS, SHN_UNDEF,
@@ -50,13 +51,7 @@ fn load_segment_delta(rt: &Elf, vaddr: u64) -> Option<u64> {
 
 /// One `dso__load_sym_internal` pass. `Err(())` is perf's `out_elf_end`
 /// error path: symbols inserted so far stay, but no fix-ups are run.
-fn load_pass(
-    tree: &mut SymTree,
-    se: &Elf,
-    rt: &Elf,
-    dynsym: bool,
-    demangle: bool,
-) -> Result<usize, ()> {
+fn load_pass(sink: &mut impl Sink, se: &Elf, rt: &Elf, dynsym: bool) -> Result<usize, ()> {
     let secname = if dynsym { ".dynsym" } else { ".symtab" };
     let (_, shdr) = se.section_by_name(secname).ok_or(())?;
     let syms = se.section_data(&shdr).ok_or(())?;
@@ -120,24 +115,17 @@ fn load_pass(
             Some(d) => value.wrapping_sub(d),
             None => value.wrapping_sub(sh.addr.wrapping_sub(sh.offset)),
         };
-        let name = if demangle {
-            demangle_sym(name).map(String::into_boxed_str)
-        } else {
-            None
-        }
-        .unwrap_or_else(|| to_name(name));
-        tree.insert(value, sym.size, sym.info >> 4, name);
+        sink.insert(value, sym.size, sym.info >> 4, name, false);
         nr += 1;
     }
     if nr > 0 {
-        tree.fixup_end(false);
-        tree.fixup_duplicate();
+        sink.fixup();
     }
     Ok(nr)
 }
 
 /// perf `dso__synthesize_plt_symbols` on the runtime image.
-fn synthesize_plt(tree: &mut SymTree, rt: &Elf, demangle: bool) -> usize {
+fn synthesize_plt(sink: &mut impl Sink, rt: &Elf) -> usize {
     let Some((dynsym_idx, dynshdr)) = rt.section_by_name(".dynsym") else {
         return 0;
     };
@@ -188,45 +176,94 @@ fn synthesize_plt(tree: &mut SymTree, rt: &Elf, demangle: bool) -> usize {
             .sym(syms, symidx)
             .and_then(|s| Elf::cstr(strs, s.name))
             .unwrap_or(b"");
-        let base = if demangle { demangle_sym(raw) } else { None };
-        let mut name = base.map(String::into_bytes).unwrap_or_else(|| raw.to_vec());
-        name.extend_from_slice(b"@plt");
-        name.truncate(1023); // snprintf into char sympltname[1024]
-        tree.insert(off, entry, STB_GLOBAL, to_name(&name));
+        sink.insert(off, entry, STB_GLOBAL, raw, true);
         off = off.wrapping_add(entry);
         nr += 1;
     }
     nr
 }
 
+/// Where [`load_symbols`] puts symbols: perf's tree or the flat table.
+pub trait Sink {
+    /// `name` is the raw name from the file (a PLT entry's target symbol
+    /// with `plt`: perf names it `<demangled>@plt`).
+    fn insert(&mut self, start: u64, len: u64, binding: u8, name: &[u8], plt: bool);
+    /// `symbols__fixup_end` + `symbols__fixup_duplicate`.
+    fn fixup(&mut self);
+}
+
+/// The name perf stores for a user-space symbol: demangled if asked, a PLT
+/// entry's with `@plt` (cut to perf's 1024-byte buffer).
+pub fn user_name(raw: &[u8], plt: bool, demangle: bool) -> Box<str> {
+    let base = if demangle { demangle_sym(raw) } else { None };
+    if !plt {
+        return base
+            .map(String::into_boxed_str)
+            .unwrap_or_else(|| to_name(raw));
+    }
+    let mut name = base.map(String::into_bytes).unwrap_or_else(|| raw.to_vec());
+    name.extend_from_slice(b"@plt");
+    name.truncate(1023); // snprintf into char sympltname[1024]
+    to_name(&name)
+}
+
+/// perf's tree as the sink (names demangled as they come): the reference
+/// the tests compare the lookup tables with.
+#[cfg(test)]
+struct TreeSink {
+    tree: SymTree,
+    demangle: bool,
+}
+
+#[cfg(test)]
+impl Sink for TreeSink {
+    fn insert(&mut self, start: u64, len: u64, binding: u8, name: &[u8], plt: bool) {
+        let name = user_name(name, plt, self.demangle);
+        self.tree.insert(start, len, binding, name);
+    }
+    fn fixup(&mut self) {
+        self.tree.fixup_end(false);
+        self.tree.fixup_duplicate();
+    }
+}
+
 /// perf `dso__load_sym` + `dso__synthesize_plt_symbols` for the chosen
-/// sources. Always returns the tree perf would be left with (possibly empty
-/// or un-fixed-up after a mid-pass error).
-pub fn load_user_symbols(src: &Sources, demangle: bool) -> SymTree {
-    let mut tree = SymTree::new();
+/// sources, into `sink`. Leaves what perf would be left with (possibly
+/// nothing, or symbols without fix-ups after a mid-pass error).
+pub fn load_symbols(src: &Sources, sink: &mut impl Sink) {
     let (Some(se), Some(rt)) = (
         Elf::parse(src.syms.blob.bytes()),
         Elf::parse(src.runtime().blob.bytes()),
     ) else {
-        return tree;
+        return;
     };
     let mut total = 0;
     if src.syms.has_symtab {
-        match load_pass(&mut tree, &se, &rt, false, demangle) {
+        match load_pass(sink, &se, &rt, false) {
             Ok(n) => total = n,
-            Err(()) => return tree,
+            Err(()) => return,
         }
     }
     if src.syms.has_dynsym {
-        match load_pass(&mut tree, &se, &rt, true, demangle) {
+        match load_pass(sink, &se, &rt, true) {
             Ok(n) => total += n,
-            Err(()) => return tree,
+            Err(()) => return,
         }
     }
     if total > 0 && src.runtime().has_dynsym {
-        synthesize_plt(&mut tree, &rt, demangle);
+        synthesize_plt(sink, &rt);
     }
-    tree
+}
+
+/// [`load_symbols`] into perf's tree, names and all.
+#[cfg(test)]
+pub fn load_user_symbols(src: &Sources, demangle: bool) -> SymTree {
+    let mut sink = TreeSink {
+        tree: SymTree::new(),
+        demangle,
+    };
+    load_symbols(src, &mut sink);
+    sink.tree
 }
 
 #[cfg(test)]

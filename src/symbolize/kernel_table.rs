@@ -1,0 +1,304 @@
+//! The `[kernel.kallsyms]` DSO as perf 6.1 loads it (`__dso__load_kallsyms`,
+//! see `kernel.rs` for the rules), held as a [`Flat`] array over the file's
+//! bytes: parsing a 120 k-line kallsyms allocates nothing per symbol, and a
+//! symbol's name is allocated when a lookup first returns it.
+//!
+//! A lookup whose answer would depend on the shape of perf's tree (symbols
+//! overlapping at that address, see `flat.rs`) is answered by perf's exact
+//! tree, built then from the same bytes by `kernel::load_kallsyms`.
+
+use super::flat::{Entry, Flat, Found, Materialized, NameRef, Names};
+use super::kernel::{self, function_start, parse_kallsyms_at, Kernel, KernelCtx};
+use super::rbtree::SymTree;
+use super::Symbol;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::ops::ControlFlow;
+
+/// The kallsyms bytes (names are references into them).
+struct Text(Vec<u8>);
+
+impl Names for Text {
+    fn raw(&self, r: NameRef) -> &[u8] {
+        let start = r.off as usize;
+        self.0.get(start..start + r.len as usize).unwrap_or(b"")
+    }
+    fn name(&self, r: NameRef) -> Cow<'_, str> {
+        String::from_utf8_lossy(self.raw(r))
+    }
+}
+
+/// `ctx` of `kernel::load_kallsyms`, owned (the exact tree may be built later).
+struct OwnedCtx {
+    ref_reloc: Option<(String, u64)>,
+    modules: HashSet<String>,
+    loaded_modules: HashSet<String>,
+}
+
+/// The loaded kernel DSO.
+pub struct KernelTable {
+    text: Text,
+    flat: Flat,
+    symbols: Materialized,
+    ctx: OwnedCtx,
+    /// perf's exact tree, built on the first ambiguous lookup.
+    exact: Option<Option<Kernel>>,
+    /// The kernel map's range after `map__fixup_start`/`map__fixup_end`.
+    pub range: Option<(u64, u64)>,
+    /// Symbols `maps__split_kallsyms` moved to module maps (see `kernel.rs`).
+    pub modules: HashMap<String, SymTree>,
+}
+
+/// `kallsyms2elf_binding`.
+fn binding(ty: u8) -> u8 {
+    use crate::objfile::elf::{STB_GLOBAL, STB_LOCAL, STB_WEAK};
+    if ty == b'W' {
+        STB_WEAK
+    } else if ty.is_ascii_uppercase() {
+        STB_GLOBAL
+    } else {
+        STB_LOCAL
+    }
+}
+
+impl KernelTable {
+    /// perf `__dso__load_kallsyms` over a kallsyms file's bytes; `None` when
+    /// perf's load fails (unknown relocation reference symbol).
+    pub fn load(data: Vec<u8>, ctx: &KernelCtx) -> Option<KernelTable> {
+        let mut flat = Flat::default();
+        parse_kallsyms_at(&data, |off, name, ty, start| {
+            // symbol_type__filter and "Ignore local symbols for ARM modules".
+            if matches!(ty.to_ascii_uppercase(), b'T' | b'W' | b'D' | b'B')
+                && name.first() != Some(&b'$')
+            {
+                flat.entries.push(Entry {
+                    start,
+                    end: start,
+                    binding: binding(ty),
+                    name: NameRef {
+                        src: 0,
+                        plt: false,
+                        off: off as u64,
+                        len: name.len() as u32,
+                    },
+                });
+            }
+            ControlFlow::Continue(())
+        });
+        let delta = match ctx.ref_reloc {
+            Some((name, addr)) => function_start(&data, name.as_bytes())?.wrapping_sub(addr),
+            None => 0,
+        };
+        let text = Text(data);
+        flat.sort();
+        flat.fixup_end(true, &text);
+        flat.fixup_duplicate(&text);
+        let modules = split_kallsyms(&mut flat, &text, delta, ctx.modules, ctx.loaded_modules);
+        let range = match (flat.entries.first(), flat.entries.last()) {
+            (Some(f), Some(l)) => Some((f.start, l.end)),
+            _ => None,
+        };
+        flat.finish();
+        Some(KernelTable {
+            text,
+            flat,
+            symbols: Materialized::default(),
+            ctx: OwnedCtx {
+                ref_reloc: ctx.ref_reloc.map(|(n, a)| (n.to_string(), a)),
+                modules: ctx.modules.clone(),
+                loaded_modules: ctx.loaded_modules.clone(),
+            },
+            exact: None,
+            range,
+            modules,
+        })
+    }
+
+    /// Kernel symbol for a kernel ip (perf's `symbols__find` on the kernel map).
+    pub fn find(&mut self, ip: u64) -> Option<&Symbol> {
+        match self.flat.find(ip) {
+            Found::Nothing => None,
+            Found::Symbol(i) => {
+                let slot = self.symbols.slot(&self.flat, &self.text, i);
+                Some(self.symbols.symbol(slot))
+            }
+            Found::Ambiguous => {
+                let text = &self.text.0;
+                let ctx = &self.ctx;
+                let k = self
+                    .exact
+                    .get_or_insert_with(|| {
+                        let c = KernelCtx {
+                            ref_reloc: ctx.ref_reloc.as_ref().map(|(n, a)| (n.as_str(), *a)),
+                            modules: &ctx.modules,
+                            loaded_modules: &ctx.loaded_modules,
+                        };
+                        kernel::load_kallsyms(text, &c)
+                    })
+                    .as_ref()?;
+                k.tree.find(ip).map(|n| &k.tree.node(n).sym)
+            }
+        }
+    }
+}
+
+/// perf `maps__split_kallsyms` over the array (same walk as
+/// `kernel::split_kallsyms` over the tree): module symbols leave for their
+/// module map (or are dropped), kernel symbols after a module symbol leave
+/// for a `[kernel].N` map, the entry trampoline is dropped, the relocation
+/// delta is applied to what stays.
+fn split_kallsyms(
+    flat: &mut Flat,
+    text: &Text,
+    delta: u64,
+    modules: &HashSet<String>,
+    loaded: &HashSet<String>,
+) -> HashMap<String, SymTree> {
+    let mut moved: HashMap<String, SymTree> = HashMap::new();
+    let mut in_module: Option<String> = None;
+    let mut moved_away = false;
+    let mut count = 0usize;
+    let mut kept = Vec::with_capacity(flat.entries.len());
+    for e in &flat.entries {
+        let raw = text.raw(e.name);
+        if let Some(tab) = raw.iter().position(|&c| c == b'\t') {
+            let module = String::from_utf8_lossy(&raw[tab + 1..]);
+            if moved_away || in_module.as_deref() != Some(&*module) {
+                moved_away = false;
+                in_module = modules.contains(&*module).then(|| module.into_owned());
+            }
+            if let Some(m) = in_module.as_ref().filter(|m| !loaded.contains(*m)) {
+                moved.entry(m.clone()).or_default().insert(
+                    e.start,
+                    e.end.wrapping_sub(e.start),
+                    e.binding,
+                    String::from_utf8_lossy(&raw[..tab]).into(),
+                );
+            }
+            continue;
+        }
+        if raw == b"__entry_SYSCALL_64_trampoline" {
+            continue;
+        }
+        let mut e = *e;
+        e.start = e.start.wrapping_sub(delta);
+        e.end = e.end.wrapping_sub(delta);
+        if in_module.is_some() || moved_away {
+            if count == 0 {
+                in_module = None;
+                moved_away = false;
+                count += 1;
+                kept.push(e);
+                continue;
+            }
+            moved_away = true;
+            in_module = None;
+            continue;
+        }
+        count += 1;
+        kept.push(e);
+    }
+    flat.entries = kept;
+    moved
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every address of a kallsyms text resolves as through perf's tree.
+    fn same_as_tree(text: &str, reloc: Option<(&str, u64)>, modules: &[&str]) {
+        let mods: HashSet<String> = modules.iter().map(|s| s.to_string()).collect();
+        let none = HashSet::new();
+        let ctx = KernelCtx {
+            ref_reloc: reloc,
+            modules: &mods,
+            loaded_modules: &none,
+        };
+        let tree = kernel::load_kallsyms(text.as_bytes(), &ctx).unwrap();
+        let mut flat = KernelTable::load(text.as_bytes().to_vec(), &ctx).unwrap();
+        assert_eq!(tree.range, flat.range);
+        let mut names: Vec<_> = tree.modules.keys().cloned().collect();
+        names.sort();
+        let mut flat_names: Vec<_> = flat.modules.keys().cloned().collect();
+        flat_names.sort();
+        assert_eq!(names, flat_names);
+        for (m, t) in &tree.modules {
+            let f = &flat.modules[m];
+            let a: Vec<_> = t
+                .in_order()
+                .iter()
+                .map(|&n| t.node(n).sym.clone())
+                .collect();
+            let b: Vec<_> = f
+                .in_order()
+                .iter()
+                .map(|&n| f.node(n).sym.clone())
+                .collect();
+            assert_eq!(a, b);
+        }
+        let mut points: Vec<u64> = Vec::new();
+        for n in tree.tree.in_order() {
+            let s = &tree.tree.node(n).sym;
+            for d in [0u64, 1, 2] {
+                points.extend([s.start.wrapping_add(d), s.end.wrapping_sub(d), s.end]);
+            }
+        }
+        for e in &flat.flat.entries.clone() {
+            points.extend([
+                e.start,
+                e.end,
+                e.start.wrapping_sub(1),
+                e.end.wrapping_sub(1),
+            ]);
+        }
+        for ip in points {
+            let want = tree.tree.find(ip).map(|n| tree.tree.node(n).sym.clone());
+            assert_eq!(flat.find(ip).cloned(), want, "ip {ip:#x}");
+        }
+    }
+
+    const KS: &str = "ffffffff81000000 T srso_alias_untrain_ret\n\
+ffffffff81000000 T _stext\n\
+ffffffff81000000 T _text\n\
+ffffffff81000010 t local_fn\n\
+ffffffff81000020 r some_rodata\n\
+ffffffff81000030 W weak_fn\n\
+ffffffff81000040 d $x\n\
+ffffffff81000800 T __entry_SYSCALL_64_trampoline\n\
+ffffffff81000900 B bss_sym\n\
+ffffffffc0000000 t mod_fn\t[mymod]\n\
+ffffffffc0000100 t mod_fn2\t[mymod]\n\
+ffffffffc0000200 T after_module\n\
+ffffffffc0000300 T after_module2\n\
+ffffffffc0001000 t other\t[other]\n\
+ffffffff81000400 T out_of_order\n";
+
+    #[test]
+    fn agrees_with_the_tree() {
+        same_as_tree(KS, None, &[]);
+        same_as_tree(KS, None, &["mymod"]);
+        same_as_tree(KS, Some(("_text", 0xffffffff80fff000)), &["mymod", "other"]);
+    }
+
+    #[test]
+    fn agrees_with_the_tree_on_this_machine() {
+        // The running kernel's table, when readable (120 k symbols here).
+        let Ok(data) = std::fs::read("/proc/kallsyms") else {
+            return;
+        };
+        let text = String::from_utf8_lossy(&data).into_owned();
+        same_as_tree(&text, None, &[]);
+    }
+
+    #[test]
+    fn unknown_reference_symbol_fails_the_load() {
+        let none = HashSet::new();
+        let ctx = KernelCtx {
+            ref_reloc: Some(("nope", 1)),
+            modules: &none,
+            loaded_modules: &none,
+        };
+        assert!(KernelTable::load(KS.as_bytes().to_vec(), &ctx).is_none());
+    }
+}
