@@ -157,15 +157,10 @@ impl InlineFrames {
                 if let Some(resolver) = source.resolver.as_mut() {
                     // A first record without a file still answers: perf
                     // reads "??" and makes "??:0", which prints nothing.
-                    found = resolver.records(query).first().map(|r| {
-                        let file = r.file.as_deref().unwrap_or("??");
-                        let file = if full_path {
-                            file
-                        } else {
-                            file.rsplit('/').next().unwrap_or(file)
-                        };
-                        format!("{file}:{}", r.line).into_bytes()
-                    });
+                    found = resolver
+                        .records(query)
+                        .first()
+                        .map(|r| record_srcline(r, full_path));
                 }
             }
         }
@@ -215,15 +210,7 @@ impl InlineFrames {
             records
                 .iter()
                 .take(len as usize)
-                .map(|r| {
-                    let file = r.file.as_deref().unwrap_or("??");
-                    let file = if full_path {
-                        file
-                    } else {
-                        file.rsplit('/').next().unwrap_or(file)
-                    };
-                    format!("{file}:{}", r.line).into_bytes()
-                })
+                .map(|r| record_srcline(r, full_path))
                 .collect(),
         )
     }
@@ -424,4 +411,16 @@ enum Lookup {
     Queued(u32),
     /// perf runs no addr2line for this DSO: the frame stays as it is.
     NotAsked,
+}
+
+/// perf's srcline of an addr2line record: `file:line`, the file's base
+/// name unless `--full-source-path` (`??` when addr2line named no file).
+fn record_srcline(r: &InlineRecord, full_path: bool) -> Vec<u8> {
+    let file = r.file.as_deref().unwrap_or("??");
+    let file = if full_path {
+        file
+    } else {
+        file.rsplit('/').next().unwrap_or(file)
+    };
+    format!("{file}:{}", r.line).into_bytes()
 }
