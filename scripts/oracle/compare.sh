@@ -258,7 +258,13 @@ for v in "${variant_list[@]}"; do
     [ -f "$want" ] && [ -f "$outdir/perfold/$c.v-$name.rc" ] || continue
     all=$((all + 1))
     rc=$(cat "$outdir/perfold/$c.v-$name.rc") want_rc=$(cat "$outdir/oracle/$c.v-$name.rc")
-    if cmp -s "$want" "$got" && { [ "$rc" = 0 ] || [ "$want_rc" != 0 ]; }; then
+    # perf script's own status on this recording: when perf refused the file
+    # (c-killed), the pipeline's last command still exits 0, and perfold's
+    # one-line error with the same bytes written is what the main table
+    # calls OK(fails).
+    script_rc=$(awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "perf-script") print kv[2] } }' \
+      "$outdir/oracle/$c.status")
+    if cmp -s "$want" "$got" && { [ "$rc" = 0 ] || [ "$want_rc" != 0 ] || [ "${script_rc:-0}" != 0 ]; }; then
       ok=$((ok + 1)); n_ok=$((n_ok + 1))
     elif allowed "$c" "$out" || allowed "$c" "v-$name"; then
       ok=$((ok + 1)); n_allowed=$((n_allowed + 1))
