@@ -74,6 +74,9 @@ stages!(
     writers,
 );
 
+/// C's integer parsing, shared by the perf-map, `--time` and tracepoint readers.
+mod cnum;
+
 /// The binary's command line (clap); not part of the library's API.
 #[doc(hidden)]
 pub mod cli;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 /// Layers, lowest first: a module may use only modules of a lower layer.
 /// The diagram in docs/architecture.md draws this table.
 const LAYERS: &[&[&str]] = &[
-    &["error"],
+    &["error", "cnum"],
     &[
         "reader",
         "objfile",
@@ -29,7 +29,7 @@ const LAYERS: &[&[&str]] = &[
 ];
 
 /// Modules every layer may use (the crate root's own items).
-const EVERYWHERE: &[&str] = &["error"];
+const EVERYWHERE: &[&str] = &["error", "cnum"];
 
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")

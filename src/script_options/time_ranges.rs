@@ -31,85 +31,32 @@ pub const NO_SAMPLE_TIME: &str = "HINT: no first/last sample time found in perf 
 Please use latest perf binary to execute 'perf record'\n\
 (if '--buildid-all' is enabled, please set '--timestamp-boundary').";
 
-/// C's `isspace` in the "C" locale.
-fn c_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
-}
-
 /// C's `strtoull(s, &end, 10)`: the value and how many bytes were read (0
 /// when no digits were found). Out of range gives `u64::MAX`.
 fn strtoull(s: &[u8]) -> (u64, usize) {
-    let mut i = 0;
-    while i < s.len() && c_space(s[i]) {
-        i += 1;
-    }
-    let mut neg = false;
-    if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
-        neg = s[i] == b'-';
-        i += 1;
-    }
-    let digits_start = i;
-    let mut v: u64 = 0;
-    let mut overflow = false;
-    while i < s.len() && s[i].is_ascii_digit() {
-        match v
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(s[i] - b'0')))
-        {
-            Some(n) => v = n,
-            None => overflow = true,
-        }
-        i += 1;
-    }
-    if i == digits_start {
-        return (0, 0);
-    }
-    if overflow {
-        return (u64::MAX, i);
-    }
-    (if neg { v.wrapping_neg() } else { v }, i)
+    crate::cnum::strtoull_end(s, 10)
 }
 
 /// C's `(int)strtol(s, &end, 10)`, and whether `*end == '\0'` after it.
 fn strtol_int(s: &[u8]) -> (i32, bool) {
-    let mut i = 0;
-    while i < s.len() && c_space(s[i]) {
-        i += 1;
-    }
-    let mut neg = false;
-    if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
-        neg = s[i] == b'-';
-        i += 1;
-    }
-    let digits_start = i;
-    let mut v: i64 = 0;
-    let mut saturated = false;
-    while i < s.len() && s[i].is_ascii_digit() {
-        match v
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(i64::from(s[i] - b'0')))
-        {
-            Some(n) => v = n,
-            None => saturated = true,
-        }
-        i += 1;
-    }
-    if i == digits_start {
+    let n = crate::cnum::parse_c_integer(s, 10);
+    if n.end == 0 {
         // No conversion: end is the start of the string.
         return (0, s.is_empty());
     }
-    let v = if saturated {
-        if neg {
+    // strtol saturates at LONG_MIN / LONG_MAX; the int cast keeps the low bits.
+    let v = if n.neg {
+        if n.overflow || n.value > 1 << 63 {
             i64::MIN
         } else {
-            i64::MAX
+            (n.value as i64).wrapping_neg()
         }
-    } else if neg {
-        -v
+    } else if n.overflow || n.value > i64::MAX as u64 {
+        i64::MAX
     } else {
-        v
+        n.value as i64
     };
-    (v as i32, i == s.len())
+    (v as i32, n.end == s.len())
 }
 
 /// C's `strtod(s, &end)` with `end == s + strlen(s)` required: the value,
@@ -119,7 +66,7 @@ fn strtod_whole(s: &str) -> Option<f64> {
     if s.is_empty() {
         return Some(0.0);
     }
-    let t = s.trim_start_matches(|c: char| c.is_ascii() && c_space(c as u8));
+    let t = s.trim_start_matches(|c: char| c.is_ascii() && crate::cnum::is_c_space(c as u8));
     if t.is_empty() {
         return None;
     }
@@ -188,10 +135,10 @@ fn parse_absolute(s: &str) -> Option<Vec<TimeRange>> {
         let arg = p;
         let comma = p + b[p..].iter().position(|&c| c == b',')?;
         p = comma + 1;
-        while p < b.len() && c_space(b[p]) {
+        while p < b.len() && crate::cnum::is_c_space(b[p]) {
             p += 1;
         }
-        while p < b.len() && !c_space(b[p]) {
+        while p < b.len() && !crate::cnum::is_c_space(b[p]) {
             if b[p] == b',' {
                 return None;
             }

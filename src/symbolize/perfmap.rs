@@ -7,47 +7,9 @@ use super::symtab::to_name;
 use crate::objfile::elf::STB_GLOBAL;
 use std::path::Path;
 
-/// `strtoull(s, &end, 16)`: value and number of bytes consumed (0 when no
-/// digits were found; leading blanks, a sign and `0x` are accepted).
+/// perf's `strtoull(s, &end, 16)` of a perf-map field.
 fn strtoull_hex(s: &[u8]) -> (u64, usize) {
-    let mut i = 0;
-    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r') {
-        i += 1;
-    }
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    if s.get(i) == Some(&b'0')
-        && matches!(s.get(i + 1), Some(b'x' | b'X'))
-        && s.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
-    {
-        i += 2;
-    }
-    let digits_start = i;
-    let mut v: u64 = 0;
-    let mut overflow = false;
-    while let Some(d) = s.get(i).and_then(|&c| (c as char).to_digit(16)) {
-        match v.checked_mul(16).and_then(|x| x.checked_add(u64::from(d))) {
-            Some(x) => v = x,
-            None => overflow = true,
-        }
-        i += 1;
-    }
-    if i == digits_start {
-        return (0, 0);
-    }
-    if overflow {
-        return (u64::MAX, i);
-    }
-    (if neg { v.wrapping_neg() } else { v }, i)
+    crate::cnum::strtoull_end(s, 16)
 }
 
 /// Parses perf-map text into a symbol tree (`None` if unreadable).

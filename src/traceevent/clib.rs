@@ -12,47 +12,10 @@ pub(crate) enum CArg<'a> {
     Str(&'a [u8]),
 }
 
-fn digit_value(c: u8) -> Option<u32> {
-    (c as char).to_digit(36)
-}
-
-/// Parses the digits of `strtoull`/`strtoll` (base 0, 10 or 16):
-/// (negative, magnitude, overflowed).
+/// glibc's strtoull scan (`crate::cnum`): (negative, magnitude, overflow).
 fn parse_c_integer(s: &[u8], want_base: u32) -> (bool, u64, bool) {
-    let mut i = 0;
-    while i < s.len() && super::lexer::is_c_space(i32::from(s[i])) {
-        i += 1;
-    }
-    let mut neg = false;
-    if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
-        neg = s[i] == b'-';
-        i += 1;
-    }
-    let mut base = if want_base == 0 { 10 } else { want_base };
-    if s.get(i) == Some(&b'0') && (want_base == 0 || want_base == 16) {
-        let hex = matches!(s.get(i + 1), Some(b'x' | b'X'))
-            && s.get(i + 2)
-                .and_then(|&c| digit_value(c))
-                .is_some_and(|d| d < 16);
-        if hex {
-            base = 16;
-            i += 2;
-        } else if want_base == 0 {
-            base = 8;
-        }
-    }
-    let (mut val, mut over) = (0u64, false);
-    while let Some(d) = s.get(i).and_then(|&c| digit_value(c)).filter(|&d| d < base) {
-        match val
-            .checked_mul(u64::from(base))
-            .and_then(|v| v.checked_add(u64::from(d)))
-        {
-            Some(v) => val = v,
-            None => over = true,
-        }
-        i += 1;
-    }
-    (neg, val, over)
+    let n = crate::cnum::parse_c_integer(s, want_base);
+    (n.neg, n.value, n.overflow)
 }
 
 /// C `strtoull(s, NULL, 0)` (also `strtoul` on LP64).
