@@ -20,8 +20,8 @@
 //! Otherwise the lookup is [`Found::Ambiguous`] and the caller builds perf's
 //! exact tree (the old, eager path) for that table.
 
+use super::rbtree::{prefer_by_name, prefer_by_size_and_binding};
 use super::Symbol;
-use crate::objfile::elf::{STB_GLOBAL, STB_WEAK};
 use std::borrow::Cow;
 
 /// Where an entry's name bytes are: `src` picks one of the owner's buffers.
@@ -258,43 +258,20 @@ fn may_become_sys(raw: &[u8]) -> bool {
 /// bindings tie, and demangled only when they differ or could start with
 /// `SyS`.
 pub fn choose_best(a: &Entry, b: &Entry, names: &impl Names) -> bool {
-    let la = a.end.wrapping_sub(a.start) as i64;
-    let lb = b.end.wrapping_sub(b.start) as i64;
-    if lb == 0 && la > 0 {
-        return true;
-    } else if la == 0 && lb > 0 {
-        return false;
-    }
-    let (wa, wb) = (a.binding == STB_WEAK, b.binding == STB_WEAK);
-    if wb && !wa {
-        return true;
-    }
-    if wa && !wb {
-        return false;
-    }
-    let (ga, gb) = (a.binding == STB_GLOBAL, b.binding == STB_GLOBAL);
-    if ga && !gb {
-        return true;
-    }
-    if gb && !ga {
-        return false;
+    let by_kind = prefer_by_size_and_binding((a.start, a.end, a.binding), (b.start, b.end, b.binding));
+    if let Some(keep_a) = by_kind {
+        return keep_a;
     }
     let same_bytes = a.name.plt == b.name.plt && names.raw(a.name) == names.raw(b.name);
     if same_bytes && !may_become_sys(names.raw(a.name)) {
         return true;
     }
     let (ka, kb) = (names.key(a.name), names.key(b.name));
-    if kb.underscores > ka.underscores {
-        return true;
-    } else if ka.underscores > kb.underscores {
-        return false;
-    }
-    if ka.len > kb.len {
-        return true;
-    } else if ka.len < kb.len {
-        return false;
-    }
-    !ka.sys
+    prefer_by_name(
+        (ka.underscores, ka.len),
+        (kb.underscores, kb.len),
+        ka.sys,
+    )
 }
 
 #[cfg(test)]

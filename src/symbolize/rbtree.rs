@@ -500,44 +500,52 @@ fn prefix_underscores(s: &str) -> usize {
 /// perf `choose_best_symbol` (+ the weak `arch__choose_best_symbol`):
 /// true means keep `a`.
 pub fn choose_best_symbol(a: &Node, b: &Node) -> bool {
-    let la = a.sym.end.wrapping_sub(a.sym.start) as i64;
-    let lb = b.sym.end.wrapping_sub(b.sym.start) as i64;
-    if lb == 0 && la > 0 {
-        return true;
-    } else if la == 0 && lb > 0 {
-        return false;
-    }
-    let (wa, wb) = (a.binding == STB_WEAK, b.binding == STB_WEAK);
-    if wb && !wa {
-        return true;
-    }
-    if wa && !wb {
-        return false;
-    }
-    let (ga, gb) = (a.binding == STB_GLOBAL, b.binding == STB_GLOBAL);
-    if ga && !gb {
-        return true;
-    }
-    if gb && !ga {
-        return false;
-    }
-    let (ua, ub) = (
-        prefix_underscores(&a.sym.name),
-        prefix_underscores(&b.sym.name),
+    let by_kind = prefer_by_size_and_binding(
+        (a.sym.start, a.sym.end, a.binding),
+        (b.sym.start, b.sym.end, b.binding),
     );
-    if ub > ua {
-        return true;
-    } else if ua > ub {
-        return false;
+    by_kind.unwrap_or_else(|| {
+        prefer_by_name(
+            (prefix_underscores(&a.sym.name), a.sym.name.len()),
+            (prefix_underscores(&b.sym.name), b.sym.name.len()),
+            a.sym.name.starts_with("SyS") || a.sym.name.starts_with("compat_SyS"),
+        )
+    })
+}
+
+/// The first rules of perf's `choose_best_symbol`, on `(start, end,
+/// binding)`: a sized symbol over an empty one, then not weak, then
+/// global. `None`: they tie, the names decide.
+pub(crate) fn prefer_by_size_and_binding(a: (u64, u64, u8), b: (u64, u64, u8)) -> Option<bool> {
+    let la = a.1.wrapping_sub(a.0) as i64;
+    let lb = b.1.wrapping_sub(b.0) as i64;
+    if lb == 0 && la > 0 {
+        return Some(true);
+    } else if la == 0 && lb > 0 {
+        return Some(false);
     }
-    let (na, nb) = (a.sym.name.len(), b.sym.name.len());
-    if na > nb {
-        return true;
-    } else if na < nb {
-        return false;
+    let (wa, wb) = (a.2 == STB_WEAK, b.2 == STB_WEAK);
+    if wa != wb {
+        return Some(wb);
     }
-    // arch__choose_best_symbol: avoid "SyS" syscall aliases.
-    !(a.sym.name.starts_with("SyS") || a.sym.name.starts_with("compat_SyS"))
+    let (ga, gb) = (a.2 == STB_GLOBAL, b.2 == STB_GLOBAL);
+    if ga != gb {
+        return Some(ga);
+    }
+    None
+}
+
+/// The last rules of perf's `choose_best_symbol`, on `(leading underscores,
+/// name length)`: fewer underscores, then the longer name, then
+/// (`arch__choose_best_symbol`) not a `SyS` alias (`a_is_sys`).
+pub(crate) fn prefer_by_name(a: (usize, usize), b: (usize, usize), a_is_sys: bool) -> bool {
+    if a.0 != b.0 {
+        return b.0 > a.0;
+    }
+    if a.1 != b.1 {
+        return a.1 > b.1;
+    }
+    !a_is_sys
 }
 
 #[cfg(test)]
