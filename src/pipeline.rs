@@ -15,7 +15,7 @@ use crate::reader::records::{Comm, MmapRecord, Task};
 use crate::reader::sample::{self, parse_sample};
 use crate::reader::{self, Attr, PerfData, Record};
 use crate::report::SymbolReport;
-use crate::script_options::events as side;
+use crate::writers::side_band as side;
 use crate::script_options::fields;
 use crate::script_options::filters::SampleFilters;
 use crate::writers::line_start::StartValues;
@@ -359,23 +359,7 @@ impl State<'_> {
                 }
                 if show.show_mmap_events {
                     self.side_text.clear();
-                    side::mmap(
-                        &mut self.side_text,
-                        &side::MmapText {
-                            v2,
-                            misc: rec.misc,
-                            pid: m.pid,
-                            tid: m.tid,
-                            start: m.start,
-                            len: m.len,
-                            pgoff: m.pgoff,
-                            inode: m.inode,
-                            build_id: m.build_id,
-                            prot: m.prot,
-                            flags: m.flags,
-                            filename: m.filename,
-                        },
-                    );
+                    side::mmap(&mut self.side_text, v2, rec.misc, &m);
                     self.show_side_band(data, &rec, bytes, m.pid, m.tid, 0)?;
                 }
             }

@@ -7,7 +7,7 @@
 //! - [`fields`]: the `-F` grammar, perf's defaults and checks;
 //! - [`time_ranges`]: `--time` in every form perf reads;
 //! - [`filters`]: the comm/pid/tid/cpu/dso/symbol lists;
-//! - [`events`]: the `PERF_RECORD_*` lines of side-band records;
+//! - (the `PERF_RECORD_*` lines of side-band records are `writers::side_band`);
 //! - [`regs`]: the `iregs`/`uregs` fields;
 //! - [`header`]: the `# ========` block;
 //! - [`args`]: the clap flags, shared by perf-script, fold and flamegraph.
@@ -16,7 +16,6 @@
 //! fields is `writers::fields` (and `writers::line_start`).
 
 pub mod args;
-pub mod events;
 pub mod fields;
 pub mod filters;
 pub mod header;

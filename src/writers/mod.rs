@@ -17,6 +17,7 @@ pub mod layout;
 pub mod line_start;
 pub mod output;
 pub mod script;
+pub mod side_band;
 pub mod text;
 
 use std::io;

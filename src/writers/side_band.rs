@@ -4,6 +4,8 @@
 
 use std::io::Write;
 
+use crate::reader::records::MmapRecord;
+
 /// `PERF_RECORD_MISC_MMAP_DATA`.
 const MISC_MMAP_DATA: u16 = 1 << 13;
 const MISC_COMM_EXEC: u16 = 1 << 13;
@@ -38,25 +40,9 @@ pub fn task(out: &mut Vec<u8>, exit: bool, pid: i32, tid: i32, ppid: i32, ptid: 
     let _ = writeln!(out, "PERF_RECORD_{name}({pid}:{tid}):({ppid}:{ptid})");
 }
 
-/// The fields of an MMAP or MMAP2 record that perf prints.
-pub struct MmapText<'a> {
-    pub v2: bool,
-    pub misc: u16,
-    pub pid: i32,
-    pub tid: i32,
-    pub start: u64,
-    pub len: u64,
-    pub pgoff: u64,
-    pub inode: Option<(u32, u32, u64, u64)>,
-    pub build_id: Option<&'a [u8]>,
-    pub prot: u32,
-    pub flags: u32,
-    pub filename: &'a [u8],
-}
-
 /// `PERF_RECORD_MMAP pid/tid: [start(len) @ pgoff]: x file` and the MMAP2 form.
-pub fn mmap(out: &mut Vec<u8>, m: &MmapText) {
-    out.extend_from_slice(if m.v2 {
+pub fn mmap(out: &mut Vec<u8>, v2: bool, misc: u16, m: &MmapRecord) {
+    out.extend_from_slice(if v2 {
         b"PERF_RECORD_MMAP2"
     } else {
         b"PERF_RECORD_MMAP"
@@ -67,8 +53,8 @@ pub fn mmap(out: &mut Vec<u8>, m: &MmapText) {
     alt_hex(out, m.len);
     out.extend_from_slice(b") @ ");
     alt_hex(out, m.pgoff);
-    if !m.v2 {
-        let kind = if m.misc & MISC_MMAP_DATA != 0 {
+    if !v2 {
+        let kind = if misc & MISC_MMAP_DATA != 0 {
             'r'
         } else {
             'x'
@@ -159,9 +145,8 @@ mod tests {
             text(|o| task(o, false, 1, 2, 1, 1)),
             "PERF_RECORD_FORK(1:2):(1:1)\n"
         );
-        let m = MmapText {
-            v2: true,
-            misc: 0,
+        let m = MmapRecord {
+            cpumode: 2,
             pid: 19813,
             tid: 19813,
             start: 0x5581e0ec7000,
@@ -174,7 +159,7 @@ mod tests {
             filename: b"/tmp/perfold-fx/bin/c-fp",
         };
         assert_eq!(
-            text(|o| mmap(o, &m)),
+            text(|o| mmap(o, true, 0, &m)),
             "PERF_RECORD_MMAP2 19813/19813: [0x5581e0ec7000(0x5000) @ 0 fe:00 10019754 3831019987]: r--p /tmp/perfold-fx/bin/c-fp\n"
         );
         assert_eq!(
