@@ -112,7 +112,7 @@ pub fn function_start(data: &[u8], want: &[u8]) -> Option<u64> {
 }
 
 /// `kallsyms2elf_binding`.
-fn binding(ty: u8) -> u8 {
+pub(super) fn binding(ty: u8) -> u8 {
     if ty == b'W' {
         STB_WEAK
     } else if ty.is_ascii_uppercase() {

@@ -8,7 +8,7 @@
 //! tree, built then from the same bytes by `kernel::load_kallsyms`.
 
 use super::flat::{Entry, Flat, Found, Materialized, NameRef, Names};
-use super::kernel::{self, function_start, parse_kallsyms_at, Kernel, KernelCtx};
+use super::kernel::{self, binding, function_start, parse_kallsyms_at, Kernel, KernelCtx};
 use super::rbtree::SymTree;
 use super::Symbol;
 use std::borrow::Cow;
@@ -49,17 +49,6 @@ pub struct KernelTable {
     pub modules: HashMap<String, SymTree>,
 }
 
-/// `kallsyms2elf_binding`.
-fn binding(ty: u8) -> u8 {
-    use crate::objfile::elf::{STB_GLOBAL, STB_LOCAL, STB_WEAK};
-    if ty == b'W' {
-        STB_WEAK
-    } else if ty.is_ascii_uppercase() {
-        STB_GLOBAL
-    } else {
-        STB_LOCAL
-    }
-}
 
 impl KernelTable {
     /// perf `__dso__load_kallsyms` over a kallsyms file's bytes; `None` when
