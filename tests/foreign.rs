@@ -6,7 +6,9 @@
 //! it (`make-goldens.sh`), run with the options in the case's `args` file.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+mod common;
+use common::{check_goldens, perfold_command};
 
 fn cases() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/foreign");
@@ -26,16 +28,9 @@ fn cases() -> Vec<PathBuf> {
 fn perfold(case: &Path, command: &str) -> Vec<u8> {
     let args = std::fs::read_to_string(case.join("args"))
         .unwrap_or_else(|e| panic!("{}: args: {e}", case.display()));
-    let home = std::env::temp_dir().join(format!("perfold-foreign-home-{}", std::process::id()));
-    std::fs::create_dir_all(&home).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_perfold"))
-        .arg(command)
-        .arg("perf.data")
-        .args(args.split_whitespace())
-        .current_dir(case)
-        .env("HOME", &home)
-        .output()
-        .expect("perfold runs");
+    let mut argv = vec![command, "perf.data"];
+    argv.extend(args.split_whitespace());
+    let out = perfold_command(&argv, case).output().expect("perfold runs");
     assert!(
         out.status.success(),
         "{}: perfold {command} failed: {}",
@@ -45,45 +40,8 @@ fn perfold(case: &Path, command: &str) -> Vec<u8> {
     out.stdout
 }
 
-fn first_difference(expected: &[u8], actual: &[u8]) -> String {
-    let e: Vec<&[u8]> = expected.split(|&b| b == b'\n').collect();
-    let a: Vec<&[u8]> = actual.split(|&b| b == b'\n').collect();
-    for i in 0..e.len().max(a.len()) {
-        if e.get(i) != a.get(i) {
-            let show = |l: Option<&&[u8]>| {
-                l.map(|l| {
-                    String::from_utf8_lossy(l)
-                        .chars()
-                        .take(200)
-                        .collect::<String>()
-                })
-            };
-            return format!(
-                "line {}:\n  perf/inferno: {:?}\n  perfold:      {:?}",
-                i + 1,
-                show(e.get(i)),
-                show(a.get(i))
-            );
-        }
-    }
-    "no line differs (lengths differ)".into()
-}
-
 fn check(command: &str, expected_file: &str) {
-    let mut failures = Vec::new();
-    for case in cases() {
-        let expected = std::fs::read(case.join(expected_file))
-            .unwrap_or_else(|e| panic!("{}: {expected_file}: {e}", case.display()));
-        let actual = perfold(&case, command);
-        if expected != actual {
-            failures.push(format!(
-                "{} ({command}): {}",
-                case.file_name().unwrap().to_string_lossy(),
-                first_difference(&expected, &actual)
-            ));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    check_goldens(command, expected_file, &cases(), perfold);
 }
 
 #[test]
@@ -110,11 +68,8 @@ fn verbose_names_the_kernel_with_another_build_id() {
         .into_iter()
         .find(|c| c.ends_with("synth-kernel-vmlinux-row"))
         .expect("the synth-kernel-vmlinux-row fixture");
-    let home = std::env::temp_dir().join(format!("perfold-foreign-home-{}", std::process::id()));
-    std::fs::create_dir_all(&home).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_perfold"))
-        .args(["perf-script", "--verbose", "perf.data"])
-        .current_dir(&case)
+    let home = common::empty_home();
+    let out = perfold_command(&["perf-script", "--verbose", "perf.data"], &case)
         .env("HOME", &home)
         .output()
         .expect("perfold runs");

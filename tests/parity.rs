@@ -4,7 +4,7 @@
 //! never something this test writes.
 
 mod common;
-use common::{first_difference, perfold_command};
+use common::{check_goldens, first_difference, perfold_command};
 
 use std::path::{Path, PathBuf};
 
@@ -49,20 +49,7 @@ fn check(command: &str, expected_file: &str) {
 }
 
 fn check_cases(command: &str, expected_file: &str, cases: Vec<PathBuf>) {
-    let mut failures = Vec::new();
-    for case in cases {
-        let expected = std::fs::read(case.join(expected_file))
-            .unwrap_or_else(|e| panic!("{}: {expected_file}: {e}", case.display()));
-        let actual = perfold(&case, command);
-        if expected != actual {
-            failures.push(format!(
-                "{} ({command}): {}",
-                case.file_name().unwrap().to_string_lossy(),
-                first_difference(&expected, &actual)
-            ));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    check_goldens(command, expected_file, &cases, perfold);
 }
 
 #[test]

@@ -119,3 +119,29 @@ pub fn record_offsets(data: &[u8]) -> Vec<(usize, usize)> {
     }
     out
 }
+
+/// Runs `run(case, command)` on every case and compares its output with the
+/// case's `expected_file` (made by perf and inferno), byte for byte; one
+/// failure line per case that differs.
+#[allow(dead_code)] // each test binary compiles common/ but not all use this
+pub fn check_goldens(
+    command: &str,
+    expected_file: &str,
+    cases: &[PathBuf],
+    run: impl Fn(&Path, &str) -> Vec<u8>,
+) {
+    let mut failures = Vec::new();
+    for case in cases {
+        let expected = std::fs::read(case.join(expected_file))
+            .unwrap_or_else(|e| panic!("{}: {expected_file}: {e}", case.display()));
+        let actual = run(case, command);
+        if expected != actual {
+            failures.push(format!(
+                "{} ({command}): {}",
+                case.file_name().unwrap().to_string_lossy(),
+                first_difference(&expected, &actual)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
