@@ -61,13 +61,8 @@ fn sym_dso(
                 let sym = names.symbols.get(id);
                 out.extend_from_slice(sym.name.as_bytes());
                 if fields & SYMOFFSET != 0 {
-                    let off = if f.addr < sym.end {
-                        f.addr.wrapping_sub(sym.start)
-                    } else {
-                        f.addr.wrapping_sub(f.map_start).wrapping_sub(sym.start)
-                    };
                     out.extend_from_slice(b"+0x");
-                    fmt::hex(out, off);
+                    fmt::hex(out, super::text::symbol_offset(f, sym.start, sym.end));
                 }
             }
             None => out.extend_from_slice(b"[unknown]"),

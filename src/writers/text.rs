@@ -51,6 +51,16 @@ pub fn header_line(out: &mut Vec<u8>, ev: &EventLayout, name_width: usize, h: &H
     out.extend_from_slice(b": ");
 }
 
+/// The `+0x...` offset perf prints after a frame's symbol of `[start, end)`:
+/// past the symbol's end it is taken from the map start.
+pub fn symbol_offset(f: &Frame, start: u64, end: u64) -> u64 {
+    if f.addr < end {
+        f.addr.wrapping_sub(start)
+    } else {
+        f.addr.wrapping_sub(f.map_start).wrapping_sub(start)
+    }
+}
+
 /// Appends what perf prints for a frame's symbol (`__symbol__fprintf_symname_offs`)
 /// and, if `with_dso`, ` (<dso>)`.
 pub fn frame_text(out: &mut Vec<u8>, f: &Frame, names: &Names) {
@@ -58,14 +68,8 @@ pub fn frame_text(out: &mut Vec<u8>, f: &Frame, names: &Names) {
         Some(id) => {
             let sym = names.symbols.get(id);
             out.extend_from_slice(sym.name.as_bytes());
-            // perf: past the symbol's end the offset is taken from the map start.
-            let off = if f.addr < sym.end {
-                f.addr.wrapping_sub(sym.start)
-            } else {
-                f.addr.wrapping_sub(f.map_start).wrapping_sub(sym.start)
-            };
             out.extend_from_slice(b"+0x");
-            fmt::hex(out, off);
+            fmt::hex(out, symbol_offset(f, sym.start, sym.end));
         }
         None => out.extend_from_slice(b"[unknown]"),
     }
