@@ -120,8 +120,9 @@ pub struct FlameArgs {
     #[arg(long = "height", default_value = "16", value_name = "UINT")]
     pub height: usize,
 
-    /// Omit functions smaller than <FLOAT> pixels (cargo-flamegraph: --min-width)
+    // The help text is an attribute, not a doc comment: rustdoc would read `<FLOAT>` as HTML.
     #[arg(
+        help = "Omit functions smaller than <FLOAT> pixels (cargo-flamegraph: --min-width)",
         long = "minwidth",
         visible_alias = "min-width",
         default_value = "0.01",
