@@ -8,21 +8,10 @@
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::{check_goldens, perfold_command};
+use common::{check_goldens, fixture_cases, perfold_command};
 
 fn cases() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/foreign");
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
-        .expect("tests/fixtures/foreign exists")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("perf.data").is_file())
-        .collect();
-    cases.sort();
-    assert!(
-        cases.len() >= 11,
-        "expected the foreign fixtures, found {cases:?}"
-    );
-    cases
+    fixture_cases("foreign", 11)
 }
 
 fn perfold(case: &Path, command: &str) -> Vec<u8> {

@@ -4,23 +4,12 @@
 //! never something this test writes.
 
 mod common;
-use common::{check_goldens, first_difference, perfold_command};
+use common::{check_goldens, first_difference, fixture_cases, perfold_command};
 
 use std::path::{Path, PathBuf};
 
 fn fixtures() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
-        .expect("tests/fixtures exists")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("perf.data").is_file())
-        .collect();
-    cases.sort();
-    assert!(
-        cases.len() >= 4,
-        "expected the golden fixtures, found {cases:?}"
-    );
-    cases
+    fixture_cases("", 4)
 }
 
 /// Runs perfold on a fixture as its recipe runs perf: `--symfs ../sysroot

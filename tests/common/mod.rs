@@ -120,6 +120,24 @@ pub fn record_offsets(data: &[u8]) -> Vec<(usize, usize)> {
     out
 }
 
+/// The cases under `tests/fixtures/<dir>` (each a folder holding a perf.data),
+/// sorted; fails when fewer than `at_least` are found (a lost fixture tree).
+pub fn fixture_cases(dir: &str, at_least: usize) -> Vec<PathBuf> {
+    let root = fixture(dir);
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("perf.data").is_file())
+        .collect();
+    cases.sort();
+    assert!(
+        cases.len() >= at_least,
+        "expected at least {at_least} fixtures under {}, found {cases:?}",
+        root.display()
+    );
+    cases
+}
+
 /// Runs `run(case, command)` on every case and compares its output with the
 /// case's `expected_file` (made by perf and inferno), byte for byte; one
 /// failure line per case that differs.
