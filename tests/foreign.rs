@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::{check_goldens, fixture_cases, perfold_command};
+use common::{check_goldens, fixture_cases, perfold_command, perfold_stdout};
 
 fn cases() -> Vec<PathBuf> {
     fixture_cases("foreign", 11)
@@ -19,14 +19,7 @@ fn perfold(case: &Path, command: &str) -> Vec<u8> {
         .unwrap_or_else(|e| panic!("{}: args: {e}", case.display()));
     let mut argv = vec![command, "perf.data"];
     argv.extend(args.split_whitespace());
-    let out = perfold_command(&argv, case).output().expect("perfold runs");
-    assert!(
-        out.status.success(),
-        "{}: perfold {command} failed: {}",
-        case.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    perfold_stdout(&argv, case)
 }
 
 fn check(command: &str, expected_file: &str) {

@@ -4,7 +4,7 @@
 //! never something this test writes.
 
 mod common;
-use common::{check_goldens, first_difference, fixture_cases, perfold_command};
+use common::{check_goldens, first_difference, fixture_cases, perfold_stdout};
 
 use std::path::{Path, PathBuf};
 
@@ -23,14 +23,7 @@ fn perfold(case: &Path, command: &str) -> Vec<u8> {
         "--kallsyms",
         "kallsyms",
     ]);
-    let out = perfold_command(&args, case).output().expect("perfold runs");
-    assert!(
-        out.status.success(),
-        "{}: perfold {command} failed: {}",
-        case.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    perfold_stdout(&args, case)
 }
 
 fn check(command: &str, expected_file: &str) {

@@ -42,6 +42,20 @@ pub fn run_perfold(args: &[&str], cwd: &Path) -> Output {
         .expect("perfold runs")
 }
 
+/// Runs perfold like [`run_perfold`] and returns its stdout; a failing run
+/// fails the test with perfold's stderr.
+pub fn perfold_stdout(args: &[&str], cwd: &Path) -> Vec<u8> {
+    let out = run_perfold(args, cwd);
+    assert!(
+        out.status.success(),
+        "{}: perfold {} failed: {}",
+        cwd.display(),
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// The first differing line of an expected (perf/inferno) and an actual
 /// (perfold) output, long lines cut to 300 characters, for a readable failure.
 pub fn first_difference(expected: &[u8], actual: &[u8]) -> String {
