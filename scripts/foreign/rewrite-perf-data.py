@@ -17,6 +17,10 @@ public recording of an allowed licence has, made from a real little-endian recor
   compressed2          every PERF_RECORD_COMPRESSED (81) of a `perf record -z` file becomes a
                        PERF_RECORD_COMPRESSED2 (83: u64 data size, data, padding to 8 bytes), as
                        perf 6.15 and newer write them.
+  compressed1          the reverse: every COMPRESSED2 (83) becomes a COMPRESSED (81) holding the
+                       same zstd data, which perf 6.1 reads; IN may be a pipe-mode file too.
+                       The reference for files with COMPRESSED2 that perf 6.1 refuses
+                       (linux-perf-data's `*.compressed2*.data`, measured by measure.sh).
 
 perf 6.1 must print for OUT what it prints for IN (bswap, v1, compressed2 keep the samples):
 the golden tests compare perfold on OUT with perf 6.1 on OUT where perf 6.1 reads it, and with
@@ -407,12 +411,59 @@ def compressed2(b):
     b[:] = nb
 
 
+def compressed1_records(b, at, end):
+    """The records of b[at:end] with every COMPRESSED2 made a COMPRESSED, and their count."""
+    out = bytearray()
+    n = 0
+    while at + 8 <= end:
+        typ, size = struct.unpack_from('<I', b, at)[0], struct.unpack_from('<H', b, at + 6)[0]
+        if size < 8 or at + size > end:
+            break  # a cut stream: the rest is copied as it is
+        rec = b[at:at + size]
+        if typ == 83:
+            data_size = struct.unpack_from('<Q', rec, 8)[0]
+            data = rec[16:16 + data_size]
+            rec = struct.pack('<IHH', 81, 0, 8 + len(data)) + data
+            n += 1
+        out += rec
+        at += size
+    out += b[at:end]
+    return out, n
+
+
+def compressed1(b):
+    if b[:8] == b'PERFILE2' and struct.unpack_from('<Q', b, 8)[0] == 16:
+        out, n = compressed1_records(b, 16, len(b))
+        if not n:
+            raise SystemExit('no PERF_RECORD_COMPRESSED2 in the stream')
+        b[16:] = out
+        return
+    h = header(b)
+    data_off, data_size = h['data']
+    out, n = compressed1_records(b, data_off, data_off + data_size)
+    if not n:
+        raise SystemExit('no PERF_RECORD_COMPRESSED2 in the file')
+    delta = len(out) - data_size
+    rest = bytearray(b[data_off + data_size:])
+    bits = int.from_bytes(b[72:104], 'little')
+    for i in range(bin(bits).count('1')):
+        off = struct.unpack_from('<Q', rest, 16 * i)[0]
+        struct.pack_into('<Q', rest, 16 * i, off + delta)
+    nb = bytearray(b[:data_off]) + out + rest
+    struct.pack_into('<Q', nb, 48, len(out))
+    b[:] = nb
+
+
 def main():
     args = sys.argv[1:]
     if len(args) < 3:
         sys.exit(__doc__)
     mode, src, dst = args[0], args[1], args[2]
     b = bytearray(open(src, 'rb').read())
+    if mode == 'compressed1':
+        compressed1(b)
+        open(dst, 'wb').write(b)
+        return
     if b[:8] != b'PERFILE2' or struct.unpack_from('<Q', b, 8)[0] != 104:
         sys.exit('IN must be a little-endian perf.data file (not pipe mode)')
     if mode == 'bswap':
