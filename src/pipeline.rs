@@ -12,7 +12,7 @@ use crate::mappings::{DsoId, Machine, Thread, CPUMODE_USER};
 use crate::ordering::OrderedQueue;
 use crate::progress::Progress;
 use crate::reader::records::{Comm, MmapRecord, Task};
-use crate::reader::sample::{self, parse_sample};
+use crate::reader::sample::{self, parse_sample, Sample};
 use crate::reader::{self, Attr, PerfData, Record};
 use crate::report::SymbolReport;
 use crate::writers::side_band as side;
@@ -105,6 +105,7 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
         inlines: InlineFrames::default(),
         formats: None,
         by_id: FxHashMap::default(),
+        read_values: FxHashMap::default(),
         frames: Vec::new(),
         unwinding: None,
         user_ips: Vec::new(),
@@ -212,6 +213,8 @@ struct State<'s> {
     inlines: InlineFrames,
     formats: Option<Formats>,
     by_id: FxHashMap<u64, usize>,
+    /// The last PERF_SAMPLE_READ value of each event id (perf's `sid->period`).
+    read_values: FxHashMap<u64, u64>,
     frames: Vec<Frame>,
     /// DWARF unwinding (set up with the attributes) and its scratch list.
     unwinding: Option<Unwinding>,
@@ -485,8 +488,32 @@ impl State<'_> {
 
     fn sample(&mut self, data: &PerfData, rec: &Record, bytes: &[u8]) -> Result<()> {
         let event = self.attr_index(&data.attrs, rec, bytes);
+        let s = parse_sample(&data.attrs[event], rec.misc, bytes, rec.offset + 8)?;
+        let Some(read) = s.read else {
+            return self.sample_of(data, rec, event, s);
+        };
+        // perf's evlist__deliver_sample with PERF_SAMPLE_READ: one sample per
+        // value read (each group member with PERF_FORMAT_GROUP), of the event
+        // owning the value's id, its period the increase since that id's last
+        // value; none for an unknown id or a period of 0.
+        for (value, id) in read.iter() {
+            let Some(id) = id else { continue };
+            let Some(&member) = self.by_id.get(&id) else {
+                continue;
+            };
+            let last = self.read_values.entry(id).or_insert(0);
+            let period = value.wrapping_sub(*last);
+            *last = value;
+            if period != 0 {
+                self.sample_of(data, rec, member, Sample { period, id, ..s })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Delivers one sample of `event` (perf script's `process_sample_event`).
+    fn sample_of(&mut self, data: &PerfData, rec: &Record, event: usize, s: Sample) -> Result<()> {
         let attr = &data.attrs[event];
-        let s = parse_sample(attr, rec.misc, bytes, rec.offset + 8)?;
         // perf script's process_sample_event: --time and -C before the
         // thread is looked up, the other filters after (machine__resolve).
         if self.time_ranges.as_ref().is_some_and(|t| t.skips(s.time))

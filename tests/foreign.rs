@@ -68,3 +68,57 @@ fn verbose_names_the_kernel_with_another_build_id() {
     );
     assert!(stderr.ends_with(&tail), "{stderr}");
 }
+
+/// `--verbose` names a user DSO whose file under `--symfs` has another
+/// build-id than the one recorded: perf (`symsrc__init`'s build-id check)
+/// does not use it and prints its frames `[unknown]`, and so does perfold.
+/// Here `c-fp` is recorded and the symfs holds the `c-nofp` build under its
+/// name.
+#[test]
+fn verbose_names_the_dso_with_another_build_id() {
+    let fixtures = common::fixture("");
+    let symfs = common::scratch_dir("mismatch-symfs");
+    let bin = symfs.join("tmp/perfold-fx/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(
+        fixtures.join("sysroot/tmp/perfold-fx/bin/c-nofp"),
+        bin.join("c-fp"),
+    )
+    .unwrap();
+    let symfs_arg = symfs.to_str().unwrap();
+    let out = perfold_command(
+        &[
+            "perf-script",
+            "--verbose",
+            "perf.data",
+            "--symfs",
+            symfs_arg,
+            "--kallsyms",
+            "kallsyms",
+        ],
+        &fixtures.join("c-fp"),
+    )
+    .output()
+    .expect("perfold runs");
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = "  /tmp/perfold-fx/bin/c-fp: 1087 of 1087 frames without a symbol\n\
+         \x20   recorded build-id bdf8656acdd541b44b55f9929724370af9985ee1\n";
+    assert!(stderr.contains(expected), "{stderr}");
+    let mismatch = format!(
+        "    {symfs_arg}//tmp/perfold-fx/bin/c-fp: build-id mismatch: \
+         another build of this file, not used\n"
+    );
+    assert!(stderr.contains(&mismatch), "{stderr}");
+    // No symbol of the other build is printed.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let frames: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.ends_with(" (/tmp/perfold-fx/bin/c-fp)"))
+        .collect();
+    assert_eq!(frames.len(), 1087);
+    assert!(
+        frames.iter().all(|l| l.contains(" [unknown] (")),
+        "{frames:?}"
+    );
+}

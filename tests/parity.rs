@@ -70,6 +70,13 @@ fn flamegraph_matches_inferno_flamegraph() {
 fn inferno_line_rules_fold_perf_text_like_inferno() {
     use perfold::LineFolder;
     for case in fixtures() {
+        // A fixture whose expected.folded is inferno on perf's text with its
+        // event lines made readable (an inferno deviation of docs/parity.md)
+        // has no golden of inferno's reading of the text itself.
+        let recipe = std::fs::read_to_string(case.join("recipe.sh")).unwrap_or_default();
+        if recipe.contains("fix-event-lines.py") {
+            continue;
+        }
         let text = std::fs::read(case.join("expected.script")).unwrap();
         let text = String::from_utf8_lossy(&text);
         let mut counts = std::collections::BTreeMap::<String, u64>::new();

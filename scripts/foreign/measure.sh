@@ -6,6 +6,9 @@
 # per file: script/fold/svg identical (=), different (DIFF n lines) or failed (ERR).
 # Outputs go to OUT/<name>.{perf,perfold}.{script,folded,svg,stderr}; where perf 6.1 refuses
 # a file and --perf612 is given, OUT/<name>.perf612.script holds perf 6.12's text.
+# Where perf 6.1 refuses a file with PERF_RECORD_COMPRESSED2, it also runs on the file rewritten
+# with COMPRESSED records (rewrite-perf-data.py compressed1; OUT/<name>.perf-c1.script) and the
+# note says whether perfold's text equals that.
 #   --isolated   both tools run with --symfs EMPTY --kallsyms EMPTY (no DSO or kernel symbol
 #                of this machine: the outputs no longer depend on the host)
 # HOME is an empty directory (no build-id cache) and PERF_CONFIG=/dev/null.
@@ -48,6 +51,11 @@ for f in "$@"; do
   if [ $ps != 0 ] && [ -n "$perf612" ]; then
     HOME=$home PERF_CONFIG=/dev/null timeout 120 "$perf612" script -i "$f" "${opts[@]}" > "$o.perf612.script" 2> "$o.perf612.stderr"
     note="$note perf612=$? ($(grep -c . < "$o.perf612.script") lines)"
+  fi
+  if [ $ps != 0 ] && python3 "$here/rewrite-perf-data.py" compressed1 "$f" "$home/c1.data" 2> /dev/null; then
+    # COMPRESSED2 (perf 6.1 stops at type 83): perf 6.1 on the same records as COMPRESSED.
+    HOME=$home PERF_CONFIG=/dev/null timeout 120 perf script -i "$home/c1.data" "${opts[@]}" > "$o.perf-c1.script" 2> "$o.perf-c1.stderr"
+    note="$note compressed1=$? script:$(cmp_count "$o.perf-c1.script" "$o.perfold.script")"
   fi
   printf '%-52s %-9s %-9s %-9s %s\n' "$n" "$(cmp_count "$o.perf.script" "$o.perfold.script")" \
     "$(cmp_count "$o.perf.folded" "$o.perfold.folded")" "$(cmp_count "$o.perf.svg" "$o.perfold.svg")" "$note"

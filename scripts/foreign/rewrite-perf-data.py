@@ -5,8 +5,8 @@ public recording of an allowed licence has, made from a real little-endian recor
   bswap [--arch NAME]  the same recording as a big-endian machine (ppc64, s390x) would have
                        written it: header, attributes (bitfields bit-reversed per byte), ids,
                        the features perf reads (build-ids, strings, nrcpus, total_mem, cmdline,
-                       event_desc; others are dropped) and every record, field by field at its
-                       width (perf 6.1 util/session.c swap ops and util/header.c, read in reverse).
+                       event_desc, tracing data; others are dropped) and every record, field
+                       by field at its width (a tracepoint's raw data by its format's fields) (perf 6.1 util/session.c swap ops and util/header.c, read in reverse).
                        --arch also replaces HEADER_ARCH (e.g. ppc64, s390x).
   arch NAME            only replaces HEADER_ARCH (e.g. i686, armv7l, riscv64, mips64).
   v1                   a version-1 file (magic PERFFILE, perf <= 3.2): attributes cut to
@@ -17,11 +17,16 @@ public recording of an allowed licence has, made from a real little-endian recor
   compressed2          every PERF_RECORD_COMPRESSED (81) of a `perf record -z` file becomes a
                        PERF_RECORD_COMPRESSED2 (83: u64 data size, data, padding to 8 bytes), as
                        perf 6.15 and newer write them.
+  compressed1          the reverse: every COMPRESSED2 (83) becomes a COMPRESSED (81) holding the
+                       same zstd data, which perf 6.1 reads; IN may be a pipe-mode file too.
+                       The reference for files with COMPRESSED2 that perf 6.1 refuses
+                       (linux-perf-data's `*.compressed2*.data`, measured by measure.sh).
 
 perf 6.1 must print for OUT what it prints for IN (bswap, v1, compressed2 keep the samples):
 the golden tests compare perfold on OUT with perf 6.1 on OUT where perf 6.1 reads it, and with
 perf 6.1 on IN where it does not (COMPRESSED2).
 """
+import re
 import struct
 import sys
 
@@ -127,7 +132,10 @@ def swap_sample(a, b):
         nr = f.u(at, 8)
         f.sw64_from(at, at + 8 + 8 * nr); at += 8 + 8 * nr
     if a.has(SAMPLE_RAW):
-        raise SystemExit('raw (tracepoint) samples are not handled')
+        size = f.u(at, 4)
+        f.sw(at, 4)
+        swap_raw(b, at + 4, size)
+        at += (4 + size + 7) // 8 * 8
     if a.has(SAMPLE_BRANCH_STACK):
         raise SystemExit('branch stacks are not handled')
     if a.has(SAMPLE_REGS_USER):
@@ -141,6 +149,83 @@ def swap_sample(a, b):
             at += size
             f.sw(at, 8); at += 8
     f.sw64_from(at)
+
+
+# Tracepoint formats of the file's tracing data: id -> [(offset, size, element size)],
+# filled by bswap() before the records are swapped.
+RAW_FORMATS = {}
+FIELD = re.compile(r'field:([^;]*);\s*offset:(\d+);\s*size:(\d+);')
+
+
+def parse_format(text):
+    """(id, fields) of one tracepoint format text: each field's offset, size and the size of
+    its elements (arrays are swapped element by element, __data_loc as a u32)."""
+    ident = int(re.search(r'^ID: (\d+)', text, re.M).group(1))
+    fields = []
+    for decl, off, size in FIELD.findall(text):
+        off, size = int(off), int(size)
+        n = re.search(r'\[(\d+)\]\s*$', decl.strip())
+        elem = size // int(n.group(1)) if n and int(n.group(1)) else size
+        if '__data_loc' in decl:
+            elem = 4
+        fields.append((off, size, elem))
+    return ident, fields
+
+
+def swap_raw(b, at, size):
+    """A tracepoint's raw data as its machine writes it: each field in its byte order (the
+    event is told by common_type, the first u16)."""
+    f = Buf(b)
+    ident = f.u(at, 2)
+    for off, fsize, elem in RAW_FORMATS.get(ident, [(0, 2, 2)]):
+        if elem in (2, 4, 8) and off + fsize <= size:
+            for p in range(at + off, at + off + fsize, elem):
+                f.sw(p, elem)
+
+
+def tracing_data(b, off, swap):
+    """Walks the HEADER_TRACING_DATA section at b[off:]: records the tracepoint formats, and
+    with `swap` writes its numbers big-endian and its endianness byte 1 (perf 6.1
+    util/trace-event-read.c reads them in the file's order)."""
+    f = Buf(b)
+    p = off + 10
+    p = b.index(b'\0', p) + 1  # version
+    if swap:
+        b[p] = 1
+    p += 2
+    if swap:
+        f.sw(p, 4)
+    p += 4
+
+    def num(n):
+        nonlocal p
+        v = f.u(p, n)
+        if swap:
+            f.sw(p, n)
+        p += n
+        return v
+
+    for name in (b'header_page\0', b'header_event\0'):
+        assert b[p:p + len(name)] == name, name
+        p += len(name)
+        n = num(8)
+        p += n
+
+    def formats(count):
+        nonlocal p
+        for _ in range(count):
+            n = num(8)
+            ident, fields = parse_format(b[p:p + n].decode('latin-1'))
+            RAW_FORMATS[ident] = fields
+            p += n
+
+    formats(num(4))  # ftrace
+    for _ in range(num(4)):  # event systems
+        p = b.index(b'\0', p) + 1
+        formats(num(4))
+    for width in (4, 4, 8):  # kallsyms, printk, saved cmdlines (version 0.6)
+        n = num(width)
+        p += n
 
 
 def swap_trailer(attrs, b, end):
@@ -221,6 +306,10 @@ def swap_record(attrs, b):
         f.sw(24, 8)
     elif typ in (2, 5, 6, 13):  # LOST, THROTTLE, UNTHROTTLE, LOST_SAMPLES
         f.sw64_from(8, end)
+    elif typ == 14:  # SWITCH: the trailer only
+        pass
+    elif typ == 15:  # SWITCH_CPU_WIDE: next_prev_pid, next_prev_tid
+        f.sw(8, 4); f.sw(12, 4)
     else:
         raise SystemExit('record type %d is not handled' % typ)
 
@@ -273,6 +362,10 @@ def bswap(b, arch):
         set_arch(b, h, arch)
     attrs = read_attrs(b, h)
     f = Buf(b)
+    table = feature_table(b, h)
+    for feat, _, off, size in table:
+        if feat == FEAT_TRACING_DATA:
+            tracing_data(b, off, False)
     # records
     at, end = h['data'][0], sum(h['data'])
     while at < end:
@@ -285,7 +378,9 @@ def bswap(b, arch):
     table = feature_table(b, h)
     kept = []
     for feat, _, off, size in table:
-        if feat in STRING_FEATS:
+        if feat == FEAT_TRACING_DATA:
+            tracing_data(b, off, True)
+        elif feat in STRING_FEATS:
             f.sw(off, 4)
         elif feat == 7:  # NRCPUS
             f.sw(off, 4); f.sw(off + 4, 4)
@@ -407,12 +502,59 @@ def compressed2(b):
     b[:] = nb
 
 
+def compressed1_records(b, at, end):
+    """The records of b[at:end] with every COMPRESSED2 made a COMPRESSED, and their count."""
+    out = bytearray()
+    n = 0
+    while at + 8 <= end:
+        typ, size = struct.unpack_from('<I', b, at)[0], struct.unpack_from('<H', b, at + 6)[0]
+        if size < 8 or at + size > end:
+            break  # a cut stream: the rest is copied as it is
+        rec = b[at:at + size]
+        if typ == 83:
+            data_size = struct.unpack_from('<Q', rec, 8)[0]
+            data = rec[16:16 + data_size]
+            rec = struct.pack('<IHH', 81, 0, 8 + len(data)) + data
+            n += 1
+        out += rec
+        at += size
+    out += b[at:end]
+    return out, n
+
+
+def compressed1(b):
+    if b[:8] == b'PERFILE2' and struct.unpack_from('<Q', b, 8)[0] == 16:
+        out, n = compressed1_records(b, 16, len(b))
+        if not n:
+            raise SystemExit('no PERF_RECORD_COMPRESSED2 in the stream')
+        b[16:] = out
+        return
+    h = header(b)
+    data_off, data_size = h['data']
+    out, n = compressed1_records(b, data_off, data_off + data_size)
+    if not n:
+        raise SystemExit('no PERF_RECORD_COMPRESSED2 in the file')
+    delta = len(out) - data_size
+    rest = bytearray(b[data_off + data_size:])
+    bits = int.from_bytes(b[72:104], 'little')
+    for i in range(bin(bits).count('1')):
+        off = struct.unpack_from('<Q', rest, 16 * i)[0]
+        struct.pack_into('<Q', rest, 16 * i, off + delta)
+    nb = bytearray(b[:data_off]) + out + rest
+    struct.pack_into('<Q', nb, 48, len(out))
+    b[:] = nb
+
+
 def main():
     args = sys.argv[1:]
     if len(args) < 3:
         sys.exit(__doc__)
     mode, src, dst = args[0], args[1], args[2]
     b = bytearray(open(src, 'rb').read())
+    if mode == 'compressed1':
+        compressed1(b)
+        open(dst, 'wb').write(b)
+        return
     if b[:8] != b'PERFILE2' or struct.unpack_from('<Q', b, 8)[0] != 104:
         sys.exit('IN must be a little-endian perf.data file (not pipe mode)')
     if mode == 'bswap':

@@ -32,6 +32,8 @@ pub struct Sample<'a> {
     pub user_stack: Option<&'a [u8]>,
     /// The branch stack (LBR), if sampled.
     pub branch_stack: Option<BranchStack<'a>>,
+    /// The counter values read with the sample (PERF_SAMPLE_READ).
+    pub read: Option<ReadValues<'a>>,
     /// PERF_SAMPLE_WEIGHT, or the first 32 bits of PERF_SAMPLE_WEIGHT_STRUCT
     /// (as perf's x86 `arch_perf_parse_sample_weight` reads it).
     pub weight: u64,
@@ -55,6 +57,27 @@ pub struct BranchStack<'a> {
     pub entries: &'a [u8],
     /// Offset of the stack's `nr` word in the sample payload.
     pub nr_at: usize,
+}
+
+/// The values of PERF_SAMPLE_READ: `values` holds one entry of `stride`
+/// bytes per counter (the sampled event alone, or each member of its group
+/// with PERF_FORMAT_GROUP), the value first, then its id
+/// (`id_at`, when PERF_FORMAT_ID; perf forces it for PERF_SAMPLE_READ).
+#[derive(Debug, Clone, Copy)]
+pub struct ReadValues<'a> {
+    pub values: &'a [u8],
+    pub stride: usize,
+    pub id_at: Option<usize>,
+}
+
+impl<'a> ReadValues<'a> {
+    /// (value, id) of each counter, in the recorded order.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, Option<u64>)> + 'a {
+        let id_at = self.id_at;
+        self.values
+            .chunks_exact(self.stride.max(8))
+            .map(move |v| (le_u64(v, 0), id_at.map(|at| le_u64(v, at))))
+    }
 }
 
 /// One branch stack entry.
@@ -169,7 +192,7 @@ pub fn parse_sample<'a>(attr: &Attr, misc: u16, data: &'a [u8], base: u64) -> Re
         s.period = c.u64("sample period")?;
     }
     if attr.has(SAMPLE_READ) {
-        skip_read_values(&mut c, attr.read_format)?;
+        s.read = Some(read_values(&mut c, attr.read_format)?);
     }
     if attr.has(SAMPLE_CALLCHAIN) {
         let nr = c.u64("callchain length")?;
@@ -250,20 +273,31 @@ pub fn parse_sample<'a>(attr: &Attr, misc: u16, data: &'a [u8], base: u64) -> Re
     Ok(s)
 }
 
-fn skip_read_values(c: &mut Cursor, read_format: u64) -> Result<()> {
-    let per_value = 1
-        + u64::from(read_format & READ_FORMAT_ID != 0)
-        + u64::from(read_format & READ_FORMAT_LOST != 0);
-    let times = u64::from(read_format & READ_FORMAT_TOTAL_TIME_ENABLED != 0)
-        + u64::from(read_format & READ_FORMAT_TOTAL_TIME_RUNNING != 0);
+/// perf `evsel__parse_sample`'s PERF_SAMPLE_READ: a group's `nr`, the
+/// enabled/running times, then the values (one without PERF_FORMAT_GROUP,
+/// whose times sit between its value and its id).
+fn read_values<'a>(c: &mut Cursor<'a>, read_format: u64) -> Result<ReadValues<'a>> {
+    let has_id = read_format & READ_FORMAT_ID != 0;
+    let per_value = 1 + usize::from(has_id) + usize::from(read_format & READ_FORMAT_LOST != 0);
+    let times = usize::from(read_format & READ_FORMAT_TOTAL_TIME_ENABLED != 0)
+        + usize::from(read_format & READ_FORMAT_TOTAL_TIME_RUNNING != 0);
     if read_format & READ_FORMAT_GROUP != 0 {
         let nr = c.u64("read group size")?;
-        c.array(times, 8, "read times")?;
-        c.array(nr, 8 * per_value as usize, "read values")?;
+        c.array(times as u64, 8, "read times")?;
+        let values = c.array(nr, 8 * per_value, "read values")?;
+        Ok(ReadValues {
+            values,
+            stride: 8 * per_value,
+            id_at: has_id.then_some(8),
+        })
     } else {
-        c.array(times + per_value, 8, "read value")?;
+        let values = c.array((times + per_value) as u64, 8, "read value")?;
+        Ok(ReadValues {
+            values,
+            stride: values.len(),
+            id_at: has_id.then_some(8 * (1 + times)),
+        })
     }
-    Ok(())
 }
 
 /// The sample-id trailer of a non-sample record: only what perf uses from it.

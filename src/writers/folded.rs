@@ -14,9 +14,11 @@
 //!   strings are built, merged and sorted once at the end.
 //!
 //! Samples whose layout is not the default
-//! ([`super::layout::EventLayout::has_default_shape`]: tracepoints, no tid or
-//! time field) are read from their rendered text directly, exactly as inferno
-//! would; see [`Reading`].
+//! ([`super::layout::EventLayout::reads_as_default_shape`]: tracepoints,
+//! memory fields) are read from their rendered text directly, exactly as
+//! inferno would; see [`Reading`]. Event lines inferno misreads only for a
+//! missing or negative tid or a missing time are read as their default-shape
+//! form (a deviation kept on purpose, docs/parity.md).
 
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -26,7 +28,7 @@ use rustc_hash::FxHashMap;
 use super::inferno_rules as rules;
 use super::layout::EventLayout;
 use super::text::{frame_text, header_line, ip_suffix, render_sample, FrameTexts};
-use super::{flamegraph, fmt, Names, SampleSink, SampleView};
+use super::{flamegraph, fmt, Header, Names, SampleSink, SampleView};
 use crate::frames::{Frame, FrameKey};
 
 /// Slot-cache marker: not computed yet.
@@ -52,33 +54,25 @@ struct EventLine {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reading {
     /// From its fields: the event line's reading (cached per comm, tid and
-    /// event when it depends on nothing else), then one frame per line.
-    Fields { cached: bool },
+    /// event), then one frame per line.
+    Fields,
     /// From its full rendered text, by inferno's line rules.
     Text,
 }
 
 impl Reading {
-    fn of(ev: &EventLayout, tid: i32) -> Reading {
-        if !ev.has_default_shape() {
+    fn of(ev: &EventLayout) -> Reading {
+        if !ev.reads_as_default_shape() {
             // Samples of these events never carry pending frames: the
             // pipeline defers inline frames only when every event has the
             // default shape.
             return Reading::Text;
         }
-        if tid >= 0 {
-            return Reading::Fields { cached: true };
-        }
-        // A negative tid (`%5d` of a tid >= 2^31, only in a crafted file) is
-        // no digit word for inferno: it takes the period for the tid, so the
-        // event line's reading depends on the time and period and is read per
-        // sample. A frame on that line is then not read as a frame, so a
-        // sample without callchain (and so without pending frames) goes by text.
-        if ev.callchain {
-            Reading::Fields { cached: false }
-        } else {
-            Reading::Text
-        }
+        // Default shape, or a line inferno misreads only because its tid is
+        // missing or negative (`-1`) or it has no time: read as inferno reads
+        // the same line in the default shape (docs/parity.md, issue 11 item
+        // 8), see [`Folder::render_line`].
+        Reading::Fields
     }
 }
 
@@ -175,11 +169,33 @@ impl Folder {
     }
 
     /// Renders the sample's event line (and, without callchain, its frame).
+    ///
+    /// A line without tid or time, or with a negative tid (`-1`), is rendered
+    /// in perf's default shape instead (a tid of 0 or without its sign, a time
+    /// of 0): inferno-collapse-perf misreads the real line (it takes the
+    /// period for the tid, or its event and period from the wrong words, and
+    /// then one junk stack or one stack per sample), so perfold folds what
+    /// inferno folds from that line made readable
+    /// (`scripts/foreign/fix-event-lines.py`; docs/parity.md, issue 11 item 8).
     fn render_line(&mut self, s: &SampleView, names: &Names) {
         let formats = names.formats;
         let ev = &formats.events[s.event];
         self.line.clear();
-        header_line(&mut self.line, ev, formats.name_width, &s.header);
+        if ev.tid && ev.time && s.header.tid >= 0 {
+            header_line(&mut self.line, ev, formats.name_width, &s.header);
+        } else {
+            let fixed = EventLayout {
+                tid: true,
+                time: true,
+                ..ev.clone()
+            };
+            let header = Header {
+                tid: s.header.tid.checked_abs().unwrap_or(0).max(0),
+                time: if ev.time { s.header.time } else { 0 },
+                ..s.header
+            };
+            header_line(&mut self.line, &fixed, formats.name_width, &header);
+        }
         if ev.ip && !ev.callchain {
             ip_suffix(&mut self.line, s, names);
         }
@@ -242,12 +258,12 @@ impl Folder {
         // A sample whose text left inferno's stack open (no blank line after
         // it) makes inferno read the next one as part of that stack.
         let reading = match self.by_text.is_idle() {
-            true => Reading::of(ev, s.header.tid),
+            true => Reading::of(ev),
             false => Reading::Text,
         };
         let line = match reading {
             Reading::Text => return self.add_by_text(s, names),
-            Reading::Fields { cached: true } => {
+            Reading::Fields => {
                 let cache_key = (s.header.comm_id, s.header.tid, s.event);
                 match self.events.get(&cache_key) {
                     Some(&l) => l,
@@ -258,7 +274,6 @@ impl Folder {
                     }
                 }
             }
-            Reading::Fields { cached: false } => self.read_event_line(s, names),
         };
         let Some(pname) = line.pname else {
             return;

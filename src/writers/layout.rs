@@ -170,10 +170,12 @@ impl EventLayout {
     /// tid and the time becomes part of the comm: not the default shape.
     /// Memory-sampling fields (raw events) follow the event name: not either.
     pub fn has_default_shape(&self) -> bool {
-        self.tid
-            && self.time
-            && self.tracepoint.is_none()
-            && !self.memory.any()
-            && self.name.matches(':').count() <= 1
+        self.tid && self.time && self.reads_as_default_shape()
+    }
+
+    /// The default shape but for a missing tid or time: the line the folder
+    /// reads as if it had both (see `folded::Folder::render_line`).
+    pub fn reads_as_default_shape(&self) -> bool {
+        self.tracepoint.is_none() && !self.memory.any() && self.name.matches(':').count() <= 1
     }
 }
