@@ -71,6 +71,7 @@ stages!(
     symbolize,
     traceevent,
     unwind,
+    workers,
     writers,
 );
 

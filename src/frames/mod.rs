@@ -13,7 +13,7 @@ mod inline;
 mod symbol_table;
 
 pub use inline::InlineFrames;
-pub use symbol_table::{SymId, SymbolTable};
+pub use symbol_table::{InternedSymbol, SymId, SymbolTable};
 
 use crate::mappings::{DsoId, Machine, Thread, CPUMODE_HYPERVISOR, CPUMODE_KERNEL, CPUMODE_USER};
 use crate::reader::sample::{

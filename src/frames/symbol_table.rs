@@ -13,7 +13,7 @@ use crate::symbolize::{ObjectId, Symbolizer};
 pub struct SymId(pub u32);
 
 /// A symbol as the writers need it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct InternedSymbol {
     pub name: Box<str>,
     pub start: u64,
@@ -78,6 +78,28 @@ impl SymbolTable {
 
     pub fn get(&self, id: SymId) -> &InternedSymbol {
         &self.syms[id.0 as usize]
+    }
+
+    /// How many symbols are interned (ids are dense and never reused).
+    pub fn len(&self) -> usize {
+        self.syms.len()
+    }
+
+    /// Whether no symbol is interned yet.
+    pub fn is_empty(&self) -> bool {
+        self.syms.is_empty()
+    }
+
+    /// The symbols interned from id `from` on, for a mirror of the table
+    /// on another thread (`workers`).
+    pub fn since(&self, from: usize) -> &[InternedSymbol] {
+        self.syms.get(from..).unwrap_or(&[])
+    }
+
+    /// Appends symbols read from [`Self::since`] of the table this one
+    /// mirrors: only names, no lookups, are asked of a mirror.
+    pub fn extend_mirrored(&mut self, syms: impl IntoIterator<Item = InternedSymbol>) {
+        self.syms.extend(syms);
     }
 
     /// The symbol of `addr` (already `map_ip`-converted) in `dso`, and the
