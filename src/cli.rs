@@ -158,8 +158,8 @@ pub struct ReadArgs {
     #[arg(short = 'f', long)]
     pub force: bool,
     /// Threads to use: with 2 or more, samples are rendered (perf-script) or folded on a
-    /// thread of their own, next to the one that reads, unwinds and symbolizes; the output
-    /// is the same at any N [default: all cores for perf-script, 1 for fold and flamegraph]
+    /// thread of their own, next to the one that reads, unwinds and symbolizes (N above 2
+    /// adds no thread yet); the output is the same at any N [default: all cores for perf-script, 1 for fold and flamegraph]
     #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
     #[command(flatten)]
