@@ -157,6 +157,11 @@ pub struct ReadArgs {
     /// file another user owns; perfold reads any file it can open, so it changes nothing.
     #[arg(short = 'f', long)]
     pub force: bool,
+    /// Threads to use: with 2 or more, samples are rendered (perf-script) or folded on a
+    /// thread of their own, next to the one that reads, unwinds and symbolizes (N above 2
+    /// adds no thread yet); the output is the same at any N [default: all cores for perf-script, 1 for fold and flamegraph]
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
     #[command(flatten)]
     pub callchain: CallchainArgs,
 }
@@ -193,8 +198,19 @@ impl ReadArgs {
             o.max_stack = n as usize;
         }
         o.demangle = !self.callchain.no_demangle;
+        o.jobs = self.jobs.map_or(1, |n| n as usize);
         o
     }
+
+    /// `-j`, or all cores when not given (perf-script's default).
+    pub fn jobs_or_all_cores(&self) -> usize {
+        self.jobs.map_or_else(all_cores, |n| n as usize)
+    }
+}
+
+/// The cores this process may run on (1 when unknown).
+fn all_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// A failed run: the file it concerns (if any) and what went wrong.
@@ -402,6 +418,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::PerfScript(cmd) => {
             let mut opts = cmd.input.options();
             check_input(&opts.input, cmd.input.named().is_some())?;
+            opts.jobs = cmd.input.read.jobs_or_all_cores();
             opts.script = cmd.script.options().map_err(Failure::usage)?;
             for w in &opts.script.field_warnings {
                 eprintln!("{w}");

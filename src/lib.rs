@@ -36,6 +36,7 @@
 //! (records    (perf's      (threads,    (DWARF     (callchains (script,    (inferno's
 //!  + offsets)  rounds)      maps, DSOs)  stacks)    + inlines)  fold, svg)  own flags)
 //! objfile, symbolize, hw: the libraries frames calls; traceevent, script_options: leaves
+//! workers (-j): the sink on a thread of its own, between writers and the pipeline
 //! ```
 //!
 //! `pipeline.rs` is the only place that wires the stages; the binary
@@ -71,6 +72,7 @@ stages!(
     symbolize,
     traceevent,
     unwind,
+    workers,
     writers,
 );
 

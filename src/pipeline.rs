@@ -49,6 +49,9 @@ pub struct Options {
     pub script: ScriptOptions,
     /// Demangle symbol names (perf's `--no-demangle` turns it off).
     pub demangle: bool,
+    /// `-j N`: with 2 or more, the sink runs on a thread of its own
+    /// (`crate::workers`); the output is the same at any N.
+    pub jobs: usize,
 }
 
 impl Options {
@@ -70,12 +73,21 @@ impl Options {
             quiet: false,
             script: ScriptOptions::default(),
             demangle: true,
+            jobs: 1,
         }
     }
 }
 
-/// Reads the whole input and feeds every sample, in perf's order, to `sink`.
-pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
+/// Reads the whole input and feeds every sample, in perf's order, to `sink`
+/// (on a second thread with `opts.jobs` of 2 or more).
+pub fn run(opts: &Options, sink: &mut (dyn SampleSink + Send)) -> Result<()> {
+    if opts.jobs > 1 {
+        return crate::workers::with_sink_thread(sink, |s| run_on(opts, s));
+    }
+    run_on(opts, sink)
+}
+
+fn run_on(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
     let data = PerfData::open(&opts.input)?;
     let mut symbolizer = Symbolizer::new(SymbolizeOptions {
         symfs: opts.symfs.clone(),

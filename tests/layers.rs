@@ -23,6 +23,7 @@ const LAYERS: &[&[&str]] = &[
     &["unwind", "hw"],
     &["frames"],
     &["writers", "report"],
+    &["workers"],
     &["pipeline"],
     &["stacks"],
     &["cli"],

@@ -13,7 +13,7 @@ mod inline;
 mod symbol_table;
 
 pub use inline::InlineFrames;
-pub use symbol_table::{SymId, SymbolTable};
+pub use symbol_table::{InternedSymbol, SymId, SymbolTable};
 
 use crate::mappings::{DsoId, Machine, Thread, CPUMODE_HYPERVISOR, CPUMODE_KERNEL, CPUMODE_USER};
 use crate::reader::sample::{
@@ -77,6 +77,37 @@ impl Frame {
 
 /// Resolves one address in the space `cpumode` selects (perf's `thread__find_symbol`).
 pub fn resolve_ip(
+    machine: &mut Machine,
+    symbols: &mut SymbolTable,
+    thread: &Thread,
+    cpumode: u8,
+    ip: u64,
+    fallback: bool,
+) -> Frame {
+    // The space a plain lookup searches, and its changes so far: a frame
+    // resolved there before is the answer while the space is unchanged.
+    let space = |m: &Machine| match cpumode {
+        CPUMODE_KERNEL => Some((u32::MAX, m.kernel_maps.changes())),
+        CPUMODE_USER => Some((thread.maps.0, m.maps(thread.maps).changes())),
+        _ => None,
+    };
+    let before = space(machine).filter(|_| !fallback);
+    if let Some((id, changes)) = before {
+        if let Some(f) = symbols.cached_frame(id, changes, ip) {
+            return f;
+        }
+    }
+    let f = resolve_ip_uncached(machine, symbols, thread, cpumode, ip, fallback);
+    if before.is_some() {
+        // Loading the kernel's symbols may have resized its map.
+        if let Some((id, changes)) = space(machine) {
+            symbols.cache_frame(id, changes, f);
+        }
+    }
+    f
+}
+
+fn resolve_ip_uncached(
     machine: &mut Machine,
     symbols: &mut SymbolTable,
     thread: &Thread,

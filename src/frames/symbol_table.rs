@@ -4,6 +4,7 @@
 
 use rustc_hash::FxHashMap;
 
+use super::Frame;
 use crate::mappings::{DsoId, DsoKind, Machine};
 use crate::objfile::locate::Searched;
 use crate::symbolize::{ObjectId, Symbolizer};
@@ -13,15 +14,31 @@ use crate::symbolize::{ObjectId, Symbolizer};
 pub struct SymId(pub u32);
 
 /// A symbol as the writers need it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct InternedSymbol {
     pub name: Box<str>,
     pub start: u64,
     pub end: u64,
 }
 
+/// Slots of the per-address frame cache (a power of two).
+const FRAME_CACHE_SLOTS: usize = 1 << 13;
+
+/// A resolved frame, valid while its address space has not changed.
+#[derive(Clone, Copy)]
+struct CachedFrame {
+    /// The space's id (`u32::MAX`: the kernel's maps; `u32::MAX - 1`: empty).
+    space: u32,
+    /// The space's `Maps::changes` when the frame was resolved.
+    changes: u64,
+    frame: Frame,
+}
+
 /// Symbols by id, plus the per-(DSO, address) lookup cache.
 pub struct SymbolTable {
+    /// Direct-mapped (space, address) -> frame cache in front of the map
+    /// and symbol lookups (most samples repeat the addresses of the last few).
+    frame_cache: Vec<CachedFrame>,
     syms: Vec<InternedSymbol>,
     by_start: FxHashMap<(DsoId, u64), SymId>,
     by_addr: FxHashMap<(DsoId, u64), (Option<SymId>, u32)>,
@@ -33,6 +50,14 @@ pub struct SymbolTable {
 impl SymbolTable {
     pub fn new(symbolizer: Symbolizer) -> Self {
         SymbolTable {
+            frame_cache: vec![
+                CachedFrame {
+                    space: u32::MAX - 1,
+                    changes: 0,
+                    frame: Frame::unmapped(0),
+                };
+                FRAME_CACHE_SLOTS
+            ],
             syms: Vec::new(),
             by_start: FxHashMap::default(),
             by_addr: FxHashMap::default(),
@@ -78,6 +103,49 @@ impl SymbolTable {
 
     pub fn get(&self, id: SymId) -> &InternedSymbol {
         &self.syms[id.0 as usize]
+    }
+
+    fn frame_slot(space: u32, ip: u64) -> usize {
+        let h = (ip ^ u64::from(space).rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (h >> (64 - FRAME_CACHE_SLOTS.trailing_zeros())) as usize
+    }
+
+    /// The frame of `ip` in address space `space` resolved before, if the
+    /// space has had no change (`changes`) since.
+    pub fn cached_frame(&self, space: u32, changes: u64, ip: u64) -> Option<Frame> {
+        let c = &self.frame_cache[Self::frame_slot(space, ip)];
+        (c.space == space && c.changes == changes && c.frame.ip == ip).then_some(c.frame)
+    }
+
+    /// Remembers the frame of `frame.ip` in `space` at `changes`.
+    pub fn cache_frame(&mut self, space: u32, changes: u64, frame: Frame) {
+        self.frame_cache[Self::frame_slot(space, frame.ip)] = CachedFrame {
+            space,
+            changes,
+            frame,
+        };
+    }
+
+    /// How many symbols are interned (ids are dense and never reused).
+    pub fn len(&self) -> usize {
+        self.syms.len()
+    }
+
+    /// Whether no symbol is interned yet.
+    pub fn is_empty(&self) -> bool {
+        self.syms.is_empty()
+    }
+
+    /// The symbols interned from id `from` on, for a mirror of the table
+    /// on another thread (`workers`).
+    pub fn since(&self, from: usize) -> &[InternedSymbol] {
+        self.syms.get(from..).unwrap_or(&[])
+    }
+
+    /// Appends symbols read from [`Self::since`] of the table this one
+    /// mirrors: only names, no lookups, are asked of a mirror.
+    pub fn extend_mirrored(&mut self, syms: impl IntoIterator<Item = InternedSymbol>) {
+        self.syms.extend(syms);
     }
 
     /// The symbol of `addr` (already `map_ip`-converted) in `dso`, and the

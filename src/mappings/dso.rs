@@ -39,10 +39,13 @@ pub struct Dso {
 type DsoKey = (Box<[u8]>, Option<(u32, u32, u64, u64)>);
 
 /// All DSOs of a recording.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Dsos {
     list: Vec<Dso>,
     index: FxHashMap<DsoKey, DsoId>,
+    /// Counts changes to existing entries (renames, module names), so a
+    /// mirror on another thread (`workers`) knows when appending is not enough.
+    generation: u64,
 }
 
 impl Dsos {
@@ -56,6 +59,22 @@ impl Dsos {
 
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()
+    }
+
+    /// How many times an existing entry changed (see the field).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The DSOs from id `from` on, for a mirror on another thread.
+    pub fn since(&self, from: usize) -> &[Dso] {
+        self.list.get(from..).unwrap_or(&[])
+    }
+
+    /// Appends DSOs read from [`Self::since`] of the table this one mirrors
+    /// (a mirror is only read by id, never searched by name).
+    pub fn extend_mirrored(&mut self, dsos: impl IntoIterator<Item = Dso>) {
+        self.list.extend(dsos);
     }
 
     /// Finds or adds the DSO for `name` with this identity.
@@ -87,10 +106,12 @@ impl Dsos {
     /// Renames a DSO (the kernel, named by its build-id table entry).
     pub fn rename(&mut self, i: DsoId, name: &[u8]) {
         self.list[i.0 as usize].name = name.into();
+        self.generation += 1;
     }
 
     /// Sets the `[name]` of a module DSO printed by its path.
     pub fn set_module_name(&mut self, i: DsoId, short: &[u8]) {
         self.list[i.0 as usize].module_name = Some(short.into());
+        self.generation += 1;
     }
 }

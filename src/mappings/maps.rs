@@ -38,6 +38,9 @@ pub struct Maps {
     /// Bumped by every change to a file-backed map (added, trimmed or
     /// removed), so per-space caches (unwinders) can tell when to refresh.
     generation: u64,
+    /// Bumped by every change to any map, anonymous ones included, so a
+    /// cache of lookups (`frames`' per-address cache) can tell it is stale.
+    changes: u64,
 }
 
 impl Maps {
@@ -49,6 +52,7 @@ impl Maps {
 
     /// Inserts `map`, trimming whatever it overlaps.
     pub fn insert(&mut self, map: Map) {
+        self.changes += 1;
         if !map.identity {
             self.generation += 1;
         }
@@ -102,12 +106,18 @@ impl Maps {
     /// Removes the map starting at `start`.
     pub fn remove(&mut self, start: u64) -> Option<Map> {
         self.generation += 1;
+        self.changes += 1;
         self.by_start.remove(&start)
     }
 
     /// Changes so far (see the field).
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// Changes to any map so far (see the field).
+    pub fn changes(&self) -> u64 {
+        self.changes
     }
 
     /// All maps, by start address.

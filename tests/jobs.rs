@@ -1,0 +1,155 @@
+//! `-j N` never changes the output: every golden fixture (tests/fixtures,
+//! tests/fixtures/foreign) and every flag case of
+//! tests/fixtures/options/cases.tsv, run at `-j 1`, `-j 2` and `-j 8`, gives
+//! the bytes perf 6.1 and inferno 0.12.8 gave (the same expected files
+//! parity.rs, foreign.rs and script_options.rs compare with).
+
+mod common;
+use common::{check_goldens, first_difference, perfold_command};
+
+use std::path::{Path, PathBuf};
+
+const JOBS: [&str; 3] = ["1", "2", "8"];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn cases_in(dir: &Path) -> Vec<PathBuf> {
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("the fixture folder exists")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("perf.data").is_file())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 4, "expected fixtures, found {cases:?}");
+    cases
+}
+
+/// perfold on a fixture with the arguments its recipe gives perf.
+fn perfold(case: &Path, command: &str, extra: &[&str], jobs: &str) -> Vec<u8> {
+    let mut args: Vec<&str> = command.split(' ').collect();
+    args.extend(["perf.data", "-j", jobs]);
+    args.extend(extra);
+    let out = perfold_command(&args, case).output().expect("perfold runs");
+    assert!(
+        out.status.success(),
+        "{}: perfold {} failed: {}",
+        case.display(),
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn check_main(command: &str, expected: &str, only_with: Option<&str>) {
+    let cases: Vec<PathBuf> = cases_in(&root())
+        .into_iter()
+        .filter(|c| only_with.is_none_or(|f| c.join(f).is_file()))
+        .collect();
+    for jobs in JOBS {
+        check_goldens(command, expected, &cases, |case, command| {
+            let extra = ["--symfs", "../sysroot", "--kallsyms", "kallsyms"];
+            perfold(case, command, &extra, jobs)
+        });
+    }
+}
+
+#[test]
+fn perf_script_is_the_same_at_any_jobs() {
+    check_main("perf-script", "expected.script", None);
+    check_main(
+        "perf-script --no-inline",
+        "expected.noinline",
+        Some("expected.noinline"),
+    );
+}
+
+#[test]
+fn fold_is_the_same_at_any_jobs() {
+    check_main("fold", "expected.folded", None);
+}
+
+#[test]
+fn flamegraph_is_the_same_at_any_jobs() {
+    check_main("flamegraph", "expected.svg", None);
+}
+
+#[test]
+fn foreign_recordings_are_the_same_at_any_jobs() {
+    let cases = cases_in(&root().join("foreign"));
+    for jobs in JOBS {
+        for (command, expected) in [
+            ("perf-script", "expected.script"),
+            ("fold", "expected.folded"),
+        ] {
+            check_goldens(command, expected, &cases, |case, command| {
+                let args = std::fs::read_to_string(case.join("args")).expect("args");
+                let extra: Vec<&str> = args.split_whitespace().collect();
+                perfold(case, command, &extra, jobs)
+            });
+        }
+    }
+}
+
+/// The flag cases perf accepts (fields, filters, side-band events, time
+/// ranges, callchain options, inferno's flags), each at every `-j`.
+#[test]
+fn every_flag_case_is_the_same_at_any_jobs() {
+    let list = std::fs::read_to_string(root().join("options/cases.tsv")).expect("cases.tsv");
+    let tmp = std::env::temp_dir().join(format!("perfold-jobs-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for line in list
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let f: Vec<&str> = line.split('\t').collect();
+        let (name, fixture, command, args) = (f[0], f[1], f[2], &f[3..]);
+        if command.ends_with("-error") {
+            continue;
+        }
+        let dir = root().join(fixture);
+        let mut data = PathBuf::from("perf.data");
+        if args.iter().any(|a| a.starts_with("--header")) {
+            // perf prints the file's mtime: a copy with the recipe's mtime.
+            data = tmp.join(format!("{name}.data"));
+            std::fs::copy(dir.join("perf.data"), &data).unwrap();
+            let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_767_225_600);
+            let file = std::fs::File::options().write(true).open(&data).unwrap();
+            file.set_modified(t).unwrap();
+        }
+        let expected = std::fs::read(root().join("options/expected").join(name)).unwrap();
+        for jobs in JOBS {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_perfold"))
+                .arg(command)
+                .arg("-i")
+                .arg(&data)
+                .args([
+                    "--symfs",
+                    "../sysroot",
+                    "--kallsyms",
+                    "kallsyms",
+                    "-j",
+                    jobs,
+                ])
+                .args(args)
+                .current_dir(&dir)
+                .env("HOME", &tmp)
+                .env("TZ", "UTC")
+                .output()
+                .expect("perfold runs");
+            ran += 1;
+            if out.stdout != expected || !out.status.success() {
+                failures.push(format!(
+                    "{name} -j {jobs}: {}",
+                    first_difference(&expected, &out.stdout)
+                ));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    assert!(ran >= 150, "expected the flag cases, ran {ran}");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
