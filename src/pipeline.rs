@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
-use crate::frames::{self, Frame, FrameKey, InlineFrames, SymbolTable};
+use crate::frames::{self, Frame, FrameKey, InlineFrames, SampleExtras, SymbolTable};
 use crate::hw::memory::MemoryValues;
 use crate::mappings::{DsoId, Machine, Thread, CPUMODE_USER};
 use crate::ordering::OrderedQueue;
@@ -119,6 +119,7 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
         time_ranges: None,
         side_text: Vec::new(),
         srclines: Vec::new(),
+        extras: SampleExtras::default(),
         sink,
     };
     let mut data = data;
@@ -232,6 +233,8 @@ struct State<'s> {
     side_text: Vec<u8>,
     /// The current sample's source lines (`-F srcline`), one per frame.
     srclines: Vec<Option<Vec<u8>>>,
+    /// The current sample's lookups for the other `-F` fields.
+    extras: SampleExtras,
     sink: &'s mut dyn SampleSink,
 }
 
@@ -555,6 +558,8 @@ impl State<'_> {
         if ev_fields & fields::SRCLINE != 0 && wants_ip {
             self.fill_srclines(callchain, &ip_frame, attr);
         }
+        let (machine, symbols) = (&mut self.machine, &mut self.symbols);
+        self.extras.fill(machine, symbols, &thread, &s, ev_fields);
         if let Some(report) = &mut self.report {
             report.add(if callchain {
                 &self.frames
@@ -579,8 +584,10 @@ impl State<'_> {
             trace: trace.then_some(self.trace.as_slice()),
             addr,
             user_regs: s.user_regs,
+            intr_regs: s.intr_regs,
             srclines: &self.srclines,
             memory: MemoryValues::of(&s),
+            extras: &self.extras,
         };
         let names = Names {
             formats: self.formats.as_ref().expect("prepared"),

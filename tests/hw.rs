@@ -212,3 +212,62 @@ fn memory_sampling_fields_match_perf() {
         "syn-mem-callchain",
     ]);
 }
+
+/// `-F` on the hardware fixtures (tests/fixtures/hw/fields.tsv): branch stacks
+/// (`brstack`, `brstacksym`, `brstackoff`), the memory fields, `iregs`,
+/// `insn`/`insnlen`, against perf 6.1's output in fields/<name>. A case perf
+/// refuses (fields/<name>.error) must make perfold fail with perf's first line
+/// and print nothing.
+#[test]
+fn field_cases_match_perf() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hw");
+    let list = std::fs::read_to_string(dir.join("fields.tsv")).unwrap();
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for line in list
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let f: Vec<&str> = line.split('\t').collect();
+        let (name, case, args) = (f[0], f[1], &f[2..]);
+        count += 1;
+        let out = Command::new(env!("CARGO_BIN_EXE_perfold"))
+            .args(["perf-script", "-i", "perf.data"])
+            .args(shared_args(case))
+            .args(args)
+            .current_dir(case_dir(case))
+            .env("HOME", empty_home())
+            .output()
+            .expect("perfold runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if let Ok(error) = std::fs::read_to_string(dir.join("fields").join(format!("{name}.error")))
+        {
+            let first = error.lines().next().unwrap_or("");
+            if out.status.success() || !out.stdout.is_empty() || !stderr.contains(first) {
+                failures.push(format!(
+                    "{name}: perf refuses with {first:?}; perfold: {stderr:?}"
+                ));
+            }
+            continue;
+        }
+        let expected = std::fs::read(dir.join("fields").join(name)).unwrap();
+        if !out.status.success() {
+            failures.push(format!("{name}: perfold failed: {stderr}"));
+        } else if out.stdout != expected {
+            failures.push(format!(
+                "{name} ({case} {}): {}",
+                args.join(" "),
+                first_difference(&expected, &out.stdout)
+            ));
+        }
+    }
+    assert!(count >= 25, "fields.tsv: {count} cases");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Branch flags of every kind, kernel and unmapped branch addresses and
+/// interrupt registers: perf's default fields print none of them.
+#[test]
+fn branch_flags_and_interrupt_registers_by_default() {
+    check(&["syn-brstack-flags-iregs"]);
+}

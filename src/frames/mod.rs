@@ -9,9 +9,13 @@
 //! [`SymbolTable`] (`symbol_table.rs`); DWARF inline frames are
 //! [`InlineFrames`] (`inline.rs`, which names its records in the table).
 
+mod branches;
+mod extras;
 mod inline;
 mod symbol_table;
 
+pub use branches::BranchFrames;
+pub use extras::SampleExtras;
 pub use inline::InlineFrames;
 pub use symbol_table::{SymId, SymbolTable};
 

@@ -346,16 +346,7 @@ impl FieldSpec {
 /// Fields perf would print for these recordings that perfold does not
 /// produce (see docs/parity.md): refused rather than printed differently.
 /// Fields whose data the samples lack were dropped (or refused) before.
-const NOT_PRINTED: FieldMask = SRCCODE
-    | DATA_SRC
-    | WEIGHT
-    | INS_LAT
-    | PHYS_ADDR
-    | DATA_PAGE_SIZE
-    | CODE_PAGE_SIZE
-    | IREGS
-    | INSN
-    | INSNLEN;
+const NOT_PRINTED: FieldMask = SRCCODE | INSN | INSNLEN;
 
 const BADMIX: &str = "Cannot mix +-field with overridden fields";
 
