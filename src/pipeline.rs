@@ -119,7 +119,7 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
         time_ranges: None,
         side_text: Vec::new(),
         srclines: Vec::new(),
-        extras: SampleExtras::default(),
+        extras: SampleExtras::new(data.arch.as_deref(), data.pipe_mode),
         sink,
     };
     let mut data = data;
@@ -558,8 +558,9 @@ impl State<'_> {
         if ev_fields & fields::SRCLINE != 0 && wants_ip {
             self.fill_srclines(callchain, &ip_frame, attr);
         }
-        let (machine, symbols) = (&mut self.machine, &mut self.symbols);
-        self.extras.fill(machine, symbols, &thread, &s, ev_fields);
+        let (machine, symbols, inlines) = (&mut self.machine, &mut self.symbols, &mut self.inlines);
+        self.extras
+            .fill(machine, symbols, inlines, &thread, &s, &ip_frame, ev_fields);
         if let Some(report) = &mut self.report {
             report.add(if callchain {
                 &self.frames

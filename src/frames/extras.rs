@@ -1,33 +1,91 @@
 //! What `-F` fields beyond the ip and callchain need looked up in maps and
-//! DSOs for one sample (perf 6.1 `process_event`): the branch-stack entries
-//! of `brstack`/`brstacksym`/`brstackoff` ([`super::branches`]). Filled by
-//! the pipeline once per sample, only for the fields the event prints, and
-//! rendered by `writers::fields`.
+//! DSOs for one sample (perf 6.1 `process_event`):
+//! - the branch-stack entries of `brstack`/`brstacksym`/`brstackoff`
+//!   ([`super::branches`]);
+//! - `insn`/`insnlen`: perf's x86 `arch_fetch_insn`, which reads up to 16
+//!   bytes at the sample ip from the DSO's file (`thread__memcpy`: the map of
+//!   the address's own space, a DSO whose symbols load) and keeps the length
+//!   of the first instruction, decoded here with iced-x86 (perf uses its
+//!   copy of the kernel's instruction decoder); nothing on other hosts or for
+//!   recordings of another architecture (perf's `native_arch`);
+//! - `srccode`: perf's `map__fprintf_srccode`, the source line of the sample
+//!   ip (addr2line's first record) read from the source file, printed once
+//!   per thread while the line stays the same.
+//!
+//! Filled by the pipeline once per sample, only for the fields the event
+//! prints, and rendered by `writers::fields`.
+
+use std::fs::File;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
+
+use rustc_hash::FxHashMap;
 
 use super::branches::{resolve_branches, BranchFrames, BranchLookup};
-use super::SymbolTable;
-use crate::mappings::{Machine, Thread};
+use super::{resolve_ip, Frame, FrameKey, InlineFrames, SymbolTable};
+use crate::mappings::{DsoId, DsoKind, Machine, Thread, CPUMODE_KERNEL, CPUMODE_USER};
+use crate::objfile::locate::Outcome;
 use crate::reader::sample::Sample;
 use crate::script_options::fields::*;
 
+/// perf's `MAX_INSN`: the bytes read at the ip.
+const MAX_INSN: usize = 16;
+
 /// Per-sample lookups of the extra fields; the buffers are reused.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct SampleExtras {
     /// The branch stack, most recent first (empty unless a brstack field).
     pub branches: Vec<BranchFrames>,
+    /// The instruction at the sample ip (`insn`, `insnlen`): its bytes and
+    /// length (0 when perf reads none).
+    pub insn: [u8; MAX_INSN],
+    pub insn_len: usize,
+    /// `|<line>    <text>` of `srccode`, empty when perf prints nothing.
+    pub srccode: Vec<u8>,
+    /// perf fetches instructions (x86 host and recording).
+    native_x86: bool,
+    /// Each DSO's data file and whether it is 64-bit ELF.
+    files: FxHashMap<DsoId, Option<(File, bool)>>,
+    /// Source files read for `srccode`: their lines (None: unreadable).
+    sources: FxHashMap<Vec<u8>, Option<SourceFile>>,
+    /// The last source line printed per thread (perf's `srccode_state`).
+    last_line: FxHashMap<(i32, i32), (Vec<u8>, u32)>,
+}
+
+struct SourceFile {
+    text: Vec<u8>,
+    /// Start of each line ended by a newline (perf's `fill_lines` leaves a
+    /// last line without one empty).
+    lines: Vec<usize>,
 }
 
 impl SampleExtras {
-    /// Looks up what the fields in `fields` print of sample `s`.
+    /// `arch` is the recording's HEADER_ARCH; a pipe counts as native, as in
+    /// perf.
+    pub fn new(arch: Option<&str>, pipe: bool) -> Self {
+        SampleExtras {
+            native_x86: cfg!(target_arch = "x86_64")
+                && (pipe || matches!(arch, Some("x86_64" | "i386"))),
+            ..Default::default()
+        }
+    }
+
+    /// Looks up what the fields in `fields` print of sample `s`; `ip_frame`
+    /// is the sample ip's frame when the pipeline resolved it.
+    #[allow(clippy::too_many_arguments)]
     pub fn fill(
         &mut self,
         machine: &mut Machine,
         symbols: &mut SymbolTable,
+        inlines: &mut InlineFrames,
         thread: &Thread,
         s: &Sample,
+        ip_frame: &Frame,
         fields: FieldMask,
     ) {
         self.branches.clear();
+        self.insn_len = 0;
+        self.srccode.clear();
         // perf prints one of the three, in this order of preference.
         let lookup = if fields & BRSTACK != 0 {
             Some(if fields & DSO != 0 {
@@ -53,5 +111,142 @@ impl SampleExtras {
                 &mut self.branches,
             );
         }
+        if fields & (INSN | INSNLEN) != 0 && self.native_x86 && s.ip != 0 {
+            self.fetch_insn(machine, symbols, thread, s.ip);
+        }
+        if fields & SRCCODE != 0 {
+            let frame = if ip_frame.dso.is_some() || ip_frame.key != FrameKey::Unmapped {
+                *ip_frame
+            } else {
+                resolve_ip(machine, symbols, thread, s.cpumode(), s.ip, false)
+            };
+            self.source_code(machine, symbols, inlines, thread, &frame);
+        }
+    }
+
+    /// perf's `arch_fetch_insn` (x86).
+    fn fetch_insn(&mut self, machine: &Machine, symbols: &mut SymbolTable, th: &Thread, ip: u64) {
+        let cpumode = if ip >= machine.kernel_start {
+            CPUMODE_KERNEL
+        } else {
+            CPUMODE_USER
+        };
+        let Some(map) = machine.find_map(th, cpumode, ip).copied() else {
+            return;
+        };
+        if machine.dsos.get(map.dso).kind != DsoKind::File {
+            return; // kallsyms and anonymous memory have no file bytes
+        }
+        // map__load: the DSO's symbols must load from a file.
+        symbols.lookup(machine, map.dso, map.map_ip(ip));
+        let loaded = symbols.search_trail(map.dso).is_some_and(|(trail, _)| {
+            trail
+                .iter()
+                .any(|s| matches!(s.outcome, Outcome::Used { .. }))
+        });
+        if !loaded {
+            return;
+        }
+        let file = self.files.entry(map.dso).or_insert_with(|| {
+            let id = symbols.dso_id(machine, map.dso);
+            let file = File::open(symbols.symbolizer.data_file(id)?).ok()?;
+            let mut ident = [0u8; 5];
+            file.read_exact_at(&mut ident, 0).ok()?;
+            Some((file, ident[4] == 2))
+        });
+        let Some((file, is64)) = file else {
+            return;
+        };
+        let mut buf = [0u8; MAX_INSN];
+        let mut len = 0;
+        while len < MAX_INSN {
+            match file.read_at(&mut buf[len..], map.map_ip(ip) + len as u64) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => len += n,
+            }
+        }
+        if len == 0 {
+            return;
+        }
+        let bitness = if *is64 { 64 } else { 32 };
+        let mut decoder =
+            iced_x86::Decoder::with_ip(bitness, &buf[..len], ip, iced_x86::DecoderOptions::NONE);
+        let insn = decoder.decode();
+        if !insn.is_invalid() && insn.len() <= len {
+            self.insn = buf;
+            self.insn_len = insn.len();
+        }
+    }
+
+    /// perf's `map__fprintf_srccode` of the sample ip.
+    fn source_code(
+        &mut self,
+        machine: &Machine,
+        symbols: &mut SymbolTable,
+        inlines: &mut InlineFrames,
+        th: &Thread,
+        f: &Frame,
+    ) {
+        let Some(srcline) = inlines.srcline(symbols, machine, f, true) else {
+            return;
+        };
+        let Some(colon) = srcline.iter().rposition(|&b| b == b':') else {
+            return;
+        };
+        let (file, line) = (&srcline[..colon], &srcline[colon + 1..]);
+        let Some(line) = std::str::from_utf8(line)
+            .ok()
+            .and_then(|l| l.parse::<u32>().ok())
+        else {
+            return;
+        };
+        let key = (th.pid, th.tid);
+        if self
+            .last_line
+            .get(&key)
+            .is_some_and(|(f, l)| f == file && *l == line)
+        {
+            return;
+        }
+        let source = self
+            .sources
+            .entry(file.to_vec())
+            .or_insert_with(|| read_source(file));
+        let Some(src) = source else {
+            return;
+        };
+        let Some(text) = line
+            .checked_sub(1)
+            .and_then(|i| src.line(i as usize))
+        else {
+            return;
+        };
+        self.srccode.push(b'|');
+        self.srccode
+            .extend_from_slice(format!("{line:<8} ").as_bytes());
+        self.srccode.extend_from_slice(text);
+        self.last_line.insert(key, (file.to_vec(), line));
+    }
+}
+
+fn read_source(path: &[u8]) -> Option<SourceFile> {
+    let text = std::fs::read(std::ffi::OsStr::from_bytes(path)).ok()?;
+    let mut lines = vec![0];
+    lines.extend(
+        text.iter()
+            .enumerate()
+            .filter(|(_, &b)| b == b'\n')
+            .map(|(i, _)| i + 1),
+    );
+    // `lines` now holds each line's start plus the end of the text.
+    Some(SourceFile { text, lines })
+}
+
+impl SourceFile {
+    /// Line `i` (0-based) without its newline, if a newline ends it.
+    fn line(&self, i: usize) -> Option<&[u8]> {
+        let start = *self.lines.get(i)?;
+        let end = *self.lines.get(i + 1)?;
+        Some(&self.text[start..end - 1])
     }
 }

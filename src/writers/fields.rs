@@ -167,8 +167,24 @@ fn render(w: &mut FieldsWriter, s: &SampleView, names: &Names) {
         }
     }
     super::branches::branch_stack(out, fields, &s.extras.branches, names);
+    // perf_sample__fprintf_insn
+    if fields & INSNLEN != 0 {
+        out.extend_from_slice(b" ilen: ");
+        fmt::dec_padded(out, s.extras.insn_len as u64, 0, b' ');
+    }
+    if fields & INSN != 0 && s.extras.insn_len != 0 {
+        out.extend_from_slice(b" insn:");
+        for &b in &s.extras.insn[..s.extras.insn_len] {
+            let hex = b"0123456789abcdef";
+            out.extend_from_slice(&[b' ', hex[usize::from(b >> 4)], hex[usize::from(b & 15)]]);
+        }
+    }
     MemoryColumns::after_ip(out, &memory, &s.memory);
     out.push(b'\n');
+    if !s.extras.srccode.is_empty() {
+        out.extend_from_slice(&s.extras.srccode);
+        out.push(b'\n');
+    }
 }
 
 impl SampleSink for FieldsWriter {
