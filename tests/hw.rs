@@ -13,14 +13,10 @@ fn case_dir(case: &str) -> PathBuf {
         .join(case)
 }
 
-/// The case's `perf script` options that perfold shares (`--symfs`, `--kallsyms`);
-/// `--no-itrace` is perfold's only mode and not an option of it.
+/// The case's `perf script` options (`--symfs`, `--kallsyms`, `--no-itrace`).
 fn shared_args(case: &str) -> Vec<String> {
     let args = std::fs::read_to_string(case_dir(case).join("perf-args")).unwrap_or_default();
-    args.split_whitespace()
-        .filter(|a| *a != "--no-itrace")
-        .map(String::from)
-        .collect()
+    args.split_whitespace().map(String::from).collect()
 }
 
 /// A HOME without a build-id cache.
