@@ -8,6 +8,7 @@
 //!   of the first instruction, decoded here with iced-x86 (perf uses its
 //!   copy of the kernel's instruction decoder); nothing on other hosts or for
 //!   recordings of another architecture (perf's `native_arch`);
+//! - `brstackinsn`/`brstackinsnlen` ([`super::brstackinsn`]);
 //! - `srccode`: perf's `map__fprintf_srccode`, the source line of the sample
 //!   ip (addr2line's first record) read from the source file, printed once
 //!   per thread while the line stays the same.
@@ -42,10 +43,13 @@ pub struct SampleExtras {
     pub insn_len: usize,
     /// `|<line>    <text>` of `srccode`, empty when perf prints nothing.
     pub srccode: Vec<u8>,
+    /// The `brstackinsn` text (from its leading newline), or empty.
+    pub brstackinsn: Vec<u8>,
     /// perf fetches instructions (x86 host and recording).
     native_x86: bool,
-    /// Each DSO's data file and whether it is 64-bit ELF.
-    files: FxHashMap<DsoId, Option<(File, bool)>>,
+    /// Each DSO's data file, whether it is 64-bit ELF (perf's default when
+    /// not ELFCLASS32), and its size.
+    files: FxHashMap<DsoId, Option<(File, bool, u64)>>,
     /// Source files read for `srccode`: their lines (None: unreadable).
     sources: FxHashMap<Vec<u8>, Option<SourceFile>>,
     /// The last source line printed per thread (perf's `srccode_state`).
@@ -114,13 +118,23 @@ impl SampleExtras {
         if fields & (INSN | INSNLEN) != 0 && self.native_x86 && s.ip != 0 {
             self.fetch_insn(machine, symbols, thread, s.ip);
         }
+        self.brstackinsn.clear();
+        if fields & (BRSTACKINSN | BRSTACKINSNLEN) != 0 {
+            let mut text = std::mem::take(&mut self.brstackinsn);
+            super::brstackinsn::brstackinsn(
+                self, machine, symbols, inlines, thread, s, fields, &mut text,
+            );
+            self.brstackinsn = text;
+        }
         if fields & SRCCODE != 0 {
             let frame = if ip_frame.dso.is_some() || ip_frame.key != FrameKey::Unmapped {
                 *ip_frame
             } else {
                 resolve_ip(machine, symbols, thread, s.cpumode(), s.ip, false)
             };
-            self.source_code(machine, symbols, inlines, thread, &frame);
+            let mut text = std::mem::take(&mut self.srccode);
+            self.source_line(machine, symbols, inlines, thread, &frame, &mut text);
+            self.srccode = text;
         }
     }
 
@@ -147,45 +161,64 @@ impl SampleExtras {
         if !loaded {
             return;
         }
-        let file = self.files.entry(map.dso).or_insert_with(|| {
-            let id = symbols.dso_id(machine, map.dso);
-            let file = File::open(symbols.symbolizer.data_file(id)?).ok()?;
-            let mut ident = [0u8; 5];
-            file.read_exact_at(&mut ident, 0).ok()?;
-            Some((file, ident[4] == 2))
-        });
-        let Some((file, is64)) = file else {
+        let mut buf = [0u8; MAX_INSN];
+        let Some((len, is64)) = self.read_dso(machine, symbols, map.dso, map.map_ip(ip), &mut buf)
+        else {
             return;
         };
-        let mut buf = [0u8; MAX_INSN];
+        if len == 0 {
+            return;
+        }
+        self.insn = buf;
+        self.insn_len = super::brstackinsn::insn_len(&buf[..len], is64);
+    }
+
+    /// perf's `dso__data_read_offset`: up to `buf.len()` bytes of the DSO's
+    /// data file from `offset` (fewer at its end), and whether the file is
+    /// 64-bit ELF; `None` without a readable file or past its end.
+    pub(super) fn read_dso(
+        &mut self,
+        machine: &Machine,
+        symbols: &mut SymbolTable,
+        dso: DsoId,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> Option<(usize, bool)> {
+        let (file, is64, size) = self
+            .files
+            .entry(dso)
+            .or_insert_with(|| {
+                let id = symbols.dso_id(machine, dso);
+                let file = File::open(symbols.symbolizer.data_file(id)?).ok()?;
+                let size = file.metadata().ok()?.len();
+                let mut ident = [0u8; 5];
+                let is64 = file.read_exact_at(&mut ident, 0).is_err() || ident[4] != 1;
+                Some((file, is64, size))
+            })
+            .as_ref()?;
+        if offset > *size {
+            return None;
+        }
         let mut len = 0;
-        while len < MAX_INSN {
-            match file.read_at(&mut buf[len..], map.map_ip(ip) + len as u64) {
+        while len < buf.len() {
+            match file.read_at(&mut buf[len..], offset + len as u64) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => len += n,
             }
         }
-        if len == 0 {
-            return;
-        }
-        let bitness = if *is64 { 64 } else { 32 };
-        let mut decoder =
-            iced_x86::Decoder::with_ip(bitness, &buf[..len], ip, iced_x86::DecoderOptions::NONE);
-        let insn = decoder.decode();
-        if !insn.is_invalid() && insn.len() <= len {
-            self.insn = buf;
-            self.insn_len = insn.len();
-        }
+        Some((len, *is64))
     }
 
-    /// perf's `map__fprintf_srccode` of the sample ip.
-    fn source_code(
+    /// perf's `map__fprintf_srccode`: appends `|<line>    <text>` of `f`'s
+    /// address to `out` unless the thread printed that line last.
+    pub(super) fn source_line(
         &mut self,
         machine: &Machine,
         symbols: &mut SymbolTable,
         inlines: &mut InlineFrames,
         th: &Thread,
         f: &Frame,
+        out: &mut Vec<u8>,
     ) {
         let Some(srcline) = inlines.srcline(symbols, machine, f, true) else {
             return;
@@ -221,10 +254,9 @@ impl SampleExtras {
         else {
             return;
         };
-        self.srccode.push(b'|');
-        self.srccode
-            .extend_from_slice(format!("{line:<8} ").as_bytes());
-        self.srccode.extend_from_slice(text);
+        out.push(b'|');
+        out.extend_from_slice(format!("{line:<8} ").as_bytes());
+        out.extend_from_slice(text);
         self.last_line.insert(key, (file.to_vec(), line));
     }
 }

@@ -10,6 +10,7 @@
 //! [`InlineFrames`] (`inline.rs`, which names its records in the table).
 
 mod branches;
+mod brstackinsn;
 mod extras;
 mod inline;
 mod symbol_table;

@@ -343,11 +343,6 @@ impl FieldSpec {
     }
 }
 
-/// Fields perf would print for these recordings that perfold does not
-/// produce (see docs/parity.md): refused rather than printed differently.
-/// Fields whose data the samples lack were dropped (or refused) before.
-const NOT_PRINTED: FieldMask = BRSTACKINSN | BRSTACKINSNLEN;
-
 const BADMIX: &str = "Cannot mix +-field with overridden fields";
 
 /// What the checks need to know of one event of the file.
@@ -444,22 +439,6 @@ pub fn resolve(
         && events.iter().any(|e| e.attr_type == 2 && e.has_callchain())
     {
         out[TYPE_TRACEPOINT].fields |= IP | SYM | SYMOFFSET | DSO;
-    }
-    // perf's default text (no -F, -G or flags) goes to the default writer,
-    // which prints the memory-sampling columns itself (`hw::memory`).
-    let default_text = !spec.set_by_user() && !spec.print_flags && !no_callchain;
-    for (j, o) in out.iter().enumerate().filter(|_| !default_text) {
-        let present = events
-            .iter()
-            .any(|e| !e.is_dummy() && output_type(e.attr_type) == j);
-        if let Some(&(name, _)) = FIELD_NAMES
-            .iter()
-            .find(|(_, f)| present && o.fields & f & NOT_PRINTED != 0)
-        {
-            return Err(format!(
-                "the '{name}' field is not printed by perfold yet (see docs/parity.md)"
-            ));
-        }
     }
     if out.iter().any(|o| o.fields & TOD != 0) {
         // perfold reads no clock data (HEADER_CLOCK_DATA): perf's error for

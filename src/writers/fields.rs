@@ -179,6 +179,7 @@ fn render(w: &mut FieldsWriter, s: &SampleView, names: &Names) {
             out.extend_from_slice(&[b' ', hex[usize::from(b >> 4)], hex[usize::from(b & 15)]]);
         }
     }
+    out.extend_from_slice(&s.extras.brstackinsn);
     MemoryColumns::after_ip(out, &memory, &s.memory);
     out.push(b'\n');
     if !s.extras.srccode.is_empty() {
