@@ -119,7 +119,7 @@ pub fn run(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
         time_ranges: None,
         side_text: Vec::new(),
         srclines: Vec::new(),
-        extras: SampleExtras::new(data.arch.as_deref(), data.pipe_mode),
+        extras: SampleExtras::new(data.arch.as_deref(), data.pipe_mode, opts.script.max_blocks),
         sink,
     };
     let mut data = data;

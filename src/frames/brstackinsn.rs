@@ -5,7 +5,7 @@
 //! `insn: <bytes>` (perf's intel-pt `dump_insn`, lengths here decoded with
 //! iced-x86), with a symbol line where the symbol changes, the branch line's
 //! flags, cycles and IPC, and perf's notes ("... not reaching sample ...",
-//! "mismatch of LBR data and executable"). `--max-blocks` is not taken.
+//! "mismatch of LBR data and executable"), at most `--max-blocks` blocks.
 //!
 //! The text is made here, where maps, symbols and the DSO files are at hand,
 //! and printed by `writers::fields`.
@@ -277,9 +277,13 @@ pub(super) fn brstackinsn(
     out: &mut Vec<u8>,
 ) {
     let Some(stack) = &s.branch_stack else { return };
-    let nr = stack.len();
+    let mut nr = stack.len();
     if nr == 0 {
         return;
+    }
+    let max = extras.max_blocks as usize;
+    if max != 0 && nr > max + 1 {
+        nr = max + 1;
     }
     let e: Vec<Branch> = (0..nr).map(|i| stack.get(i)).collect();
     let mut w = Walk {

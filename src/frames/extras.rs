@@ -47,6 +47,8 @@ pub struct SampleExtras {
     pub brstackinsn: Vec<u8>,
     /// perf fetches instructions (x86 host and recording).
     native_x86: bool,
+    /// `--max-blocks` (0: no limit).
+    pub(super) max_blocks: u32,
     /// Each DSO's data file, whether it is 64-bit ELF (perf's default when
     /// not ELFCLASS32), and its size.
     files: FxHashMap<DsoId, Option<(File, bool, u64)>>,
@@ -65,9 +67,10 @@ struct SourceFile {
 
 impl SampleExtras {
     /// `arch` is the recording's HEADER_ARCH; a pipe counts as native, as in
-    /// perf.
-    pub fn new(arch: Option<&str>, pipe: bool) -> Self {
+    /// perf. `max_blocks` bounds `brstackinsn` (`--max-blocks`, 0: all).
+    pub fn new(arch: Option<&str>, pipe: bool, max_blocks: u32) -> Self {
         SampleExtras {
+            max_blocks,
             native_x86: cfg!(target_arch = "x86_64")
                 && (pipe || matches!(arch, Some("x86_64" | "i386"))),
             ..Default::default()

@@ -110,6 +110,10 @@ pub struct ScriptArgs {
     /// Full source file paths in `srcline`, as perf's `--full-source-path`.
     #[arg(long)]
     pub full_source_path: bool,
+    /// At most N code blocks per sample in `brstackinsn`, as perf's
+    /// `--max-blocks` (0: all).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_blocks: u32,
 }
 
 /// fold's and flamegraph's filters.
@@ -221,6 +225,7 @@ impl ScriptArgs {
             header: self.header,
             header_only: self.header_only,
             full_source_path: self.full_source_path,
+            max_blocks: self.max_blocks,
         })
     }
 }

@@ -52,6 +52,8 @@ pub struct ScriptOptions {
     pub header_only: bool,
     /// `--full-source-path` (for `srcline`).
     pub full_source_path: bool,
+    /// `--max-blocks`: at most this many blocks of `brstackinsn` (0: all).
+    pub max_blocks: u32,
 }
 
 impl ScriptOptions {
