@@ -12,9 +12,9 @@
 
 use std::io::Write;
 
-use super::extras::SampleExtras;
-use super::{resolve_ip, InlineFrames, SymbolTable};
-use crate::mappings::{DsoKind, Machine, Thread, CPUMODE_KERNEL, CPUMODE_USER};
+use super::insn::{insn_len, is_branch};
+use super::{resolve_ip, Frame, InlineFrames, SymbolTable};
+use crate::mappings::{DsoId, DsoKind, Machine, Thread, CPUMODE_KERNEL, CPUMODE_USER};
 use crate::reader::sample::{Branch, Sample};
 use crate::script_options::fields::*;
 
@@ -23,6 +23,33 @@ const MAXBB: u64 = 16384;
 const MAXINSN: u64 = 15;
 /// `grab_bb`'s -ENXIO: a block crossing between kernel and user space.
 const CROSSES_RING: i64 = -6;
+
+/// Where the listing reads code and source lines (`SampleExtras` keeps the
+/// open files and the per-thread `srccode` state).
+pub(super) trait BlockSource {
+    /// Up to `buf.len()` bytes of the DSO's file from `offset`, and whether
+    /// it is 64-bit; `None` without a readable file.
+    fn read_dso(
+        &mut self,
+        machine: &Machine,
+        symbols: &mut SymbolTable,
+        dso: DsoId,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> Option<(usize, bool)>;
+
+    /// Appends `srccode`'s text for `f` to `out` (nothing if the thread
+    /// printed that line last).
+    fn source_line(
+        &mut self,
+        machine: &Machine,
+        symbols: &mut SymbolTable,
+        inlines: &mut InlineFrames,
+        th: &Thread,
+        f: &Frame,
+        out: &mut Vec<u8>,
+    );
+}
 
 /// The decoding state perf keeps in `struct perf_insn` and its locals.
 struct Walk<'a> {
@@ -53,90 +80,10 @@ fn dump_insn(out: &mut Vec<u8>, bytes: &[u8], is64: bool) -> usize {
     len
 }
 
-/// The length of the first instruction of `bytes`, 0 if none decodes.
-/// perf's decoder only measures instructions: an undefined opcode extension
-/// (`ff /7`, `db ff`) still has a length there. iced-x86 rejects those, so
-/// a rejected instruction is measured again with its ModRM reg field set to
-/// 0, which does not change the length of the encodings perf measures.
-pub(super) fn insn_len(bytes: &[u8], is64: bool) -> usize {
-    let len = decoded_len(bytes, is64);
-    if len != 0 {
-        return len;
-    }
-    let at = opcode_at(bytes, is64);
-    let modrm = match bytes.get(at) {
-        Some(0x0f) => match bytes.get(at + 1) {
-            Some(0x38 | 0x3a) => at + 3,
-            _ => at + 2,
-        },
-        Some(_) => at + 1,
-        None => return 0,
-    };
-    if modrm >= bytes.len() {
-        return 0;
-    }
-    let mut patched = [0u8; 16];
-    let n = bytes.len().min(16);
-    patched[..n].copy_from_slice(&bytes[..n]);
-    patched[modrm] &= !0x38;
-    decoded_len(&patched[..n], is64)
-}
-
-fn decoded_len(bytes: &[u8], is64: bool) -> usize {
-    if bytes.is_empty() {
-        return 0;
-    }
-    let bitness = if is64 { 64 } else { 32 };
-    let mut d = iced_x86::Decoder::new(bitness, bytes, iced_x86::DecoderOptions::NO_INVALID_CHECK);
-    let insn = d.decode();
-    if insn.is_invalid() || insn.len() > bytes.len() {
-        0
-    } else {
-        insn.len()
-    }
-}
-
-/// Where the opcode starts after legacy prefixes and a REX prefix.
-fn opcode_at(bytes: &[u8], is64: bool) -> usize {
-    let mut i = 0;
-    while i < bytes.len()
-        && matches!(
-            bytes[i],
-            0x26 | 0x2e | 0x36 | 0x3e | 0x64 | 0x65 | 0x66 | 0x67 | 0xf0 | 0xf2 | 0xf3
-        )
-    {
-        i += 1;
-    }
-    if is64 && bytes.get(i).is_some_and(|b| b & 0xf0 == 0x40) {
-        i += 1;
-    }
-    i
-}
-
-/// perf's `arch_is_branch` (the intel-pt instruction classes): true also
-/// when nothing decodes, as perf's -1 is.
-fn is_branch(bytes: &[u8], is64: bool) -> bool {
-    if insn_len(bytes, is64) == 0 {
-        return true;
-    }
-    let i = opcode_at(bytes, is64);
-    let at = |k: usize| bytes.get(i + k).copied().unwrap_or(0);
-    match at(0) {
-        // VEX / EVEX / XOP encoded: perf's insn_is_avx, never a branch.
-        0xc4 | 0xc5 | 0x62 if is64 || at(1) >= 0xc0 => false,
-        0x0f => matches!(at(1), 0x05 | 0x34 | 0x07 | 0x35 | 0x80..=0x8f)
-            || (at(1) == 0x01 && matches!(at(2), 0xc2 | 0xc3)),
-        0x70..=0x7f | 0xc2 | 0xc3 | 0xca | 0xcb | 0xcf | 0xcc..=0xce | 0xe8 | 0x9a => true,
-        0xe0..=0xe3 | 0xe9 | 0xeb | 0xea => true,
-        0xff => matches!((at(1) >> 3) & 7, 2..=5),
-        _ => false,
-    }
-}
-
 impl Walk<'_> {
     /// perf's `grab_bb`: the bytes of `start..end` (plus one instruction)
     /// into `self.buf`; the length read, 0 or less when none.
-    fn grab_bb(&mut self, extras: &mut SampleExtras, start: u64, end: u64, _last: bool) -> i64 {
+    fn grab_bb(&mut self, extras: &mut dyn BlockSource, start: u64, end: u64, _last: bool) -> i64 {
         if start == 0 || end == 0 {
             return 0;
         }
@@ -248,7 +195,7 @@ impl Walk<'_> {
     }
 
     /// perf's `print_srccode` (with `srccode` among the fields).
-    fn srccode(&mut self, extras: &mut SampleExtras, out: &mut Vec<u8>, addr: u64) {
+    fn srccode(&mut self, extras: &mut dyn BlockSource, out: &mut Vec<u8>, addr: u64) {
         if self.fields & SRCCODE == 0 {
             return;
         }
@@ -267,13 +214,14 @@ impl Walk<'_> {
 /// Appends perf's `brstackinsn` text of sample `s` to `out`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn brstackinsn(
-    extras: &mut SampleExtras,
+    extras: &mut dyn BlockSource,
     machine: &mut Machine,
     symbols: &mut SymbolTable,
     inlines: &mut InlineFrames,
     thread: &Thread,
     s: &Sample,
     fields: FieldMask,
+    max_blocks: u32,
     out: &mut Vec<u8>,
 ) {
     let Some(stack) = &s.branch_stack else { return };
@@ -281,7 +229,7 @@ pub(super) fn brstackinsn(
     if nr == 0 {
         return;
     }
-    let max = extras.max_blocks as usize;
+    let max = max_blocks as usize;
     if max != 0 && nr > max + 1 {
         nr = max + 1;
     }

@@ -23,6 +23,7 @@ use std::os::unix::fs::FileExt;
 use rustc_hash::FxHashMap;
 
 use super::branches::{resolve_branches, BranchFrames, BranchLookup};
+use super::brstackinsn::BlockSource;
 use super::{resolve_ip, Frame, FrameKey, InlineFrames, SymbolTable};
 use crate::mappings::{DsoId, DsoKind, Machine, Thread, CPUMODE_KERNEL, CPUMODE_USER};
 use crate::objfile::locate::Outcome;
@@ -124,8 +125,9 @@ impl SampleExtras {
         self.brstackinsn.clear();
         if fields & (BRSTACKINSN | BRSTACKINSNLEN) != 0 {
             let mut text = std::mem::take(&mut self.brstackinsn);
+            let max_blocks = self.max_blocks;
             super::brstackinsn::brstackinsn(
-                self, machine, symbols, inlines, thread, s, fields, &mut text,
+                self, machine, symbols, inlines, thread, s, fields, max_blocks, &mut text,
             );
             self.brstackinsn = text;
         }
@@ -173,13 +175,16 @@ impl SampleExtras {
             return;
         }
         self.insn = buf;
-        self.insn_len = super::brstackinsn::insn_len(&buf[..len], is64);
+        self.insn_len = super::insn::insn_len(&buf[..len], is64);
     }
 
+}
+
+impl BlockSource for SampleExtras {
     /// perf's `dso__data_read_offset`: up to `buf.len()` bytes of the DSO's
     /// data file from `offset` (fewer at its end), and whether the file is
     /// 64-bit ELF; `None` without a readable file or past its end.
-    pub(super) fn read_dso(
+    fn read_dso(
         &mut self,
         machine: &Machine,
         symbols: &mut SymbolTable,
@@ -214,7 +219,7 @@ impl SampleExtras {
 
     /// perf's `map__fprintf_srccode`: appends `|<line>    <text>` of `f`'s
     /// address to `out` unless the thread printed that line last.
-    pub(super) fn source_line(
+    fn source_line(
         &mut self,
         machine: &Machine,
         symbols: &mut SymbolTable,

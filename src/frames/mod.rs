@@ -12,6 +12,7 @@
 mod branches;
 mod brstackinsn;
 mod extras;
+mod insn;
 mod inline;
 mod symbol_table;
 
