@@ -58,6 +58,8 @@ struct Walk<'a> {
     inlines: &'a mut InlineFrames,
     thread: &'a Thread,
     fields: FieldMask,
+    /// perf's `machine->kernel_start`.
+    kernel_start: u64,
     cpumode: u8,
     is64: bool,
     buf: Vec<u8>,
@@ -87,7 +89,7 @@ impl Walk<'_> {
         if start == 0 || end == 0 {
             return 0;
         }
-        let kernel_start = self.machine.kernel_start;
+        let kernel_start = self.kernel_start;
         let kernel = start >= kernel_start;
         self.cpumode = if kernel { CPUMODE_KERNEL } else { CPUMODE_USER };
         if kernel != (end >= kernel_start) {
@@ -221,7 +223,7 @@ pub(super) fn brstackinsn(
     thread: &Thread,
     s: &Sample,
     fields: FieldMask,
-    max_blocks: u32,
+    (max_blocks, kernel_start): (u32, u64),
     out: &mut Vec<u8>,
 ) {
     let Some(stack) = &s.branch_stack else { return };
@@ -240,6 +242,7 @@ pub(super) fn brstackinsn(
         inlines,
         thread,
         fields,
+        kernel_start,
         cpumode: CPUMODE_USER,
         is64: true,
         buf: Vec::new(),
@@ -274,7 +277,7 @@ pub(super) fn brstackinsn(
         let mut insn = 0;
         let mut off = 0usize;
         while off < len {
-            let ip = start + off as u64;
+            let ip = start.wrapping_add(off as u64);
             w.sym_line(out, ip);
             if ip == end {
                 insn += 1;
@@ -303,7 +306,7 @@ pub(super) fn brstackinsn(
     let start = e[0].to;
     let mut end = s.ip;
     if end < start {
-        end = start + 128;
+        end = start.wrapping_add(128);
     }
     let len = w.grab_bb(extras, start, end, true);
     w.sym_line(out, start);
@@ -318,17 +321,17 @@ pub(super) fn brstackinsn(
     }
     let len = len as usize;
     let mut off = 0u64;
-    while off <= end - start {
-        let ilen = w.insn_line(out, start + off, off as usize, len);
+    while off <= end.wrapping_sub(start) {
+        let ilen = w.insn_line(out, start.wrapping_add(off), off as usize, len);
         if ilen == 0 {
             break;
         }
         let at = (off as usize).min(len);
-        if is_branch(&w.buf[at..len], w.is64) && start + off != s.ip {
+        if is_branch(&w.buf[at..len], w.is64) && start.wrapping_add(off) != s.ip {
             out.extend_from_slice(b"\t... not reaching sample ...\n");
             break;
         }
-        w.srccode(extras, out, start + off);
+        w.srccode(extras, out, start.wrapping_add(off));
         off += ilen as u64;
     }
 }

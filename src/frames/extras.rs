@@ -4,7 +4,7 @@
 //!   ([`super::branches`]);
 //! - `insn`/`insnlen`: perf's x86 `arch_fetch_insn`, which reads up to 16
 //!   bytes at the sample ip from the DSO's file (`thread__memcpy`: the map of
-//!   the address's own space, a DSO whose symbols load) and keeps the length
+//!   the address's own space, the DSO's data file) and keeps the length
 //!   of the first instruction, decoded here with iced-x86 (perf uses its
 //!   copy of the kernel's instruction decoder); nothing on other hosts or for
 //!   recordings of another architecture (perf's `native_arch`);
@@ -26,7 +26,6 @@ use super::branches::{resolve_branches, BranchFrames, BranchLookup};
 use super::brstackinsn::BlockSource;
 use super::{resolve_ip, Frame, FrameKey, InlineFrames, SymbolTable};
 use crate::mappings::{DsoId, DsoKind, Machine, Thread, CPUMODE_KERNEL, CPUMODE_USER};
-use crate::objfile::locate::Outcome;
 use crate::reader::sample::Sample;
 use crate::script_options::fields::*;
 
@@ -48,6 +47,8 @@ pub struct SampleExtras {
     pub brstackinsn: Vec<u8>,
     /// perf fetches instructions (x86 host and recording).
     native_x86: bool,
+    /// The recording is x86_64 (perf's kernel_start is then 1 << 63).
+    x86_64: bool,
     /// `--max-blocks` (0: no limit).
     pub(super) max_blocks: u32,
     /// Each DSO's data file, whether it is 64-bit ELF (perf's default when
@@ -74,6 +75,7 @@ impl SampleExtras {
             max_blocks,
             native_x86: cfg!(target_arch = "x86_64")
                 && (pipe || matches!(arch, Some("x86_64" | "i386"))),
+            x86_64: arch == Some("x86_64"),
             ..Default::default()
         }
     }
@@ -125,9 +127,9 @@ impl SampleExtras {
         self.brstackinsn.clear();
         if fields & (BRSTACKINSN | BRSTACKINSNLEN) != 0 {
             let mut text = std::mem::take(&mut self.brstackinsn);
-            let max_blocks = self.max_blocks;
+            let limits = (self.max_blocks, self.kernel_start(machine));
             super::brstackinsn::brstackinsn(
-                self, machine, symbols, inlines, thread, s, fields, max_blocks, &mut text,
+                self, machine, symbols, inlines, thread, s, fields, limits, &mut text,
             );
             self.brstackinsn = text;
         }
@@ -143,9 +145,19 @@ impl SampleExtras {
         }
     }
 
+    /// perf's `machine->kernel_start` for `machine__kernel_ip`: 1 << 63 on
+    /// x86_64 (`machine__get_kernel_start`), else the kernel map's start.
+    pub(super) fn kernel_start(&self, machine: &Machine) -> u64 {
+        if self.x86_64 {
+            1 << 63
+        } else {
+            machine.kernel_start
+        }
+    }
+
     /// perf's `arch_fetch_insn` (x86).
     fn fetch_insn(&mut self, machine: &Machine, symbols: &mut SymbolTable, th: &Thread, ip: u64) {
-        let cpumode = if ip >= machine.kernel_start {
+        let cpumode = if ip >= self.kernel_start(machine) {
             CPUMODE_KERNEL
         } else {
             CPUMODE_USER
@@ -156,16 +168,10 @@ impl SampleExtras {
         if machine.dsos.get(map.dso).kind != DsoKind::File {
             return; // kallsyms and anonymous memory have no file bytes
         }
-        // map__load: the DSO's symbols must load from a file.
+        // perf's map__load here answers 0: the sample's own lookup already
+        // tried to load the DSO (a failed load still marks it loaded), so the
+        // bytes come from the data file whether or not symbols were found.
         symbols.lookup(machine, map.dso, map.map_ip(ip));
-        let loaded = symbols.search_trail(map.dso).is_some_and(|(trail, _)| {
-            trail
-                .iter()
-                .any(|s| matches!(s.outcome, Outcome::Used { .. }))
-        });
-        if !loaded {
-            return;
-        }
         let mut buf = [0u8; MAX_INSN];
         let Some((len, is64)) = self.read_dso(machine, symbols, map.dso, map.map_ip(ip), &mut buf)
         else {
