@@ -8,7 +8,7 @@
 
 use super::{resolve_ip, Frame, FrameKey, SymbolTable};
 use crate::mappings::{DsoKind, Machine, Thread};
-use crate::objfile::locate::Outcome;
+use crate::objfile::locate::{is_perf_map, Outcome};
 use crate::reader::sample::BranchStack;
 
 /// What a branch-stack field needs of each entry's addresses.
@@ -71,7 +71,8 @@ pub fn resolve_branches(
 /// `thread__find_map_fb` without a symbol lookup (it loads no user DSO, only
 /// the kernel map as perf's `map__load` on kernel hits), and whether the
 /// DSO's symbols came from an ELF file already (perf sets `adjust_symbols`
-/// for user DSOs when their ELF file is loaded, never for kallsyms).
+/// for user DSOs when their ELF file is loaded, never for kallsyms or perf
+/// maps).
 fn find_map(
     machine: &mut Machine,
     symbols: &mut SymbolTable,
@@ -87,19 +88,24 @@ fn find_map(
     let Some(map) = map else {
         return (Frame::unmapped(ip), false);
     };
-    let kind = machine.dsos.get(map.dso).kind;
+    let dso = machine.dsos.get(map.dso);
+    let kind = dso.kind;
+    // A `/tmp/perf-<pid>.map` is never adjusted (perf clears the flag
+    // before reading a perf map).
     let adjusted = kind == DsoKind::File
+        && !is_perf_map(&dso.name)
         && symbols.search_trail(map.dso).is_some_and(|(trail, _)| {
             trail
                 .iter()
                 .any(|s| matches!(s.outcome, Outcome::Used { .. }))
         });
+    // brstackoff uses perf's `map__map_ip` formula, ip - start + pgoff, also
+    // on maps whose `map_ip` is the identity (anonymous and JIT memory);
     // perf's kernel and module maps have pgoff 0 (the kernel MMAP's pgoff
-    // goes to the ref-reloc symbol): their map_ip is the offset from the
-    // map's start.
+    // goes to the ref-reloc symbol).
     let addr = match kind {
         DsoKind::Kernel | DsoKind::Module => ip.wrapping_sub(map.start),
-        _ => map.map_ip(ip),
+        _ => ip.wrapping_sub(map.start).wrapping_add(map.pgoff),
     };
     let frame = Frame {
         ip,
