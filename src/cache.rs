@@ -99,6 +99,31 @@ impl Hasher {
     }
 }
 
+/// The key as stored: the caller's key after the identity of the running
+/// perfold binary (device, inode, size, times), so that another build, whose
+/// rules may differ, never reads this build's entries.
+fn full_key(key: &[u8]) -> Vec<u8> {
+    static EXE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let exe = EXE.get_or_init(|| {
+        use std::os::unix::fs::MetadataExt;
+        let mut id = b"perfold ".to_vec();
+        id.extend_from_slice(env!("CARGO_PKG_VERSION").as_bytes());
+        if let Ok(m) = fs::metadata("/proc/self/exe") {
+            for v in [m.dev(), m.ino(), m.size()] {
+                id.extend_from_slice(&v.to_le_bytes());
+            }
+            for v in [m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec()] {
+                id.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        id.push(b'\n');
+        id
+    });
+    let mut k = exe.clone();
+    k.extend_from_slice(key);
+    k
+}
+
 fn file_of(dir: &Path, kind: &str, key: &[u8]) -> PathBuf {
     dir.join(format!("{kind}-{:016x}", hash(key)))
 }
@@ -110,6 +135,7 @@ pub fn load(kind: &str, key: &[u8]) -> Option<Vec<u8>> {
 
 /// [`load`] from a given directory.
 pub fn load_in(dir: &Path, kind: &str, key: &[u8]) -> Option<Vec<u8>> {
+    let key = &full_key(key)[..];
     let bytes = fs::read(file_of(dir, kind, key)).ok()?;
     let rest = bytes.strip_prefix(MAGIC.as_slice())?;
     let (klen, rest) = split_u64(rest)?;
@@ -157,6 +183,7 @@ impl Mapped {
 /// [`load_mapped`] from a given directory.
 pub fn load_mapped_in(dir: &Path, kind: &str, key: &[u8]) -> Option<Mapped> {
     use std::io::Read;
+    let key = &full_key(key)[..];
     let mut f = fs::File::open(file_of(dir, kind, key)).ok()?;
     let total = usize::try_from(f.metadata().ok()?.len()).ok()?;
     let start = MAGIC.len() + 8 + key.len() + 8;
@@ -208,6 +235,7 @@ pub fn store(kind: &str, key: &[u8], payload: &[u8]) {
 
 /// [`store`] into a given directory; whether the entry was written.
 pub fn store_in(dir: &Path, kind: &str, key: &[u8], payload: &[u8]) -> bool {
+    let key = &full_key(key)[..];
     let mut body = Vec::with_capacity(payload.len() + key.len() + 32);
     body.extend_from_slice(MAGIC);
     body.extend_from_slice(&(key.len() as u64).to_le_bytes());
@@ -267,7 +295,7 @@ mod tests {
         assert_eq!(load_in(&d, "k", b"other key"), None);
         assert_eq!(load_in(&d, "j", b"key"), None);
         // Any changed or missing byte is a miss.
-        let f = file_of(&d, "k", b"key");
+        let f = file_of(&d, "k", &full_key(b"key"));
         let good = fs::read(&f).unwrap();
         for i in [0, 9, 20, good.len() / 2, good.len() - 1] {
             let mut bad = good.clone();
@@ -286,14 +314,14 @@ mod tests {
             let m = load_mapped_in(&d, "m", b"key").unwrap();
             assert_eq!(m.bytes(), &payload[..], "{len}");
             assert_eq!(load_in(&d, "m", b"key").unwrap(), payload);
-            let f = file_of(&d, "m", b"key");
+            let f = file_of(&d, "m", &full_key(b"key"));
             let mut bad = fs::read(&f).unwrap();
             let at = bad.len() - 9;
             bad[at] ^= 1;
             fs::write(&f, &bad).unwrap();
             assert!(load_mapped_in(&d, "m", b"key").is_none(), "{len}");
         }
-        fs::remove_file(file_of(&d, "m", b"key")).unwrap();
+        fs::remove_file(file_of(&d, "m", &full_key(b"key"))).unwrap();
         // No temporary files are left behind.
         assert_eq!(fs::read_dir(&d).unwrap().count(), 1);
         fs::remove_dir_all(&d).unwrap();

@@ -37,6 +37,7 @@ mod kernel_table;
 mod perfmap;
 mod rbtree;
 mod symtab;
+mod symtab_cache;
 mod user_table;
 
 pub use demangle::demangle_sym;

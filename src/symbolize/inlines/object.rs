@@ -6,7 +6,7 @@ use crate::objfile::elf::{
     Elf, Shdr, EM_AARCH64, SHF_ALLOC, SHT_DYNSYM, SHT_NOBITS, SHT_SYMTAB, STB_LOCAL, STT_NOTYPE,
     STV_HIDDEN,
 };
-use crate::objfile::fs::map_file;
+use crate::objfile::fs::{file_identity, map_file};
 use memmap2::Mmap;
 use std::borrow::Cow;
 use std::path::Path;
@@ -78,18 +78,7 @@ pub struct ObjFile {
 impl ObjFile {
     /// `bfd_openr` + `bfd_check_format(bfd_object)`: any readable ELF file.
     pub fn open(path: &Path) -> Option<ObjFile> {
-        let identity = std::fs::metadata(path).ok().map(|m| {
-            use std::os::unix::fs::MetadataExt;
-            [
-                m.dev() as i64,
-                m.ino() as i64,
-                m.size() as i64,
-                m.mtime(),
-                m.mtime_nsec(),
-                m.ctime(),
-                m.ctime_nsec(),
-            ]
-        });
+        let identity = file_identity(path);
         let map = map_file(path)?;
         let (is64, sections, build_id) = {
             let elf = Elf::parse(&map)?;
