@@ -45,7 +45,7 @@
 
 use super::flat::{Entry, NameRef};
 use super::kernel::{function_start, parse_kallsyms, KernelCtx};
-use super::kernel_table::{Core, KernelTable};
+use super::kernel_table::{Core, CoreRows, KernelTable, NameBytes};
 use std::io::Read;
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -62,7 +62,7 @@ pub fn applies(path: &Path) -> bool {
 
 /// The cache key for the running kernel's kallsyms (see the module doc).
 fn key() -> Option<Vec<u8>> {
-    let mut key = b"kallsyms v1 x86_64\n".to_vec();
+    let mut key = b"kallsyms v2 x86_64\n".to_vec();
     let boot = std::fs::read("/proc/sys/kernel/random/boot_id").ok()?;
     key.extend_from_slice(&(boot.len() as u64).to_le_bytes());
     key.extend_from_slice(&boot);
@@ -91,28 +91,28 @@ pub fn load(ctx: &KernelCtx) -> Option<KernelTable> {
     let Some(key) = crate::cache::dir().and_then(|_| key()) else {
         return KernelTable::load(read()?, ctx);
     };
-    if let Some(stored) = crate::cache::load(KIND, &key).and_then(|p| decode(&p)) {
+    if let Some((m, refs)) = crate::cache::load_mapped(KIND, &key).and_then(header) {
         let delta = match ctx.ref_reloc {
-            Some((name, addr)) => match stored.refs.iter().find(|(n, _)| *n == name) {
+            Some((name, addr)) => match refs.iter().find(|(n, _)| *n == name) {
                 Some((_, Some(start))) => start.wrapping_sub(addr),
                 Some((_, None)) => return None, // perf's load fails
                 None => return KernelTable::load(read()?, ctx),
             },
             None => 0,
         };
-        return Some(KernelTable::from_core(stored.core, delta, ctx, path.into()));
+        // Unrelocated, the stored rows answer as they are (a lookup reads
+        // only the rows its search touches); relocated, they are decoded.
+        if delta == 0 {
+            return Some(KernelTable::from_rows(Box::new(m), ctx, path.into()));
+        }
+        let core = decode(m.map)?;
+        return Some(KernelTable::from_core(core, delta, ctx, path.into()));
     }
     let data = read()?;
     if let Some(payload) = encode_file(&data) {
         crate::cache::store(KIND, &key, &payload);
     }
     KernelTable::load(data, ctx)
-}
-
-/// What a cache entry holds.
-struct Stored {
-    core: Core,
-    refs: Vec<(&'static str, Option<u64>)>,
 }
 
 /// The payload for a kallsyms file, or `None` when a module-area line sorts
@@ -148,25 +148,84 @@ fn encode_file(data: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn encode(core: &Core, refs: &[(&str, Option<u64>)]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(core.entries.len() * 24 + core.names.len() + 64);
+    let names = match &core.names {
+        NameBytes::Owned(v) => &v[..],
+        NameBytes::Mapped(..) => return Vec::new(),
+    };
+    let mut out = Vec::with_capacity(core.entries.len() * ROW + names.len() + 64);
     for (_, start) in refs {
         out.push(u8::from(start.is_some()));
         out.extend_from_slice(&start.unwrap_or(0).to_le_bytes());
     }
     out.extend_from_slice(&(core.entries.len() as u64).to_le_bytes());
+    // What `Flat::finish` computes for lookups, stored with each row.
+    let (mut reach, mut prev_start) = (0u64, None);
     for e in &core.entries {
         out.extend_from_slice(&e.start.to_le_bytes());
         out.extend_from_slice(&e.end.to_le_bytes());
+        out.extend_from_slice(&reach.to_le_bytes());
         out.extend_from_slice(&(e.name.off as u32).to_le_bytes());
         out.extend_from_slice(&(e.name.len as u16).to_le_bytes());
         out.push(e.binding);
-        out.push(0);
+        out.push(u8::from(prev_start == Some(e.start)));
+        prev_start = Some(e.start);
+        if e.end > e.start {
+            reach = reach.max(e.end);
+        }
     }
-    out.extend_from_slice(&core.names);
+    out.extend_from_slice(names);
     out
 }
 
-fn decode(p: &[u8]) -> Option<Stored> {
+/// Bytes of a stored row.
+const ROW: usize = 32;
+
+/// A cache entry read in place: its rows, and names after them.
+struct MappedRows {
+    map: crate::cache::Mapped,
+    rows_at: usize,
+    n: usize,
+    names_at: usize,
+}
+
+impl MappedRows {
+    fn row(&self, i: usize) -> &[u8] {
+        let at = self.rows_at + i * ROW;
+        self.map.bytes().get(at..at + ROW).unwrap_or(&[0; ROW])
+    }
+    fn u64_at(&self, i: usize, off: usize) -> u64 {
+        u64::from_le_bytes(self.row(i)[off..off + 8].try_into().unwrap_or([0; 8]))
+    }
+}
+
+impl CoreRows for MappedRows {
+    fn len(&self) -> usize {
+        self.n
+    }
+    fn start(&self, i: usize) -> u64 {
+        self.u64_at(i, 0)
+    }
+    fn end(&self, i: usize) -> u64 {
+        self.u64_at(i, 8)
+    }
+    fn reach(&self, i: usize) -> u64 {
+        self.u64_at(i, 16)
+    }
+    fn same_start(&self, i: usize) -> bool {
+        self.row(i)[31] != 0
+    }
+    fn name(&self, i: usize) -> &[u8] {
+        let r = self.row(i);
+        let off = u32::from_le_bytes(r[24..28].try_into().unwrap_or([0; 4])) as usize;
+        let len = usize::from(u16::from_le_bytes(r[28..30].try_into().unwrap_or([0; 2])));
+        let at = self.names_at + off;
+        self.map.bytes().get(at..at + len).unwrap_or(b"")
+    }
+}
+
+/// The reference symbols of a stored entry, and its rows in place.
+fn header(map: crate::cache::Mapped) -> Option<(MappedRows, Refs)> {
+    let p = map.bytes();
     let mut refs = Vec::new();
     let mut rest = p;
     for name in REF_NAMES {
@@ -177,23 +236,65 @@ fn decode(p: &[u8]) -> Option<Stored> {
     }
     let (n, r) = rest.split_first_chunk::<8>()?;
     let n = usize::try_from(u64::from_le_bytes(*n)).ok()?;
-    let table_len = n.checked_mul(24)?;
+    if r.len() < n.checked_mul(ROW)? {
+        return None;
+    }
+    let rows_at = p.len() - r.len();
+    let names_at = rows_at + n * ROW;
+    Some((
+        MappedRows {
+            map,
+            rows_at,
+            n,
+            names_at,
+        },
+        refs,
+    ))
+}
+
+/// The entry's core part, its names left in the mapped file.
+fn decode(m: crate::cache::Mapped) -> Option<Core> {
+    let (entries, _, names_at) = decode_parts(m.bytes())?;
+    Some(Core {
+        names: NameBytes::Mapped(m, names_at),
+        entries,
+    })
+}
+
+/// The stored kallsyms addresses of the relocation reference symbols.
+type Refs = Vec<(&'static str, Option<u64>)>;
+
+/// A payload's entries, reference symbols and where its names start.
+type Parts = (Vec<Entry>, Refs, usize);
+
+fn decode_parts(p: &[u8]) -> Option<Parts> {
+    let mut refs = Vec::new();
+    let mut rest = p;
+    for name in REF_NAMES {
+        let (&flag, r) = rest.split_first()?;
+        let (v, r) = r.split_first_chunk::<8>()?;
+        refs.push((name, (flag == 1).then(|| u64::from_le_bytes(*v))));
+        rest = r;
+    }
+    let (n, r) = rest.split_first_chunk::<8>()?;
+    let n = usize::try_from(u64::from_le_bytes(*n)).ok()?;
+    let table_len = n.checked_mul(ROW)?;
     if r.len() < table_len {
         return None;
     }
     let (table, names) = r.split_at(table_len);
     let mut entries = Vec::with_capacity(n);
-    for c in table.chunks_exact(24) {
+    for c in table.chunks_exact(ROW) {
         let u64_at = |i: usize| u64::from_le_bytes(c[i..i + 8].try_into().unwrap_or([0; 8]));
-        let off = u64::from(u32::from_le_bytes(c[16..20].try_into().ok()?));
-        let len = u32::from(u16::from_le_bytes(c[20..22].try_into().ok()?));
+        let off = u64::from(u32::from_le_bytes(c[24..28].try_into().ok()?));
+        let len = u32::from(u16::from_le_bytes(c[28..30].try_into().ok()?));
         if off + u64::from(len) > names.len() as u64 {
             return None;
         }
         entries.push(Entry {
             start: u64_at(0),
             end: u64_at(8),
-            binding: c[22],
+            binding: c[30],
             name: NameRef {
                 src: 0,
                 plt: false,
@@ -202,13 +303,7 @@ fn decode(p: &[u8]) -> Option<Stored> {
             },
         });
     }
-    Some(Stored {
-        core: Core {
-            names: names.to_vec(),
-            entries,
-        },
-        refs,
-    })
+    Some((entries, refs, p.len() - names.len()))
 }
 
 #[cfg(test)]
@@ -245,10 +340,13 @@ ffffffff81000400 T out_of_order\n";
                 loaded_modules: &none,
             };
             let mut want = KernelTable::load(KS.as_bytes().to_vec(), &ctx).unwrap();
-            let stored = decode(&payload).unwrap();
+            let (entries, refs, at) = decode_parts(&payload).unwrap();
+            let core = Core {
+                names: NameBytes::Owned(payload[at..].to_vec()),
+                entries,
+            };
             let delta = match reloc {
-                Some((n, a)) => stored
-                    .refs
+                Some((n, a)) => refs
                     .iter()
                     .find(|(m, _)| *m == n)
                     .unwrap()
@@ -257,10 +355,22 @@ ffffffff81000400 T out_of_order\n";
                     .wrapping_sub(a),
                 None => 0,
             };
-            let mut got = KernelTable::from_core(stored.core, delta, &ctx, "/nonexistent".into());
+            let mut got = KernelTable::from_core(core, delta, &ctx, "/nonexistent".into());
             assert_eq!(got.range, want.range);
+            // Unrelocated, the rows read in place from a cache file as well.
+            let dir = std::env::temp_dir().join(format!("perfold-ks-{}", std::process::id()));
+            assert!(crate::cache::store_in(&dir, "t", b"k", &payload));
+            let m = crate::cache::load_mapped_in(&dir, "t", b"k").unwrap();
+            let (rows, _) = header(m).unwrap();
+            let mut in_place = KernelTable::from_rows(Box::new(rows), &ctx, "/nonexistent".into());
+            let _ = std::fs::remove_dir_all(&dir);
             for ip in (0xffffffff80ffe000u64..0xffffffff81003000).step_by(8) {
-                assert_eq!(got.find(ip).cloned(), want.find(ip).cloned(), "{ip:#x}");
+                let want = want.find(ip).cloned();
+                assert_eq!(got.find(ip).cloned(), want, "{ip:#x}");
+                if delta == 0 {
+                    assert_eq!(in_place.find(ip).cloned(), want, "{ip:#x}");
+                    assert_eq!(in_place.range, got.range);
+                }
             }
         }
     }
@@ -274,7 +384,7 @@ ffffffff81000400 T out_of_order\n";
     #[test]
     fn damaged_payload_is_rejected() {
         let payload = encode_file(KS.as_bytes()).unwrap();
-        assert!(decode(&payload[..payload.len() - 40]).is_none());
-        assert!(decode(&payload[..10]).is_none());
+        assert!(decode_parts(&payload[..payload.len() - 40]).is_none());
+        assert!(decode_parts(&payload[..10]).is_none());
     }
 }

@@ -21,13 +21,32 @@ use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 
+/// Bytes names are references into: a kallsyms file, or the names of a
+/// core part (built, or mapped from a cache entry from this offset on).
+pub enum NameBytes {
+    Owned(Vec<u8>),
+    Mapped(crate::cache::Mapped, usize),
+}
+
+impl NameBytes {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            NameBytes::Owned(v) => v,
+            NameBytes::Mapped(m, off) => m.bytes().get(*off..).unwrap_or(b""),
+        }
+    }
+}
+
 /// The kallsyms bytes (names are references into them).
-struct Text(Vec<u8>);
+struct Text(NameBytes);
 
 impl Names for Text {
     fn raw(&self, r: NameRef) -> &[u8] {
         let start = r.off as usize;
-        self.0.get(start..start + r.len as usize).unwrap_or(b"")
+        self.0
+            .bytes()
+            .get(start..start + r.len as usize)
+            .unwrap_or(b"")
     }
     fn name(&self, r: NameRef) -> Cow<'_, str> {
         String::from_utf8_lossy(self.raw(r))
@@ -58,13 +77,29 @@ pub struct KernelTable {
     /// Symbols `maps__split_kallsyms` moved to module maps (see `kernel.rs`);
     /// `None` until read for a table made from the core part.
     modules: Option<HashMap<String, SymTree>>,
+    /// Rows answering lookups in place of `flat` ([`KernelTable::from_rows`]).
+    rows: Option<Box<dyn CoreRows>>,
+}
+
+/// A core part ([`Core`], no relocation) with what [`Flat::find`] reads of
+/// it, row by row, so a table can look symbols up in stored rows without
+/// decoding them all first.
+pub trait CoreRows {
+    fn len(&self) -> usize;
+    fn start(&self, i: usize) -> u64;
+    fn end(&self, i: usize) -> u64;
+    /// The largest end of a non-empty row before row `i`.
+    fn reach(&self, i: usize) -> u64;
+    /// Row `i - 1` starts where row `i` does.
+    fn same_start(&self, i: usize) -> bool;
+    fn name(&self, i: usize) -> &[u8];
 }
 
 /// The core kernel's symbols of a kallsyms file as a load with no module
 /// maps and no relocation keeps them (sorted, ends and duplicates fixed,
 /// the entry trampoline dropped), names packed into `names`.
 pub struct Core {
-    pub names: Vec<u8>,
+    pub names: NameBytes,
     pub entries: Vec<Entry>,
 }
 
@@ -115,7 +150,7 @@ impl KernelTable {
             Some((name, addr)) => function_start(&data, name.as_bytes())?.wrapping_sub(addr),
             None => 0,
         };
-        let text = Text(data);
+        let text = Text(NameBytes::Owned(data));
         flat.sort();
         flat.fixup_end(true, &text);
         flat.fixup_duplicate(&text);
@@ -134,6 +169,7 @@ impl KernelTable {
             exact: None,
             range,
             modules: Some(modules),
+            rows: None,
         })
     }
 
@@ -160,7 +196,10 @@ impl KernelTable {
                 }
             })
             .collect();
-        Core { names, entries }
+        Core {
+            names: NameBytes::Owned(names),
+            entries,
+        }
     }
 
     /// The table a load of `file` with `ctx` makes, from that file's core
@@ -189,13 +228,58 @@ impl KernelTable {
             exact: None,
             range,
             modules: None,
+            rows: None,
+        }
+    }
+
+    /// [`KernelTable::from_core`] with no relocation, looking symbols up in
+    /// `rows` as they are.
+    pub fn from_rows(rows: Box<dyn CoreRows>, ctx: &KernelCtx, file: PathBuf) -> KernelTable {
+        let n = rows.len();
+        let range = (n > 0).then(|| (rows.start(0), rows.end(n - 1)));
+        KernelTable {
+            text: Text(NameBytes::Owned(Vec::new())),
+            flat: Flat::default(),
+            symbols: Materialized::default(),
+            ctx: OwnedCtx::of(ctx),
+            reread: Some(file),
+            exact: None,
+            range,
+            modules: None,
+            rows: Some(rows),
+        }
+    }
+
+    /// [`Flat::find`] over [`CoreRows`].
+    fn find_row(rows: &dyn CoreRows, ip: u64) -> Found {
+        let (mut lo, mut hi) = (0, rows.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if rows.start(mid) <= ip {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        if lo == 0 {
+            return Found::Nothing;
+        }
+        let i = lo - 1;
+        if rows.reach(i) > ip || rows.same_start(i) {
+            return Found::Ambiguous;
+        }
+        let (start, end) = (rows.start(i), rows.end(i));
+        if ip < end || (ip == start && end == start) {
+            Found::Symbol(i)
+        } else {
+            Found::Nothing
         }
     }
 
     /// The whole file's bytes (read again for a table made from a core part).
     fn file_bytes(&self) -> Option<Cow<'_, [u8]>> {
         match &self.reread {
-            None => Some(Cow::Borrowed(&self.text.0)),
+            None => Some(Cow::Borrowed(self.text.0.bytes())),
             Some(p) => kernel::read_kallsyms(p).map(Cow::Owned),
         }
     }
@@ -214,7 +298,26 @@ impl KernelTable {
 
     /// Kernel symbol for a kernel ip (perf's `symbols__find` on the kernel map).
     pub fn find(&mut self, ip: u64) -> Option<&Symbol> {
-        match self.flat.find(ip) {
+        if let Some(rows) = &self.rows {
+            match Self::find_row(rows.as_ref(), ip) {
+                Found::Nothing => return None,
+                Found::Symbol(i) => {
+                    let slot = self.symbols.slot_with(rows.len(), i, || Symbol {
+                        start: rows.start(i),
+                        end: rows.end(i),
+                        name: String::from_utf8_lossy(rows.name(i)).into(),
+                    });
+                    return Some(self.symbols.symbol(slot));
+                }
+                Found::Ambiguous => {}
+            }
+        }
+        let found = if self.rows.is_some() {
+            Found::Ambiguous
+        } else {
+            self.flat.find(ip)
+        };
+        match found {
             Found::Nothing => None,
             Found::Symbol(i) => {
                 let slot = self.symbols.slot(&self.flat, &self.text, i);
