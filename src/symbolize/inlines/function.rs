@@ -26,8 +26,9 @@ pub(super) trait UnitList {
     fn abbrevs_of(&mut self, s: &Secs<'_>, cu: u32) -> Option<Arc<gimli::Abbreviations>>;
     /// An attribute value of a DIE of unit `cu`.
     fn value<'a>(&self, s: &'a Secs<'_>, cu: u32, a: &AttributeValue<R<'a>>) -> Val<'a>;
-    /// File `file` of unit `cu`'s line table (read before its DIE scan).
-    fn file_name(&self, cu: u32, file: u64) -> Option<Box<[u8]>>;
+    /// File `file` of unit `cu`'s line table (read before its DIE scan),
+    /// built once per (unit, file) and shared by the functions naming it.
+    fn file_name(&mut self, cu: u32, file: u64) -> Option<Arc<[u8]>>;
     /// Unit `cu`'s DW_AT_language.
     fn lang(&self, cu: u32) -> u64;
     fn range_list_encoding(&self, cu: u32) -> RangeListEncoding;
@@ -40,7 +41,7 @@ pub(super) trait UnitList {
 pub struct Func {
     pub inlined: bool,
     pub caller: u32,
-    pub caller_file: Option<Box<[u8]>>,
+    pub caller_file: Option<Arc<[u8]>>,
     pub caller_line: u32,
     pub name: Option<Box<[u8]>>,
     pub is_linkage: bool,
