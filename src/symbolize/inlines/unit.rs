@@ -122,6 +122,9 @@ pub struct Stash {
     abbrevs: rustc_hash::FxHashMap<usize, Arc<gimli::Abbreviations>>,
     /// File names of call sites by (unit, file number), built once.
     files: rustc_hash::FxHashMap<(u32, u64), Arc<[u8]>>,
+    /// Function names by where their bytes are in the (loaded, unmoving)
+    /// debug sections.
+    names: rustc_hash::FxHashMap<(usize, usize), Arc<[u8]>>,
 }
 
 type Header<'a> = gimli::UnitHeader<R<'a>>;
@@ -185,6 +188,7 @@ impl Stash {
             extra_max: 0,
             abbrevs: Default::default(),
             files: Default::default(),
+            names: Default::default(),
         }
     }
 
@@ -533,6 +537,13 @@ impl UnitList for Stash {
         let name: Arc<[u8]> = lt.files.concat(file).into();
         self.files.insert((cu, file), name.clone());
         Some(name)
+    }
+
+    fn shared_name(&mut self, name: &[u8]) -> Arc<[u8]> {
+        self.names
+            .entry((name.as_ptr() as usize, name.len()))
+            .or_insert_with(|| name.into())
+            .clone()
     }
 
     fn lang(&self, cu: u32) -> u64 {
