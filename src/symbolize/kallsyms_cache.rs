@@ -226,19 +226,7 @@ impl CoreRows for MappedRows {
 /// The reference symbols of a stored entry, and its rows in place.
 fn header(map: crate::cache::Mapped) -> Option<(MappedRows, Refs)> {
     let p = map.bytes();
-    let mut refs = Vec::new();
-    let mut rest = p;
-    for name in REF_NAMES {
-        let (&flag, r) = rest.split_first()?;
-        let (v, r) = r.split_first_chunk::<8>()?;
-        refs.push((name, (flag == 1).then(|| u64::from_le_bytes(*v))));
-        rest = r;
-    }
-    let (n, r) = rest.split_first_chunk::<8>()?;
-    let n = usize::try_from(u64::from_le_bytes(*n)).ok()?;
-    if r.len() < n.checked_mul(ROW)? {
-        return None;
-    }
+    let (refs, n, r) = prefix(p)?;
     let rows_at = p.len() - r.len();
     let names_at = rows_at + n * ROW;
     Some((
@@ -267,7 +255,9 @@ type Refs = Vec<(&'static str, Option<u64>)>;
 /// A payload's entries, reference symbols and where its names start.
 type Parts = (Vec<Entry>, Refs, usize);
 
-fn decode_parts(p: &[u8]) -> Option<Parts> {
+/// A payload's reference symbols and row count, and what follows them (the
+/// rows, then the names); None when the rows do not fit.
+fn prefix(p: &[u8]) -> Option<(Refs, usize, &[u8])> {
     let mut refs = Vec::new();
     let mut rest = p;
     for name in REF_NAMES {
@@ -278,11 +268,15 @@ fn decode_parts(p: &[u8]) -> Option<Parts> {
     }
     let (n, r) = rest.split_first_chunk::<8>()?;
     let n = usize::try_from(u64::from_le_bytes(*n)).ok()?;
-    let table_len = n.checked_mul(ROW)?;
-    if r.len() < table_len {
+    if r.len() < n.checked_mul(ROW)? {
         return None;
     }
-    let (table, names) = r.split_at(table_len);
+    Some((refs, n, r))
+}
+
+fn decode_parts(p: &[u8]) -> Option<Parts> {
+    let (refs, n, r) = prefix(p)?;
+    let (table, names) = r.split_at(n * ROW);
     let mut entries = Vec::with_capacity(n);
     for c in table.chunks_exact(ROW) {
         let u64_at = |i: usize| u64::from_le_bytes(c[i..i + 8].try_into().unwrap_or([0; 8]));
