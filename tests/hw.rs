@@ -187,15 +187,10 @@ fn memory_sampling_fields_match_perf() {
 #[test]
 fn field_cases_match_perf() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hw");
-    let list = std::fs::read_to_string(dir.join("fields.tsv")).unwrap();
     let mut failures = Vec::new();
     let mut count = 0;
-    for line in list
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-    {
-        let f: Vec<&str> = line.split('\t').collect();
-        let (name, case, args) = (f[0], f[1], &f[2..]);
+    for f in common::tsv_rows("hw/fields.tsv") {
+        let (name, case, args) = (f[0].as_str(), f[1].as_str(), &f[2..]);
         count += 1;
         // At one thread and with the sink on its own thread (`-j`): the
         // extra fields travel to the sink thread with each sample.

@@ -13,11 +13,17 @@ use std::process::{Command, Stdio};
 
 /// perfold `args` on `data` with the cache in `cache` ("" = off): stdout.
 fn perfold(args: &[&str], data: &Path, cache: &str) -> Vec<u8> {
+    perfold_home(args, data, cache, &common::empty_home())
+}
+
+/// [`perfold`] with `home` as HOME (its build-id cache).
+fn perfold_home(args: &[&str], data: &Path, cache: &str, home: &Path) -> Vec<u8> {
     let mut all: Vec<&str> = args.to_vec();
     let d = data.to_str().unwrap();
     all.push(d);
     let out = perfold_command(&all, data.parent().unwrap())
         .env("PERFOLD_CACHE_DIR", cache)
+        .env("HOME", home)
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -98,19 +104,8 @@ fn cache_never_changes_output() {
     );
     // The kernel frames were resolved, and as perf resolves them. Both read
     // this HOME's build-id cache, where perf record put the [vdso] it saw.
-    let home = std::env::var_os("HOME").unwrap_or_default();
-    let out = perfold_command(&["perf-script", fp.to_str().unwrap()], &dir)
-        .env("PERFOLD_CACHE_DIR", cache_s)
-        .env("HOME", &home)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = out.stdout;
+    let home = std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
+    let text = perfold_home(&["perf-script"], &fp, cache_s, &home);
     assert!(String::from_utf8_lossy(&text).contains("([kernel.kallsyms])"));
     let perf = Command::new("perf")
         .env("HOME", &home)
