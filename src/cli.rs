@@ -429,6 +429,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             let recorded = record_if_asked(&cmd.input, &cmd.record, true)?;
             let mut opts = cmd.input.options();
             check_input(&opts.input, recorded || cmd.input.named().is_some())?;
+            cmd.filters.common.check_itrace().map_err(Failure::usage)?;
             opts.script = cmd.filters.options();
             let mut out = stdout();
             stacks::fold_to(&opts, &collapse(&cmd.fold, &cmd.filters), &mut out)
@@ -472,6 +473,7 @@ fn run_flamegraph(cmd: &FlamegraphCommand) -> Result<(), Failure> {
     let recorded = record_if_asked(&cmd.input, &cmd.record, to_stdout)?;
     let mut opts = cmd.input.options();
     check_input(&opts.input, recorded || cmd.input.named().is_some())?;
+    cmd.filters.common.check_itrace().map_err(Failure::usage)?;
     opts.script = cmd.filters.options();
     let lines = stacks::folded_lines(&opts, &collapse(&cmd.fold, &cmd.filters))
         .map_err(|e| failure(&opts.input, e))?;

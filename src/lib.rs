@@ -76,6 +76,9 @@ stages!(
     writers,
 );
 
+/// The persistent cache under the user's cache directory.
+mod cache;
+
 /// C's integer parsing, shared by the perf-map, `--time` and tracepoint readers.
 mod cnum;
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
-use crate::frames::{self, Frame, FrameKey, InlineFrames, SymbolTable};
+use crate::frames::{self, Frame, FrameKey, InlineFrames, SampleExtras, SymbolTable};
 use crate::hw::memory::MemoryValues;
 use crate::mappings::{DsoId, Machine, Thread, CPUMODE_USER};
 use crate::ordering::OrderedQueue;
@@ -132,6 +132,7 @@ fn run_on(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
         time_ranges: None,
         side_text: Vec::new(),
         srclines: Vec::new(),
+        extras: SampleExtras::new(data.arch.as_deref(), data.pipe_mode, opts.script.max_blocks),
         sink,
     };
     let mut data = data;
@@ -247,6 +248,8 @@ struct State<'s> {
     side_text: Vec<u8>,
     /// The current sample's source lines (`-F srcline`), one per frame.
     srclines: Vec<Option<Vec<u8>>>,
+    /// The current sample's lookups for the other `-F` fields.
+    extras: SampleExtras,
     sink: &'s mut dyn SampleSink,
 }
 
@@ -594,6 +597,9 @@ impl State<'_> {
         if ev_fields & fields::SRCLINE != 0 && wants_ip {
             self.fill_srclines(callchain, &ip_frame, attr);
         }
+        let (machine, symbols, inlines) = (&mut self.machine, &mut self.symbols, &mut self.inlines);
+        self.extras
+            .fill(machine, symbols, inlines, &thread, &s, &ip_frame, ev_fields);
         if let Some(report) = &mut self.report {
             report.add(if callchain {
                 &self.frames
@@ -618,8 +624,10 @@ impl State<'_> {
             trace: trace.then_some(self.trace.as_slice()),
             addr,
             user_regs: s.user_regs,
+            intr_regs: s.intr_regs,
             srclines: &self.srclines,
             memory: MemoryValues::of(&s),
+            extras: &self.extras.fields,
         };
         let names = Names {
             formats: self.formats.as_ref().expect("prepared"),

@@ -7,27 +7,19 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+use common::{empty_home, first_difference};
+
 fn case_dir(case: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/hw")
         .join(case)
 }
 
-/// The case's `perf script` options that perfold shares (`--symfs`, `--kallsyms`);
-/// `--no-itrace` is perfold's only mode and not an option of it.
+/// The case's `perf script` options (`--symfs`, `--kallsyms`, `--no-itrace`).
 fn shared_args(case: &str) -> Vec<String> {
     let args = std::fs::read_to_string(case_dir(case).join("perf-args")).unwrap_or_default();
-    args.split_whitespace()
-        .filter(|a| *a != "--no-itrace")
-        .map(String::from)
-        .collect()
-}
-
-/// A HOME without a build-id cache.
-fn empty_home() -> PathBuf {
-    let home = std::env::temp_dir().join(format!("perfold-hw-home-{}", std::process::id()));
-    std::fs::create_dir_all(&home).unwrap();
-    home
+    args.split_whitespace().map(String::from).collect()
 }
 
 /// Runs perfold in the case's directory with a HOME that holds no build-id cache,
@@ -41,32 +33,6 @@ fn perfold(case: &str, command: &str) -> Output {
         .env("HOME", empty_home())
         .output()
         .expect("perfold runs")
-}
-
-/// The first differing line, for a readable failure.
-fn first_difference(expected: &[u8], actual: &[u8]) -> String {
-    let e: Vec<&[u8]> = expected.split(|&b| b == b'\n').collect();
-    let a: Vec<&[u8]> = actual.split(|&b| b == b'\n').collect();
-    for i in 0..e.len().max(a.len()) {
-        let (x, y) = (e.get(i), a.get(i));
-        if x != y {
-            let show = |l: Option<&&[u8]>| {
-                l.map(|l| {
-                    String::from_utf8_lossy(l)
-                        .chars()
-                        .take(300)
-                        .collect::<String>()
-                })
-            };
-            return format!(
-                "line {}:\n  perf/inferno: {:?}\n  perfold:      {:?}",
-                i + 1,
-                show(x),
-                show(y)
-            );
-        }
-    }
-    "no line differs (lengths differ)".into()
 }
 
 /// perf-script, fold and flamegraph of each case against its goldens.
@@ -211,4 +177,63 @@ fn memory_sampling_fields_match_perf() {
         "syn-mem-weight-only",
         "syn-mem-callchain",
     ]);
+}
+
+/// `-F` on the hardware fixtures (tests/fixtures/hw/fields.tsv): branch stacks
+/// (`brstack`, `brstacksym`, `brstackoff`), the memory fields, `iregs`,
+/// `insn`/`insnlen`, against perf 6.1's output in fields/<name>. A case perf
+/// refuses (fields/<name>.error) must make perfold fail with perf's first line
+/// and print nothing.
+#[test]
+fn field_cases_match_perf() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hw");
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for f in common::tsv_rows("hw/fields.tsv") {
+        let (name, case, args) = (f[0].as_str(), f[1].as_str(), &f[2..]);
+        count += 1;
+        // At one thread and with the sink on its own thread (`-j`): the
+        // extra fields travel to the sink thread with each sample.
+        for jobs in ["1", "2", "8"] {
+            let out = Command::new(env!("CARGO_BIN_EXE_perfold"))
+                .args(["perf-script", "-j", jobs, "-i", "perf.data"])
+                .args(shared_args(case))
+                .args(args)
+                .current_dir(case_dir(case))
+                .env("HOME", empty_home())
+                .output()
+                .expect("perfold runs");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if let Ok(error) =
+                std::fs::read_to_string(dir.join("fields").join(format!("{name}.error")))
+            {
+                let first = error.lines().next().unwrap_or("");
+                if out.status.success() || !out.stdout.is_empty() || !stderr.contains(first) {
+                    failures.push(format!(
+                        "{name}: perf refuses with {first:?}; perfold: {stderr:?}"
+                    ));
+                }
+                continue;
+            }
+            let expected = std::fs::read(dir.join("fields").join(name)).unwrap();
+            if !out.status.success() {
+                failures.push(format!("{name}: perfold failed: {stderr}"));
+            } else if out.stdout != expected {
+                failures.push(format!(
+                    "{name} ({case} {}, -j {jobs}): {}",
+                    args.join(" "),
+                    first_difference(&expected, &out.stdout)
+                ));
+            }
+        }
+    }
+    assert!(count >= 25, "fields.tsv: {count} cases");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Branch flags of every kind, kernel and unmapped branch addresses and
+/// interrupt registers: perf's default fields print none of them.
+#[test]
+fn branch_flags_and_interrupt_registers_by_default() {
+    check(&["syn-brstack-flags-iregs"]);
 }

@@ -5,7 +5,7 @@
 //! parity.rs, foreign.rs and script_options.rs compare with).
 
 mod common;
-use common::{check_goldens, first_difference, perfold_command};
+use common::{check_goldens, first_difference, perfold_stdout};
 
 use std::path::{Path, PathBuf};
 
@@ -15,35 +15,16 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
-fn cases_in(dir: &Path) -> Vec<PathBuf> {
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("the fixture folder exists")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("perf.data").is_file())
-        .collect();
-    cases.sort();
-    assert!(cases.len() >= 4, "expected fixtures, found {cases:?}");
-    cases
-}
-
 /// perfold on a fixture with the arguments its recipe gives perf.
 fn perfold(case: &Path, command: &str, extra: &[&str], jobs: &str) -> Vec<u8> {
     let mut args: Vec<&str> = command.split(' ').collect();
     args.extend(["perf.data", "-j", jobs]);
     args.extend(extra);
-    let out = perfold_command(&args, case).output().expect("perfold runs");
-    assert!(
-        out.status.success(),
-        "{}: perfold {} failed: {}",
-        case.display(),
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    perfold_stdout(&args, case)
 }
 
 fn check_main(command: &str, expected: &str, only_with: Option<&str>) {
-    let cases: Vec<PathBuf> = cases_in(&root())
+    let cases: Vec<PathBuf> = common::fixture_cases("", 4)
         .into_iter()
         .filter(|c| only_with.is_none_or(|f| c.join(f).is_file()))
         .collect();
@@ -77,7 +58,7 @@ fn flamegraph_is_the_same_at_any_jobs() {
 
 #[test]
 fn foreign_recordings_are_the_same_at_any_jobs() {
-    let cases = cases_in(&root().join("foreign"));
+    let cases = common::fixture_cases("foreign", 11);
     for jobs in JOBS {
         for (command, expected) in [
             ("perf-script", "expected.script"),
@@ -96,17 +77,12 @@ fn foreign_recordings_are_the_same_at_any_jobs() {
 /// ranges, callchain options, inferno's flags), each at every `-j`.
 #[test]
 fn every_flag_case_is_the_same_at_any_jobs() {
-    let list = std::fs::read_to_string(root().join("options/cases.tsv")).expect("cases.tsv");
     let tmp = std::env::temp_dir().join(format!("perfold-jobs-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     let mut failures = Vec::new();
     let mut ran = 0;
-    for line in list
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-    {
-        let f: Vec<&str> = line.split('\t').collect();
-        let (name, fixture, command, args) = (f[0], f[1], f[2], &f[3..]);
+    for f in common::tsv_rows("options/cases.tsv") {
+        let (name, fixture, command, args) = (f[0].as_str(), f[1].as_str(), f[2].as_str(), &f[3..]);
         if command.ends_with("-error") {
             continue;
         }

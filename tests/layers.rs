@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 /// Layers, lowest first: a module may use only modules of a lower layer.
 /// The diagram in docs/architecture.md draws this table.
 const LAYERS: &[&[&str]] = &[
-    &["error", "cnum"],
+    &["error", "cnum", "cache"],
     &[
         "reader",
         "objfile",

@@ -9,6 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+use common::first_difference;
+
 struct Case {
     name: String,
     fixture: String,
@@ -21,18 +24,13 @@ fn root() -> PathBuf {
 }
 
 fn cases() -> Vec<Case> {
-    let list = std::fs::read_to_string(root().join("options/cases.tsv")).expect("cases.tsv");
-    let cases: Vec<Case> = list
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            Case {
-                name: f[0].into(),
-                fixture: f[1].into(),
-                command: f[2].into(),
-                args: f[3..].iter().map(|s| s.to_string()).collect(),
-            }
+    let cases: Vec<Case> = common::tsv_rows("options/cases.tsv")
+        .into_iter()
+        .map(|f| Case {
+            name: f[0].clone(),
+            fixture: f[1].clone(),
+            command: f[2].clone(),
+            args: f[3..].to_vec(),
         })
         .collect();
     assert!(
@@ -76,22 +74,6 @@ fn run(case: &Case, tmp: &Path) -> (bool, Vec<u8>, String) {
         out.stdout,
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-fn first_difference(expected: &[u8], actual: &[u8]) -> String {
-    let e: Vec<&[u8]> = expected.split(|&b| b == b'\n').collect();
-    let a: Vec<&[u8]> = actual.split(|&b| b == b'\n').collect();
-    for i in 0..e.len().max(a.len()) {
-        if e.get(i) != a.get(i) {
-            return format!(
-                "line {}:\n  perf:    {:?}\n  perfold: {:?}",
-                i + 1,
-                e.get(i).map(|l| String::from_utf8_lossy(l).into_owned()),
-                a.get(i).map(|l| String::from_utf8_lossy(l).into_owned())
-            );
-        }
-    }
-    "no line differs".into()
 }
 
 #[test]

@@ -81,8 +81,9 @@ def pad8(b):
 
 class Event:
     def __init__(self, name, type_, config, sample_type, branch_sample_type=0, flags=0,
-                 period=4000, ids=(1,)):
+                 period=4000, ids=(1,), regs_intr=0):
         self.name, self.type, self.config = name, type_, config
+        self.regs_intr = regs_intr
         self.sample_type, self.branch_sample_type = sample_type, branch_sample_type
         self.flags = flags | F_SAMPLE_ID_ALL | F_MMAP | F_COMM | F_MMAP2 | F_COMM_EXEC
         self.period, self.ids = period, list(ids)
@@ -92,6 +93,7 @@ class Event:
         struct.pack_into("<IIQQQQQ", a, 0, self.type, 128, self.config, self.period,
                          self.sample_type, 0, self.flags)
         struct.pack_into("<Q", a, 72, self.branch_sample_type)
+        struct.pack_into("<Q", a, 96, self.regs_intr)
         return bytes(a)
 
     def trailer(self, pid, tid, time, cpu=0):
@@ -167,6 +169,12 @@ def sample(ev, s):
                                s.get("p_stage", 0))
     if st & DATA_SRC:
         out += struct.pack("<Q", s.get("data_src", 0))
+    if st & REGS_INTR:
+        regs = s.get("intr_regs")
+        if regs is None:
+            out += struct.pack("<Q", 0)  # PERF_SAMPLE_REGS_ABI_NONE: no values
+        else:
+            out += struct.pack("<Q", 2) + b"".join(struct.pack("<Q", r) for r in regs)
     if st & PHYS_ADDR:
         out += struct.pack("<Q", s.get("phys_addr", 0))
     if st & DATA_PAGE_SIZE:
@@ -362,6 +370,31 @@ def branch_case(outdir, case, type_, bst):
     write_case(outdir, case, [ev], recs)
 
 
+def flags_case(outdir, case):
+    """Branch flags of every kind (mispredicted, predicted, in_tx, abort, cycles, each
+    branch type and extended type), kernel and unmapped addresses, and interrupt
+    registers (AX, BX, IP, R15 and XMM0), one sample with ABI_NONE."""
+    mask = (1 << 0) | (1 << 1) | (1 << 8) | (1 << 23) | (1 << 32)
+    ev = Event("cycles", TYPE_HARDWARE, 0, IP | TID | TIME | PERIOD | BRANCH_STACK | REGS_INTR,
+               BR_USER | BR_KERNEL | BR_ANY, F_FREQ, regs_intr=mask)
+    samples = []
+    for i in range(8):
+        lbr = []
+        for j in range(3):
+            n = i * 3 + j
+            fl = (n & 0xF) | ((n * 7) << 4) | ((n % 16) << 20) | ((n % 8) << 26)
+            frm = [u("fib", 0x20 + n), k("do_syscall_64", n), 0x1000 + n][j]
+            to = [u("main", n), u("fib_worker"), k("exc_page_fault", 4)][j]
+            lbr.append((frm, to, fl))
+        s = dict(time=5_000_000_000 + i * 1000, ip=USER_IPS[i % 5], lbr=lbr[: 1 + i % 3],
+                 intr_regs=[i, 0x10 * i, USER_IPS[i % 5], 0xFFFF_FFFF_0000_0000 + i, 7])
+        if i == 3:
+            s.update(ip=k("do_syscall_64", 8), misc=1, intr_regs=None)
+        samples.append(s)
+    recs = setup(ev) + [sample(ev, s) for s in samples]
+    write_case(outdir, case, [ev], recs)
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "."
     lbr_case(out, "syn-lbr", hw_index=False)
@@ -379,6 +412,7 @@ def main():
              common | WEIGHT | PHYS_ADDR)
     branch_case(out, "syn-brstack-any", TYPE_HARDWARE, BR_USER | BR_ANY)
     branch_case(out, "syn-brstack-raw-hw-index", TYPE_RAW, BR_USER | BR_ANY_CALL | BR_HW_INDEX)
+    flags_case(out, "syn-brstack-flags-iregs")
 
 
 if __name__ == "__main__":

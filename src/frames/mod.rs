@@ -9,9 +9,15 @@
 //! [`SymbolTable`] (`symbol_table.rs`); DWARF inline frames are
 //! [`InlineFrames`] (`inline.rs`, which names its records in the table).
 
+mod branches;
+mod brstackinsn;
+mod extras;
+mod insn;
 mod inline;
 mod symbol_table;
 
+pub use branches::BranchFrames;
+pub use extras::{ExtraFields, SampleExtras};
 pub use inline::InlineFrames;
 pub use symbol_table::{InternedSymbol, SymId, SymbolTable};
 

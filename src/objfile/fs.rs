@@ -15,6 +15,23 @@ pub fn map_file(path: &Path) -> Option<Mmap> {
     unsafe { Mmap::map(&f) }.ok()
 }
 
+/// What identifies a file's contents for the persistent cache: device,
+/// inode, size, modification and change times (a write changes the change
+/// time, which users cannot set back).
+pub fn file_identity(path: &Path) -> Option<[i64; 7]> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some([
+        m.dev() as i64,
+        m.ino() as i64,
+        m.size() as i64,
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec(),
+    ])
+}
+
 /// perf `is_regular_file` (stat, following symlinks).
 pub fn is_regular_file(p: &Path) -> bool {
     std::fs::metadata(p).map(|m| m.is_file()).unwrap_or(false)

@@ -10,7 +10,7 @@ use super::build_id::{
     build_id_equal, build_id_filename, build_id_hex, defined, read_file_build_id,
 };
 use super::elf::{Elf, SHT_DYNSYM, SHT_SYMTAB};
-use super::fs::{is_regular_file, map_file};
+use super::fs::{file_identity, is_regular_file, map_file};
 use memmap2::Mmap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -34,6 +34,9 @@ impl Blob {
 /// An accepted candidate (perf `struct symsrc`).
 pub struct SymSrc {
     pub blob: Blob,
+    /// The file's [`file_identity`] when it was mapped (`None` for bytes
+    /// that are no file's).
+    pub identity: Option<[i64; 7]>,
     pub has_symtab: bool,
     pub has_dynsym: bool,
 }
@@ -246,6 +249,7 @@ fn symsrc_init(blob: Blob, bid: Option<&[u8]>) -> Result<SymSrc, Outcome> {
     }
     Ok(SymSrc {
         blob,
+        identity: None,
         has_symtab,
         has_dynsym,
     })
@@ -324,8 +328,12 @@ pub fn find_sources(env: &Env, spec: DsoSpec, trail: &mut Vec<Searched>) -> Opti
                 });
                 continue;
             }
+            let identity = file_identity(&path);
             let checked = match map_file(&path) {
-                Some(m) => symsrc_init(Blob::Map(m), bid.as_deref()),
+                Some(m) => symsrc_init(Blob::Map(m), bid.as_deref()).map(|mut ss| {
+                    ss.identity = identity;
+                    ss
+                }),
                 None => Err(Outcome::NotElf),
             };
             (path, checked)

@@ -28,6 +28,8 @@ pub struct Sample<'a> {
     pub callchain: Option<&'a [u8]>,
     pub raw: Option<&'a [u8]>,
     pub user_regs: Option<Regs<'a>>,
+    /// The registers at the interrupt (PERF_SAMPLE_REGS_INTR).
+    pub intr_regs: Option<Regs<'a>>,
     /// The user stack copy, cut to its dynamic size.
     pub user_stack: Option<&'a [u8]>,
     /// The branch stack (LBR), if sampled.
@@ -252,11 +254,9 @@ pub fn parse_sample<'a>(attr: &Attr, misc: u16, data: &'a [u8], base: u64) -> Re
     if attr.has(SAMPLE_REGS_INTR) {
         let abi = c.u64("interrupt regs abi")?;
         if abi != 0 {
-            c.array(
-                attr.sample_regs_intr.count_ones() as u64,
-                8,
-                "interrupt regs",
-            )?;
+            let mask = attr.sample_regs_intr;
+            let values = c.array(mask.count_ones() as u64, 8, "interrupt regs")?;
+            s.intr_regs = Some(Regs { abi, mask, values });
         }
     }
     // perf reads these last words without a bounds check: a sample cut

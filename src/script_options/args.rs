@@ -12,7 +12,7 @@ use super::fields::FieldSpec;
 use super::filters::FilterStrings;
 use super::ScriptOptions;
 
-/// Sample filters every command takes.
+/// Sample filters every command takes (and `--itrace`/`--no-itrace`).
 #[derive(Args, Debug, Clone, Default)]
 pub struct CommonFilterArgs {
     /// Only samples in these time ranges, as perf's `--time`: `START,STOP`
@@ -32,6 +32,22 @@ pub struct CommonFilterArgs {
     /// addresses), as perf's `-S/--symbols`.
     #[arg(short = 'S', long = "symbols", value_name = "SYMBOLS")]
     pub symbols: Option<String>,
+    /// perf's instruction-trace decoding options (`--itrace=i0ns`, ...):
+    /// read with perf's grammar; perfold does not decode AUX trace data.
+    #[arg(long, value_name = "OPTS", num_args = 0..=1, require_equals = true,
+          default_missing_value = "", action = clap::ArgAction::Append)]
+    pub itrace: Vec<String>,
+    /// Do not decode AUX trace data, as perf's `--no-itrace` (what perfold
+    /// always does).
+    #[arg(long)]
+    pub no_itrace: bool,
+}
+
+impl CommonFilterArgs {
+    /// `--itrace` values as perf reads them; the error is perf's message.
+    pub fn check_itrace(&self) -> Result<(), String> {
+        self.itrace.iter().try_for_each(|o| super::itrace::check(o))
+    }
 }
 
 /// perf-script's own flags.
@@ -94,6 +110,10 @@ pub struct ScriptArgs {
     /// Full source file paths in `srcline`, as perf's `--full-source-path`.
     #[arg(long)]
     pub full_source_path: bool,
+    /// At most N code blocks per sample in `brstackinsn`, as perf's
+    /// `--max-blocks` (0: all).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_blocks: u32,
 }
 
 /// fold's and flamegraph's filters.
@@ -176,6 +196,7 @@ impl ScriptArgs {
                  Please limit to --reltime or --deltatime."
                 .into());
         }
+        self.common.check_itrace()?;
         let mut fields = FieldSpec::default();
         let mut field_warnings = Vec::new();
         for f in &self.fields {
@@ -204,6 +225,7 @@ impl ScriptArgs {
             header: self.header,
             header_only: self.header_only,
             full_source_path: self.full_source_path,
+            max_blocks: self.max_blocks,
         })
     }
 }

@@ -343,20 +343,6 @@ impl FieldSpec {
     }
 }
 
-/// Fields perf would print for these recordings that perfold does not
-/// produce (see docs/parity.md): refused rather than printed differently.
-/// Fields whose data the samples lack were dropped (or refused) before.
-const NOT_PRINTED: FieldMask = SRCCODE
-    | DATA_SRC
-    | WEIGHT
-    | INS_LAT
-    | PHYS_ADDR
-    | DATA_PAGE_SIZE
-    | CODE_PAGE_SIZE
-    | IREGS
-    | INSN
-    | INSNLEN;
-
 const BADMIX: &str = "Cannot mix +-field with overridden fields";
 
 /// What the checks need to know of one event of the file.
@@ -367,6 +353,8 @@ pub struct EventInfo {
     pub attr_type: u32,
     pub config: u64,
     pub sample_type: u64,
+    /// perf_event_attr.branch_sample_type.
+    pub branch_sample_type: u64,
 }
 
 const SAMPLE_IP: u64 = 1 << 0;
@@ -423,6 +411,8 @@ pub fn resolve(
 ) -> Result<ResolvedFields, String> {
     let mut out = spec.types;
     let mut dropped = Vec::new();
+    // evlist__combined_branch_type has PERF_SAMPLE_BRANCH_ANY.
+    let any_branch = events.iter().any(|e| e.branch_sample_type & (1 << 3) != 0);
     for (j, o) in out.iter_mut().enumerate() {
         let first = events
             .iter()
@@ -435,7 +425,7 @@ pub fn resolve(
         }
         if let Some(ev) = first {
             if o.fields != 0 {
-                check_attr(o, ev, &mut dropped)?;
+                check_attr(o, ev, any_branch, &mut dropped)?;
             }
         }
     }
@@ -449,22 +439,6 @@ pub fn resolve(
         && events.iter().any(|e| e.attr_type == 2 && e.has_callchain())
     {
         out[TYPE_TRACEPOINT].fields |= IP | SYM | SYMOFFSET | DSO;
-    }
-    // perf's default text (no -F, -G or flags) goes to the default writer,
-    // which prints the memory-sampling columns itself (`hw::memory`).
-    let default_text = !spec.set_by_user() && !spec.print_flags && !no_callchain;
-    for (j, o) in out.iter().enumerate().filter(|_| !default_text) {
-        let present = events
-            .iter()
-            .any(|e| !e.is_dummy() && output_type(e.attr_type) == j);
-        if let Some(&(name, _)) = FIELD_NAMES
-            .iter()
-            .find(|(_, f)| present && o.fields & f & NOT_PRINTED != 0)
-        {
-            return Err(format!(
-                "the '{name}' field is not printed by perfold yet (see docs/parity.md)"
-            ));
-        }
     }
     if out.iter().any(|o| o.fields & TOD != 0) {
         // perfold reads no clock data (HEADER_CLOCK_DATA): perf's error for
@@ -482,7 +456,12 @@ pub fn resolve(
 }
 
 /// perf's `evsel__check_attr` for the first event of one output type.
-fn check_attr(o: &mut TypeFields, ev: &EventInfo, dropped: &mut Vec<String>) -> Result<(), String> {
+fn check_attr(
+    o: &mut TypeFields,
+    ev: &EventInfo,
+    any_branch: bool,
+    dropped: &mut Vec<String>,
+) -> Result<(), String> {
     let st = ev.sample_type;
     // evsel__do_check_stype (allow_user_set is false: no AUXTRACE).
     let mut check = |o: &mut TypeFields, bits: u64, msg: &str, field: FieldMask| {
@@ -529,8 +508,7 @@ fn check_attr(o: &mut TypeFields, ev: &EventInfo, dropped: &mut Vec<String>) -> 
                 .into(),
         );
     }
-    if o.has(BRSTACKINSN) || o.has(BRSTACKINSNLEN) {
-        // No recording perfold reads has an all-branch filter.
+    if (o.has(BRSTACKINSN) || o.has(BRSTACKINSNLEN)) && !any_branch {
         return Err(
             "Display of branch stack assembler requested, but non all-branch filter set\n\
              Hint: run 'perf record -b ...'"
@@ -651,6 +629,7 @@ mod tests {
             attr_type: 1,
             config: 0,
             sample_type,
+            branch_sample_type: 0,
         }
     }
 
@@ -690,6 +669,7 @@ mod tests {
             attr_type: 2,
             config: 1,
             sample_type: SAMPLE_IP | SAMPLE_TID | SAMPLE_CALLCHAIN,
+            branch_sample_type: 0,
         };
         let r = resolve(&FieldSpec::default(), std::slice::from_ref(&tp), false).unwrap();
         assert!(r.types[TYPE_TRACEPOINT].has(IP | SYM));

@@ -10,6 +10,7 @@
 //! - (the `PERF_RECORD_*` lines of side-band records are `writers::side_band`);
 //! - [`regs`]: the `iregs`/`uregs` fields;
 //! - [`header`]: the `# ========` block;
+//! - [`itrace`]: `--itrace`'s grammar (perfold decodes no trace data);
 //! - [`args`]: the clap flags, shared by perf-script, fold and flamegraph.
 //!
 //! A leaf: nothing here uses another perfold module. The text with these
@@ -19,6 +20,7 @@ pub mod args;
 pub mod fields;
 pub mod filters;
 pub mod header;
+pub mod itrace;
 pub mod regs;
 pub mod time_ranges;
 
@@ -50,6 +52,8 @@ pub struct ScriptOptions {
     pub header_only: bool,
     /// `--full-source-path` (for `srcline`).
     pub full_source_path: bool,
+    /// `--max-blocks`: at most this many blocks of `brstackinsn` (0: all).
+    pub max_blocks: u32,
 }
 
 impl ScriptOptions {

@@ -248,7 +248,7 @@ fn split_kallsyms(
 }
 
 /// perf `symbol__read_kptr_restrict` → `symbol__restricted_filename`.
-fn kallsyms_restricted(path: &Path) -> bool {
+pub(super) fn kallsyms_restricted(path: &Path) -> bool {
     let Ok(real) = std::fs::canonicalize(path) else {
         return false;
     };

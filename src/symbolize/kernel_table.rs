@@ -6,6 +6,11 @@
 //! A lookup whose answer would depend on the shape of perf's tree (symbols
 //! overlapping at that address, see `flat.rs`) is answered by perf's exact
 //! tree, built then from the same bytes by `kernel::load_kallsyms`.
+//!
+//! A table can also be made from the core kernel's part of an earlier load
+//! ([`KernelTable::core`], [`KernelTable::from_core`]: `kallsyms_cache.rs`
+//! stores it); such a table reads the file again only if a lookup needs
+//! perf's exact tree or a module's symbols.
 
 use super::flat::{Entry, Flat, Found, Materialized, NameRef, Names};
 use super::kernel::{self, binding, function_start, parse_kallsyms_at, Kernel, KernelCtx};
@@ -14,14 +19,34 @@ use super::Symbol;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
+use std::path::PathBuf;
+
+/// Bytes names are references into: a kallsyms file, or the names of a
+/// core part (built, or mapped from a cache entry from this offset on).
+pub enum NameBytes {
+    Owned(Vec<u8>),
+    Mapped(crate::cache::Mapped, usize),
+}
+
+impl NameBytes {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            NameBytes::Owned(v) => v,
+            NameBytes::Mapped(m, off) => m.bytes().get(*off..).unwrap_or(b""),
+        }
+    }
+}
 
 /// The kallsyms bytes (names are references into them).
-struct Text(Vec<u8>);
+struct Text(NameBytes);
 
 impl Names for Text {
     fn raw(&self, r: NameRef) -> &[u8] {
         let start = r.off as usize;
-        self.0.get(start..start + r.len as usize).unwrap_or(b"")
+        self.0
+            .bytes()
+            .get(start..start + r.len as usize)
+            .unwrap_or(b"")
     }
     fn name(&self, r: NameRef) -> Cow<'_, str> {
         String::from_utf8_lossy(self.raw(r))
@@ -37,16 +62,63 @@ struct OwnedCtx {
 
 /// The loaded kernel DSO.
 pub struct KernelTable {
+    /// The bytes the entries' names point into: the whole file, or only
+    /// the names of a table made by [`KernelTable::from_core`].
     text: Text,
     flat: Flat,
     symbols: Materialized,
     ctx: OwnedCtx,
+    /// The file to read again when `text` holds only names.
+    reread: Option<PathBuf>,
     /// perf's exact tree, built on the first ambiguous lookup.
     exact: Option<Option<Kernel>>,
     /// The kernel map's range after `map__fixup_start`/`map__fixup_end`.
     pub range: Option<(u64, u64)>,
-    /// Symbols `maps__split_kallsyms` moved to module maps (see `kernel.rs`).
-    pub modules: HashMap<String, SymTree>,
+    /// Symbols `maps__split_kallsyms` moved to module maps (see `kernel.rs`);
+    /// `None` until read for a table made from the core part.
+    modules: Option<HashMap<String, SymTree>>,
+    /// Rows answering lookups in place of `flat` ([`KernelTable::from_rows`]).
+    rows: Option<Box<dyn CoreRows>>,
+}
+
+/// A core part ([`Core`], no relocation) with what [`Flat::find`] reads of
+/// it, row by row, so a table can look symbols up in stored rows without
+/// decoding them all first.
+pub trait CoreRows {
+    fn len(&self) -> usize;
+    fn start(&self, i: usize) -> u64;
+    fn end(&self, i: usize) -> u64;
+    /// The largest end of a non-empty row before row `i`.
+    fn reach(&self, i: usize) -> u64;
+    /// Row `i - 1` starts where row `i` does.
+    fn same_start(&self, i: usize) -> bool;
+    fn name(&self, i: usize) -> &[u8];
+}
+
+/// The core kernel's symbols of a kallsyms file as a load with no module
+/// maps and no relocation keeps them (sorted, ends and duplicates fixed,
+/// the entry trampoline dropped), names packed into `names`.
+pub struct Core {
+    pub names: NameBytes,
+    pub entries: Vec<Entry>,
+}
+
+impl OwnedCtx {
+    fn of(ctx: &KernelCtx) -> OwnedCtx {
+        OwnedCtx {
+            ref_reloc: ctx.ref_reloc.map(|(n, a)| (n.to_string(), a)),
+            modules: ctx.modules.clone(),
+            loaded_modules: ctx.loaded_modules.clone(),
+        }
+    }
+
+    fn borrow(&self) -> KernelCtx<'_> {
+        KernelCtx {
+            ref_reloc: self.ref_reloc.as_ref().map(|(n, a)| (n.as_str(), *a)),
+            modules: &self.modules,
+            loaded_modules: &self.loaded_modules,
+        }
+    }
 }
 
 
@@ -78,7 +150,7 @@ impl KernelTable {
             Some((name, addr)) => function_start(&data, name.as_bytes())?.wrapping_sub(addr),
             None => 0,
         };
-        let text = Text(data);
+        let text = Text(NameBytes::Owned(data));
         flat.sort();
         flat.fixup_end(true, &text);
         flat.fixup_duplicate(&text);
@@ -92,39 +164,174 @@ impl KernelTable {
             text,
             flat,
             symbols: Materialized::default(),
-            ctx: OwnedCtx {
-                ref_reloc: ctx.ref_reloc.map(|(n, a)| (n.to_string(), a)),
-                modules: ctx.modules.clone(),
-                loaded_modules: ctx.loaded_modules.clone(),
-            },
+            ctx: OwnedCtx::of(ctx),
+            reread: None,
             exact: None,
             range,
-            modules,
+            modules: Some(modules),
+            rows: None,
         })
+    }
+
+    /// The core part of a table loaded with no module maps and no
+    /// relocation reference (what [`KernelTable::from_core`] takes).
+    pub fn core(&self) -> Core {
+        let mut names = Vec::new();
+        let entries = self
+            .flat
+            .entries
+            .iter()
+            .map(|e| {
+                let raw = self.text.raw(e.name);
+                let off = names.len() as u64;
+                names.extend_from_slice(raw);
+                Entry {
+                    name: NameRef {
+                        src: 0,
+                        plt: false,
+                        off,
+                        len: raw.len() as u32,
+                    },
+                    ..*e
+                }
+            })
+            .collect();
+        Core {
+            names: NameBytes::Owned(names),
+            entries,
+        }
+    }
+
+    /// The table a load of `file` with `ctx` makes, from that file's core
+    /// part and the relocation `delta` (the reference symbol's kallsyms
+    /// address minus its recorded one). Only valid when no module symbol
+    /// sorts before a core symbol, so that `maps__split_kallsyms` keeps
+    /// every core symbol whatever the module maps (`kallsyms_cache.rs`).
+    pub fn from_core(core: Core, delta: u64, ctx: &KernelCtx, file: PathBuf) -> KernelTable {
+        let mut flat = Flat::default();
+        flat.entries = core.entries;
+        for e in &mut flat.entries {
+            e.start = e.start.wrapping_sub(delta);
+            e.end = e.end.wrapping_sub(delta);
+        }
+        let range = match (flat.entries.first(), flat.entries.last()) {
+            (Some(f), Some(l)) => Some((f.start, l.end)),
+            _ => None,
+        };
+        flat.finish();
+        KernelTable {
+            text: Text(core.names),
+            flat,
+            symbols: Materialized::default(),
+            ctx: OwnedCtx::of(ctx),
+            reread: Some(file),
+            exact: None,
+            range,
+            modules: None,
+            rows: None,
+        }
+    }
+
+    /// [`KernelTable::from_core`] with no relocation, looking symbols up in
+    /// `rows` as they are.
+    pub fn from_rows(rows: Box<dyn CoreRows>, ctx: &KernelCtx, file: PathBuf) -> KernelTable {
+        let n = rows.len();
+        let range = (n > 0).then(|| (rows.start(0), rows.end(n - 1)));
+        KernelTable {
+            text: Text(NameBytes::Owned(Vec::new())),
+            flat: Flat::default(),
+            symbols: Materialized::default(),
+            ctx: OwnedCtx::of(ctx),
+            reread: Some(file),
+            exact: None,
+            range,
+            modules: None,
+            rows: Some(rows),
+        }
+    }
+
+    /// [`Flat::find`] over [`CoreRows`].
+    fn find_row(rows: &dyn CoreRows, ip: u64) -> Found {
+        let (mut lo, mut hi) = (0, rows.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if rows.start(mid) <= ip {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        if lo == 0 {
+            return Found::Nothing;
+        }
+        let i = lo - 1;
+        if rows.reach(i) > ip || rows.same_start(i) {
+            return Found::Ambiguous;
+        }
+        let (start, end) = (rows.start(i), rows.end(i));
+        if ip < end || (ip == start && end == start) {
+            Found::Symbol(i)
+        } else {
+            Found::Nothing
+        }
+    }
+
+    /// The whole file's bytes (read again for a table made from a core part).
+    fn file_bytes(&self) -> Option<Cow<'_, [u8]>> {
+        match &self.reread {
+            None => Some(Cow::Borrowed(self.text.0.bytes())),
+            Some(p) => kernel::read_kallsyms(p).map(Cow::Owned),
+        }
+    }
+
+    /// The symbols `maps__split_kallsyms` moved to the module map `[name]`.
+    pub fn module(&mut self, name: &str) -> Option<&SymTree> {
+        if self.modules.is_none() {
+            let ctx = self.ctx.borrow();
+            let full = self
+                .file_bytes()
+                .and_then(|data| KernelTable::load(data.into_owned(), &ctx));
+            self.modules = Some(full.and_then(|t| t.modules).unwrap_or_default());
+        }
+        self.modules.as_ref()?.get(name)
     }
 
     /// Kernel symbol for a kernel ip (perf's `symbols__find` on the kernel map).
     pub fn find(&mut self, ip: u64) -> Option<&Symbol> {
-        match self.flat.find(ip) {
+        if let Some(rows) = &self.rows {
+            match Self::find_row(rows.as_ref(), ip) {
+                Found::Nothing => return None,
+                Found::Symbol(i) => {
+                    let slot = self.symbols.slot_with(rows.len(), i, || Symbol {
+                        start: rows.start(i),
+                        end: rows.end(i),
+                        name: String::from_utf8_lossy(rows.name(i)).into(),
+                    });
+                    return Some(self.symbols.symbol(slot));
+                }
+                Found::Ambiguous => {}
+            }
+        }
+        let found = if self.rows.is_some() {
+            Found::Ambiguous
+        } else {
+            self.flat.find(ip)
+        };
+        match found {
             Found::Nothing => None,
             Found::Symbol(i) => {
                 let slot = self.symbols.slot(&self.flat, &self.text, i);
                 Some(self.symbols.symbol(slot))
             }
             Found::Ambiguous => {
-                let text = &self.text.0;
-                let ctx = &self.ctx;
-                let k = self
-                    .exact
-                    .get_or_insert_with(|| {
-                        let c = KernelCtx {
-                            ref_reloc: ctx.ref_reloc.as_ref().map(|(n, a)| (n.as_str(), *a)),
-                            modules: &ctx.modules,
-                            loaded_modules: &ctx.loaded_modules,
-                        };
-                        kernel::load_kallsyms(text, &c)
-                    })
-                    .as_ref()?;
+                if self.exact.is_none() {
+                    let ctx = self.ctx.borrow();
+                    let exact = self
+                        .file_bytes()
+                        .and_then(|data| kernel::load_kallsyms(&data, &ctx));
+                    self.exact = Some(exact);
+                }
+                let k = self.exact.as_ref()?.as_ref()?;
                 k.tree.find(ip).map(|n| &k.tree.node(n).sym)
             }
         }
@@ -209,11 +416,12 @@ mod tests {
         assert_eq!(tree.range, flat.range);
         let mut names: Vec<_> = tree.modules.keys().cloned().collect();
         names.sort();
-        let mut flat_names: Vec<_> = flat.modules.keys().cloned().collect();
+        let flat_modules = flat.modules.take().unwrap();
+        let mut flat_names: Vec<_> = flat_modules.keys().cloned().collect();
         flat_names.sort();
         assert_eq!(names, flat_names);
         for (m, t) in &tree.modules {
-            let f = &flat.modules[m];
+            let f = &flat_modules[m];
             let a: Vec<_> = t
                 .in_order()
                 .iter()

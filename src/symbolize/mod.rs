@@ -31,11 +31,13 @@ mod cxx;
 mod demangle;
 mod flat;
 pub mod inlines;
+mod kallsyms_cache;
 mod kernel;
 mod kernel_table;
 mod perfmap;
 mod rbtree;
 mod symtab;
+mod symtab_cache;
 mod user_table;
 
 pub use demangle::demangle_sym;
@@ -384,8 +386,14 @@ impl Symbolizer {
                 modules: &self.modules,
                 loaded_modules: &self.modules_loaded_early,
             };
-            self.kernel = Some(path.and_then(|p| kernel::read_kallsyms(&p))
-                .and_then(|data| kernel_table::KernelTable::load(data, &ctx)));
+            self.kernel = Some(path.and_then(|p| {
+                if kallsyms_cache::applies(&p) {
+                    kallsyms_cache::load(&ctx)
+                } else {
+                    kernel::read_kallsyms(&p)
+                        .and_then(|data| kernel_table::KernelTable::load(data, &ctx))
+                }
+            }));
         }
         self.kernel.as_mut()?.as_mut()
     }
@@ -407,8 +415,7 @@ impl Symbolizer {
             self.modules_loaded_early.insert(name);
             return None;
         }
-        let k = self.kernel.as_ref()?.as_ref()?;
-        let tree = k.modules.get(&name)?;
+        let tree = self.kernel.as_mut()?.as_mut()?.module(&name)?;
         tree.find(ip).map(|n| &tree.node(n).sym)
     }
 

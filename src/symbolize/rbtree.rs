@@ -398,6 +398,75 @@ impl SymTree {
         }
     }
 
+    /// The live nodes in order, each with its depth (the root's is 0): with
+    /// the nodes' ranges, all a [`SymTree::find`] walk depends on.
+    pub fn shape(&self) -> Vec<(u32, u32)> {
+        let mut out = Vec::with_capacity(self.len);
+        let mut stack: Vec<(u32, u32)> = Vec::new();
+        let (mut n, mut d) = (self.root, 0);
+        loop {
+            while n != NIL {
+                stack.push((n, d));
+                n = self.node(n).left;
+                d += 1;
+            }
+            let Some((m, dm)) = stack.pop() else { break };
+            out.push((m, dm));
+            n = self.node(m).right;
+            d = dm + 1;
+        }
+        out
+    }
+
+    /// The tree whose [`SymTree::shape`] is `nodes` (in order, with their
+    /// depths); node `i` is the `i`th given. It finds as the tree the shape
+    /// came from, but is not for inserting into (colors are not kept).
+    /// `None` when the depths are not those of a binary tree.
+    pub fn from_shape(nodes: Vec<(Symbol, u8, u32)>) -> Option<SymTree> {
+        let n = nodes.len();
+        let mut t = SymTree::new();
+        let mut depths = Vec::with_capacity(n);
+        for (sym, binding, depth) in nodes {
+            depths.push(depth);
+            t.nodes.push(Node {
+                sym,
+                binding,
+                left: NIL,
+                right: NIL,
+                parent: NIL,
+                red: false,
+            });
+        }
+        // A node's parent is the deeper of its nearest shallower neighbours
+        // in order: a stack of the right spine, shallowest first.
+        let mut stack: Vec<u32> = Vec::new();
+        for i in 0..n as u32 {
+            let d = depths[i as usize];
+            let mut last = NIL;
+            while stack.last().is_some_and(|&top| depths[top as usize] > d) {
+                last = stack.pop().unwrap_or(NIL);
+            }
+            if last != NIL {
+                t.nodes[i as usize].left = last;
+                t.nodes[last as usize].parent = i;
+            }
+            if let Some(&top) = stack.last() {
+                t.nodes[top as usize].right = i;
+                t.nodes[i as usize].parent = top;
+            }
+            stack.push(i);
+        }
+        t.root = stack.first().copied().unwrap_or(NIL);
+        t.len = n;
+        let back = t.shape();
+        let same = back.len() == n
+            && back
+                .iter()
+                .enumerate()
+                .all(|(i, &(m, d))| m as usize == i && d == depths[i]);
+        same.then_some(t)
+    }
+
     /// In-order list of live node indices.
     pub fn in_order(&self) -> Vec<u32> {
         let mut out = Vec::with_capacity(self.len);
@@ -606,4 +675,41 @@ mod tests {
         assert_eq!(replay(seq), SHAPE);
     }
     const SHAPE: &str = "(0b(6r(1b..)(3b..))(2r(8b..)(5b..)))";
+
+    /// A tree rebuilt from its shape finds what the tree finds, at every
+    /// start and end of overlapping symbols, and bad depths are refused.
+    #[test]
+    fn shape_round_trip() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = |m: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % m
+        };
+        let mut t = SymTree::new();
+        let mut live = Vec::new();
+        for i in 0..3000 {
+            let n = t.insert(rnd(5000), rnd(40), 1, format!("s{i}").into());
+            live.push(n);
+            if rnd(4) == 0 {
+                let k = rnd(live.len() as u64) as usize;
+                t.erase(live.swap_remove(k));
+            }
+        }
+        let shape = t.shape();
+        let nodes = shape
+            .iter()
+            .map(|&(n, d)| (t.node(n).sym.clone(), t.node(n).binding, d))
+            .collect::<Vec<_>>();
+        let back = SymTree::from_shape(nodes.clone()).unwrap();
+        for ip in 0..5100 {
+            let a = t.find(ip).map(|n| &t.node(n).sym);
+            let b = back.find(ip).map(|n| &back.node(n).sym);
+            assert_eq!(a, b, "ip {ip}");
+        }
+        let mut bad = nodes;
+        bad[10].2 += 1;
+        assert!(SymTree::from_shape(bad).is_none());
+    }
 }

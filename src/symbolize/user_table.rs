@@ -11,6 +11,7 @@
 use super::flat::{choose_best, Entry, Flat, Found, Materialized, NameKey, NameRef, Names};
 use super::rbtree::SymTree;
 use super::symtab::{load_symbols, user_name, Sink};
+use super::symtab_cache;
 use super::Symbol;
 use crate::objfile::locate::Sources;
 use rustc_hash::FxHashMap;
@@ -153,6 +154,10 @@ pub struct UserTable {
     symbols: Materialized,
     /// perf's tree shape, built on the first ambiguous lookup.
     exact: Option<Shape>,
+    /// Every lookup goes to `exact` (a shape from the persistent cache).
+    shape_only: bool,
+    /// The persistent cache's key for a big table (`symtab_cache.rs`).
+    cache_key: Option<Vec<u8>>,
 }
 
 /// Handles above this are nodes of the exact tree.
@@ -160,29 +165,78 @@ const TREE_NODE: u32 = 1 << 31;
 
 impl UserTable {
     pub fn load(src: Sources, demangle: bool) -> UserTable {
-        let keys = RefCell::default();
+        let cache_key = symtab_cache::key(&src, demangle).filter(|_| crate::cache::dir().is_some());
+        let mut table = UserTable {
+            src,
+            demangle,
+            keys: RefCell::default(),
+            flat: Flat::default(),
+            symbols: Materialized::default(),
+            exact: None,
+            shape_only: false,
+            cache_key: None,
+        };
+        if let Some(stored) = cache_key.as_deref().and_then(symtab_cache::load) {
+            match stored.depths {
+                Some(depths) => {
+                    let nodes = stored
+                        .entries
+                        .iter()
+                        .zip(depths)
+                        .map(|(e, d)| {
+                            let sym = Symbol {
+                                start: e.start,
+                                end: e.end,
+                                name: Box::default(),
+                            };
+                            (sym, e.binding, d)
+                        })
+                        .collect();
+                    if let Some(tree) = SymTree::from_shape(nodes) {
+                        table.exact = Some(Shape {
+                            tree,
+                            names: stored.entries.iter().map(|e| e.name).collect(),
+                            symbols: Materialized::default(),
+                        });
+                        table.shape_only = true;
+                        return table;
+                    }
+                }
+                None => {
+                    table.flat.entries = stored.entries;
+                    table.flat.finish();
+                    table.cache_key = cache_key;
+                    return table;
+                }
+            }
+        }
         let mut sink = FlatSink {
             flat: Flat::default(),
-            files: Files::of(&src, demangle, &keys),
+            files: Files::of(&table.src, demangle, &table.keys),
         };
-        load_symbols(&src, &mut sink);
+        load_symbols(&table.src, &mut sink);
         let mut flat = sink.flat;
         // Entries after an error or the PLT entries are not sorted yet.
         flat.sort();
         flat.finish();
-        UserTable {
-            src,
-            demangle,
-            keys,
-            flat,
-            symbols: Materialized::default(),
-            exact: None,
+        if flat.entries.len() >= symtab_cache::MIN_SYMBOLS {
+            if let Some(key) = &cache_key {
+                symtab_cache::store(key, &flat.entries, None);
+            }
+            table.cache_key = cache_key;
         }
+        table.flat = flat;
+        table
     }
 
     /// perf `symbols__find`: a handle for [`UserTable::symbol`].
     pub fn find(&mut self, ip: u64) -> Option<u32> {
-        match self.flat.find(ip) {
+        let found = if self.shape_only {
+            Found::Ambiguous
+        } else {
+            self.flat.find(ip)
+        };
+        match found {
             Found::Nothing => None,
             Found::Symbol(i) => {
                 let files = Files::of(&self.src, self.demangle, &self.keys);
@@ -190,6 +244,7 @@ impl UserTable {
             }
             Found::Ambiguous => {
                 let (src, demangle, keys) = (&self.src, self.demangle, &self.keys);
+                let cache_key = &self.cache_key;
                 let shape = self.exact.get_or_insert_with(|| {
                     let mut sink = ShapeSink {
                         tree: SymTree::new(),
@@ -197,6 +252,23 @@ impl UserTable {
                         files: Files::of(src, demangle, keys),
                     };
                     load_symbols(src, &mut sink);
+                    if let Some(key) = cache_key {
+                        let order = sink.tree.shape();
+                        let entries: Vec<Entry> = order
+                            .iter()
+                            .map(|&(n, _)| {
+                                let node = sink.tree.node(n);
+                                Entry {
+                                    start: node.sym.start,
+                                    end: node.sym.end,
+                                    binding: node.binding,
+                                    name: sink.names[n as usize],
+                                }
+                            })
+                            .collect();
+                        let depths: Vec<u32> = order.iter().map(|&(_, d)| d).collect();
+                        symtab_cache::store(key, &entries, Some(&depths));
+                    }
                     Shape {
                         tree: sink.tree,
                         names: sink.names,
@@ -244,6 +316,7 @@ mod tests {
         Some(Sources {
             syms: SymSrc {
                 blob: Blob::Mem(bytes),
+                identity: None,
                 has_symtab,
                 has_dynsym,
             },

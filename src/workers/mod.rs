@@ -24,7 +24,7 @@ use std::ops::Range;
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::thread::{Scope, ScopedJoinHandle};
 
-use crate::frames::Frame;
+use crate::frames::{ExtraFields, Frame};
 use crate::hw::memory::MemoryValues;
 use crate::reader::sample::Regs;
 use crate::writers::line_start::StartValues;
@@ -240,7 +240,12 @@ struct Batch {
     frames: Vec<Frame>,
     bytes: Vec<u8>,
     srclines: Vec<Option<Vec<u8>>>,
+    /// The extra `-F` fields of the samples that print any.
+    extras: Vec<ExtraFields>,
 }
+
+/// What a sample without extra fields points to.
+static NO_EXTRAS: ExtraFields = ExtraFields::NONE;
 
 // Samples are nearly every item: boxing them would allocate per sample.
 #[allow(clippy::large_enum_variant)]
@@ -265,8 +270,11 @@ struct SampleItem {
     trace: Option<Range<usize>>,
     addr: Frame,
     user_regs: Option<(u64, u64, Range<usize>)>,
+    intr_regs: Option<(u64, u64, Range<usize>)>,
     srclines: Range<usize>,
     memory: MemoryValues,
+    /// Index into the batch's `extras`; None when they print nothing.
+    extras: Option<usize>,
 }
 
 /// A [`SideBand`] with its borrowed parts as ranges of the batch's bytes.
@@ -289,6 +297,7 @@ impl Batch {
         self.frames.clear();
         self.bytes.clear();
         self.srclines.clear();
+        self.extras.clear();
     }
 
     fn bytes(&mut self, b: &[u8]) -> Range<usize> {
@@ -318,8 +327,13 @@ impl Batch {
             trace: s.trace.map(|t| self.bytes(t)),
             addr: s.addr,
             user_regs: s.user_regs.map(|r| (r.abi, r.mask, self.bytes(r.values))),
+            intr_regs: s.intr_regs.map(|r| (r.abi, r.mask, self.bytes(r.values))),
             srclines: lines..self.srclines.len(),
             memory: s.memory,
+            extras: (!s.extras.is_empty()).then(|| {
+                self.extras.push(s.extras.clone());
+                self.extras.len() - 1
+            }),
         }
     }
 
@@ -360,8 +374,14 @@ impl Batch {
                 mask: *mask,
                 values: &self.bytes[r.clone()],
             }),
+            intr_regs: s.intr_regs.as_ref().map(|(abi, mask, r)| Regs {
+                abi: *abi,
+                mask: *mask,
+                values: &self.bytes[r.clone()],
+            }),
             srclines: &self.srclines[s.srclines.clone()],
             memory: s.memory,
+            extras: s.extras.map_or(&NO_EXTRAS, |i| &self.extras[i]),
         }
     }
 

@@ -10,6 +10,7 @@ use super::line_start::{empty_flags, start, StartValues, TimeFormat};
 use super::output::Output;
 use super::{fmt, Names, SampleSink, SampleView, SideBand};
 use crate::frames::Frame;
+use crate::hw::memory::{MemoryColumns, MemoryFields};
 use crate::mappings::DsoKind;
 use crate::script_options::fields::*;
 use crate::script_options::regs::fprintf_regs;
@@ -18,6 +19,7 @@ pub struct FieldsWriter {
     out: Output,
     times: TimeFormat,
     arm64: bool,
+    memory: MemoryColumns,
 }
 
 impl FieldsWriter {
@@ -30,7 +32,12 @@ impl FieldsWriter {
     ) -> Self {
         let mut out = Output::new(out);
         out.buf.extend_from_slice(preamble);
-        FieldsWriter { out, times, arm64 }
+        FieldsWriter {
+            out,
+            times,
+            arm64,
+            memory: MemoryColumns::default(),
+        }
     }
 }
 
@@ -86,7 +93,8 @@ fn sym_dso(
 }
 
 /// The text of one sample with the event's fields.
-fn render(out: &mut Vec<u8>, times: &mut TimeFormat, arm64: bool, s: &SampleView, names: &Names) {
+fn render(w: &mut FieldsWriter, s: &SampleView, names: &Names) {
+    let (out, times, arm64) = (&mut w.out.buf, &mut w.times, w.arm64);
     let formats = names.formats;
     let ev = &formats.events[s.event];
     let fields = ev.fields;
@@ -124,6 +132,18 @@ fn render(out: &mut Vec<u8>, times: &mut TimeFormat, arm64: bool, s: &SampleView
             sym_dso(out, &s.addr, names, fields & (SYM | SYMOFFSET | DSO), None);
         }
     }
+    // The memory fields of `-F` (process_event): data_src, weight and
+    // ins_lat before the ip, phys_addr and the page sizes after the rest.
+    let memory = MemoryFields {
+        addr: false,
+        data_src: fields & DATA_SRC != 0,
+        weight: fields & WEIGHT != 0,
+        ins_lat: fields & INS_LAT != 0,
+        phys_addr: fields & PHYS_ADDR != 0,
+        data_page_size: fields & DATA_PAGE_SIZE != 0,
+        code_page_size: fields & CODE_PAGE_SIZE != 0,
+    };
+    w.memory.before_ip(out, &memory, &s.memory);
     if ev.ip {
         if ev.callchain {
             out.push(b'\n');
@@ -139,19 +159,38 @@ fn render(out: &mut Vec<u8>, times: &mut TimeFormat, arm64: bool, s: &SampleView
             sym_dso(out, &s.ip_frame, names, fields, s.srclines.first());
         }
     }
-    if fields & UREGS != 0 {
-        if let Some(r) = &s.user_regs {
+    for (field, regs) in [(IREGS, &s.intr_regs), (UREGS, &s.user_regs)] {
+        if let (true, Some(r)) = (fields & field != 0, regs) {
             if r.abi != 0 {
                 fprintf_regs(out, arm64, r.abi, r.mask, r.values);
             }
         }
     }
+    super::branches::branch_stack(out, fields, &s.extras.branches, names);
+    // perf_sample__fprintf_insn
+    if fields & INSNLEN != 0 {
+        out.extend_from_slice(b" ilen: ");
+        fmt::dec_padded(out, s.extras.insn_len as u64, 0, b' ');
+    }
+    if fields & INSN != 0 && s.extras.insn_len != 0 {
+        out.extend_from_slice(b" insn:");
+        for &b in &s.extras.insn[..s.extras.insn_len] {
+            let hex = b"0123456789abcdef";
+            out.extend_from_slice(&[b' ', hex[usize::from(b >> 4)], hex[usize::from(b & 15)]]);
+        }
+    }
+    out.extend_from_slice(&s.extras.brstackinsn);
+    MemoryColumns::after_ip(out, &memory, &s.memory);
     out.push(b'\n');
+    if !s.extras.srccode.is_empty() {
+        out.extend_from_slice(&s.extras.srccode);
+        out.push(b'\n');
+    }
 }
 
 impl SampleSink for FieldsWriter {
     fn sample(&mut self, s: &SampleView, names: &Names) -> io::Result<()> {
-        render(&mut self.out.buf, &mut self.times, self.arm64, s, names);
+        render(self, s, names);
         self.out.maybe_flush()
     }
 

@@ -112,6 +112,7 @@ impl Formats {
                 attr_type: a.type_,
                 config: a.config,
                 sample_type: a.sample_type,
+                branch_sample_type: a.branch_sample_type,
             })
             .collect();
         let resolved = fields::resolve(spec, &infos, no_callchain).map_err(Error::Usage)?;

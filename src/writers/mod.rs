@@ -8,6 +8,7 @@
 //! [`layout`] chose; [`fmt`] formats numbers. Dependencies point one way:
 //! script, folded -> text -> layout, fmt; folded -> inferno_rules, flamegraph.
 
+pub mod branches;
 pub mod fields;
 pub mod flamegraph;
 pub mod fmt;
@@ -22,7 +23,7 @@ pub mod text;
 
 use std::io;
 
-use crate::frames::{Frame, InlineFrames, SymbolTable};
+use crate::frames::{ExtraFields, Frame, InlineFrames, SymbolTable};
 use crate::hw::memory::MemoryValues;
 use crate::mappings::Machine;
 pub use layout::Formats;
@@ -44,11 +45,15 @@ pub struct SampleView<'a> {
     pub addr: Frame,
     /// The user registers (`-F uregs`).
     pub user_regs: Option<crate::reader::sample::Regs<'a>>,
+    /// The interrupt registers (`-F iregs`).
+    pub intr_regs: Option<crate::reader::sample::Regs<'a>>,
     /// `-F srcline`: the source line of each printed frame (callchain
     /// order, or the sample's own frame); empty otherwise.
     pub srclines: &'a [Option<Vec<u8>>],
     /// Memory-sampling values, printed as the event's `memory` fields say.
     pub memory: MemoryValues,
+    /// Lookups for the other `-F` fields (branch stacks, ...).
+    pub extras: &'a ExtraFields,
 }
 
 /// A side-band record perf script prints with `--show-*-events`.

@@ -152,6 +152,17 @@ pub fn fixture_cases(dir: &str, at_least: usize) -> Vec<PathBuf> {
     cases
 }
 
+/// The rows of a tab-separated case table under tests/fixtures (`rel`), each
+/// split into its fields; `#` comment lines and empty lines are skipped.
+pub fn tsv_rows(rel: &str) -> Vec<Vec<String>> {
+    let path = fixture(rel);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| l.split('\t').map(String::from).collect())
+        .collect()
+}
+
 /// Runs `run(case, command)` on every case and compares its output with the
 /// case's `expected_file` (made by perf and inferno), byte for byte; one
 /// failure line per case that differs.

@@ -26,8 +26,12 @@ pub(super) trait UnitList {
     fn abbrevs_of(&mut self, s: &Secs<'_>, cu: u32) -> Option<Arc<gimli::Abbreviations>>;
     /// An attribute value of a DIE of unit `cu`.
     fn value<'a>(&self, s: &'a Secs<'_>, cu: u32, a: &AttributeValue<R<'a>>) -> Val<'a>;
-    /// File `file` of unit `cu`'s line table (read before its DIE scan).
-    fn file_name(&self, cu: u32, file: u64) -> Option<Box<[u8]>>;
+    /// File `file` of unit `cu`'s line table (read before its DIE scan),
+    /// built once per (unit, file) and shared by the functions naming it.
+    fn file_name(&mut self, cu: u32, file: u64) -> Option<Arc<[u8]>>;
+    /// A name read from the debug sections, one copy per place in them
+    /// (many inlined instances name the same abstract function).
+    fn shared_name(&mut self, name: &[u8]) -> Arc<[u8]>;
     /// Unit `cu`'s DW_AT_language.
     fn lang(&self, cu: u32) -> u64;
     fn range_list_encoding(&self, cu: u32) -> RangeListEncoding;
@@ -40,9 +44,9 @@ pub(super) trait UnitList {
 pub struct Func {
     pub inlined: bool,
     pub caller: u32,
-    pub caller_file: Option<Box<[u8]>>,
+    pub caller_file: Option<Arc<[u8]>>,
     pub caller_line: u32,
-    pub name: Option<Box<[u8]>>,
+    pub name: Option<Arc<[u8]>>,
     pub is_linkage: bool,
     pub ranges: Aranges,
 }
@@ -230,7 +234,7 @@ fn read_func_attr(
         }
         constants::DW_AT_name if f.name.is_none() => {
             if let Val::Str(st) = v {
-                f.name = Some(st.unwrap_or(b"").into());
+                f.name = Some(units.shared_name(st.unwrap_or(b"")));
                 if plain_lang(units.lang(cu)) {
                     f.is_linkage = true;
                 }
@@ -238,7 +242,7 @@ fn read_func_attr(
         }
         constants::DW_AT_linkage_name | constants::DW_AT_MIPS_linkage_name => {
             if let Val::Str(st) = v {
-                f.name = Some(st.unwrap_or(b"").into());
+                f.name = Some(units.shared_name(st.unwrap_or(b"")));
                 f.is_linkage = true;
             }
         }
@@ -273,7 +277,7 @@ fn abstract_instance(
     die_ref: u64,
     raw: &AttributeValue<R<'_>>,
     depth: u32,
-    name: &mut Option<Box<[u8]>>,
+    name: &mut Option<Arc<[u8]>>,
     is_linkage: &mut bool,
 ) -> bool {
     if depth == 100 {
@@ -335,7 +339,7 @@ fn abstract_instance(
         match a.name() {
             constants::DW_AT_name if name.is_none() => {
                 if let Val::Str(st) = v {
-                    *name = Some(st.unwrap_or(b"").into());
+                    *name = Some(units.shared_name(st.unwrap_or(b"")));
                     if plain_lang(units.lang(target_cu)) {
                         *is_linkage = true;
                     }
@@ -351,7 +355,7 @@ fn abstract_instance(
             }
             constants::DW_AT_linkage_name | constants::DW_AT_MIPS_linkage_name => {
                 if let Val::Str(st) = v {
-                    *name = Some(st.unwrap_or(b"").into());
+                    *name = Some(units.shared_name(st.unwrap_or(b"")));
                     *is_linkage = true;
                 }
             }

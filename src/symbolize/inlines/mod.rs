@@ -216,7 +216,7 @@ impl InlineResolver {
         let offset = pc - sec_vma;
         self.ensure_dwarf();
 
-        let mut name: Option<Box<[u8]>> = None;
+        let mut name: Option<std::sync::Arc<[u8]>> = None;
         let mut file: Option<Box<[u8]>> = None;
         let mut line = 0u32;
         let mut disc = 0u32;
@@ -294,7 +294,7 @@ impl InlineResolver {
             let Some((n, f)) = self.symtab_answer(sec, offset) else {
                 return Vec::new();
             };
-            (name, file, line, chain) = (n, f, 0, None);
+            (name, file, line, chain) = (n.map(Into::into), f, 0, None);
         }
         let mut out = vec![record(name.as_deref(), file.as_deref(), line, disc)];
         if let (Some((cu, fi)), Some(Some(dw))) = (chain, self.dwarf.as_ref()) {

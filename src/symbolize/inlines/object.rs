@@ -6,12 +6,23 @@ use crate::objfile::elf::{
     Elf, Shdr, EM_AARCH64, SHF_ALLOC, SHT_DYNSYM, SHT_NOBITS, SHT_SYMTAB, STB_LOCAL, STT_NOTYPE,
     STV_HIDDEN,
 };
-use crate::objfile::fs::map_file;
+use crate::objfile::fs::{file_identity, map_file};
 use memmap2::Mmap;
 use std::borrow::Cow;
 use std::path::Path;
 
 const SHF_COMPRESSED: u64 = 0x800;
+/// Inflated sections at least this large are kept in the persistent cache.
+pub const CACHED_SECTION: u64 = 256 * 1024;
+const SECTION_KIND: &str = "debugsec";
+
+/// Section contents: part of the mapped file, inflated now, or inflated by
+/// an earlier run and mapped from the cache.
+pub enum Contents<'a> {
+    Borrowed(&'a [u8]),
+    Owned(Vec<u8>),
+    Mapped(crate::cache::Mapped),
+}
 const STT_OBJECT: u8 = 1;
 const STT_FUNC: u8 = 2;
 const STT_SECTION: u8 = 3;
@@ -56,6 +67,9 @@ pub struct BfdSym {
 
 pub struct ObjFile {
     map: Mmap,
+    /// The file's (dev, inode, size, mtime, ctime) when it was opened: what
+    /// the persistent cache keys inflated sections by.
+    identity: Option<[i64; 7]>,
     pub is64: bool,
     pub sections: Vec<BfdSection>,
     pub build_id: Option<Vec<u8>>,
@@ -64,6 +78,7 @@ pub struct ObjFile {
 impl ObjFile {
     /// `bfd_openr` + `bfd_check_format(bfd_object)`: any readable ELF file.
     pub fn open(path: &Path) -> Option<ObjFile> {
+        let identity = file_identity(path);
         let map = map_file(path)?;
         let (is64, sections, build_id) = {
             let elf = Elf::parse(&map)?;
@@ -83,6 +98,7 @@ impl ObjFile {
         };
         let mut f = ObjFile {
             map,
+            identity,
             is64,
             sections,
             build_id,
@@ -118,6 +134,15 @@ impl ObjFile {
     /// Section contents as BFD reads them with BFD_DECOMPRESS: SHF_COMPRESSED
     /// (zlib) and `.zdebug` ("ZLIB" + big-endian size) sections inflated.
     pub fn contents(&self, idx: usize) -> Option<Cow<'_, [u8]>> {
+        match self.compressed(idx)? {
+            Some((data, size)) => inflate(data, size).map(Cow::Owned),
+            None => self.raw(idx).map(Cow::Borrowed),
+        }
+    }
+
+    /// A compressed section's zlib stream and inflated size; `Some(None)`
+    /// for a section stored as is, `None` for one BFD cannot read.
+    fn compressed(&self, idx: usize) -> Option<Option<(&[u8], u64)>> {
         let s = self.sections.get(idx)?;
         let raw = self.raw(idx)?;
         if s.hdr.flags & SHF_COMPRESSED != 0 {
@@ -133,13 +158,45 @@ impl ObjFile {
             if ch_type != 1 {
                 return None;
             }
-            return inflate(raw.get(hdr_len..)?, size).map(Cow::Owned);
+            return Some(Some((raw.get(hdr_len..)?, size)));
         }
         if s.name.starts_with(b".zdebug") && raw.starts_with(b"ZLIB") {
             let size = u64::from_be_bytes(raw.get(4..12)?.try_into().ok()?);
-            return inflate(raw.get(12..)?, size).map(Cow::Owned);
+            return Some(Some((raw.get(12..)?, size)));
         }
-        Some(Cow::Borrowed(raw))
+        Some(None)
+    }
+
+    /// [`ObjFile::contents`], with inflated sections of at least
+    /// [`CACHED_SECTION`] bytes kept in the persistent cache and read from
+    /// it (mapped) when there. The key is the file's identity (device,
+    /// inode, size, modification and change times: any write to the file
+    /// changes its change time, which users cannot set back) and the
+    /// section's place and sizes; the stored bytes are the inflated ones.
+    pub fn contents_cached(&self, idx: usize) -> Option<Contents<'_>> {
+        let Some((data, size)) = self.compressed(idx)? else {
+            return self.raw(idx).map(Contents::Borrowed);
+        };
+        let key = self.identity.filter(|_| size >= CACHED_SECTION).map(|id| {
+            let h = &self.sections[idx].hdr;
+            let mut key = b"debug section v1\n".to_vec();
+            for v in id.iter().map(|&v| v as u64).chain([idx as u64, h.offset, h.size, size]) {
+                key.extend_from_slice(&v.to_le_bytes());
+            }
+            key
+        });
+        if let Some(key) = &key {
+            if let Some(m) = crate::cache::load_mapped(SECTION_KIND, key) {
+                if m.bytes().len() as u64 == size {
+                    return Some(Contents::Mapped(m));
+                }
+            }
+        }
+        let out = inflate(data, size)?;
+        if let Some(key) = &key {
+            crate::cache::store(SECTION_KIND, key, &out);
+        }
+        Some(Contents::Owned(out))
     }
 
     /// opncls.c `get_build_id`: the NT_GNU_BUILD_ID note of

@@ -7,14 +7,15 @@
 //! [`RangeListEncoding`] they pass in.
 
 use super::lines::R;
-use super::object::ObjFile;
+use super::object::{Contents, ObjFile};
 use gimli::{constants, LittleEndian};
-use std::borrow::Cow;
 
-/// A debug section: a range of the mapped file or an inflated copy.
+/// A debug section: a range of the mapped file, an inflated copy, or an
+/// inflated copy mapped from the persistent cache.
 enum Data {
     Range(usize, usize),
     Owned(Vec<u8>),
+    Mapped(crate::cache::Mapped),
 }
 
 /// The debug sections of the file holding the DWARF, loaded once.
@@ -38,9 +39,10 @@ impl SecStore {
     /// `info_idx` is the `.debug_info` section BFD chose.
     pub fn load(obj: &ObjFile, info_idx: usize) -> Option<SecStore> {
         let base = obj.data().as_ptr() as usize;
-        let conv = |c: Cow<'_, [u8]>| match c {
-            Cow::Borrowed(b) => Data::Range(b.as_ptr() as usize - base, b.len()),
-            Cow::Owned(v) => Data::Owned(v),
+        let conv = |c: Contents<'_>| match c {
+            Contents::Borrowed(b) => Data::Range(b.as_ptr() as usize - base, b.len()),
+            Contents::Owned(v) => Data::Owned(v),
+            Contents::Mapped(m) => Data::Mapped(m),
         };
         let mut idx: [Option<usize>; 9] = Default::default();
         idx[0] = Some(info_idx);
@@ -60,7 +62,7 @@ impl SecStore {
                 .iter()
                 .enumerate()
                 .filter_map(|(k, i)| i.map(|i| (k, i)))
-                .map(|(k, i)| (k, sc.spawn(move || obj.contents(i))))
+                .map(|(k, i)| (k, sc.spawn(move || obj.contents_cached(i))))
                 .collect();
             for (k, j) in jobs {
                 d[k] = j.join().ok().flatten().map(conv);
@@ -75,6 +77,7 @@ impl SecStore {
             match self.d[k].as_ref()? {
                 Data::Range(s, l) => obj.data().get(*s..*s + *l),
                 Data::Owned(v) => Some(v),
+                Data::Mapped(m) => Some(m.bytes()),
             }
         };
         Secs {

@@ -120,6 +120,11 @@ pub struct Stash {
     /// Parsed abbreviation tables by `.debug_abbrev` offset (only units
     /// that are searched need theirs).
     abbrevs: rustc_hash::FxHashMap<usize, Arc<gimli::Abbreviations>>,
+    /// File names of call sites by (unit, file number), built once.
+    files: rustc_hash::FxHashMap<(u32, u64), Arc<[u8]>>,
+    /// Function names by where their bytes are in the (loaded, unmoving)
+    /// debug sections.
+    names: rustc_hash::FxHashMap<(usize, usize), Arc<[u8]>>,
 }
 
 type Header<'a> = gimli::UnitHeader<R<'a>>;
@@ -182,6 +187,8 @@ impl Stash {
             extra: Vec::new(),
             extra_max: 0,
             abbrevs: Default::default(),
+            files: Default::default(),
+            names: Default::default(),
         }
     }
 
@@ -522,9 +529,21 @@ impl UnitList for Stash {
         Self::attr_value(s, &self.units[cu as usize], a)
     }
 
-    fn file_name(&self, cu: u32, file: u64) -> Option<Box<[u8]>> {
+    fn file_name(&mut self, cu: u32, file: u64) -> Option<Arc<[u8]>> {
+        if let Some(f) = self.files.get(&(cu, file)) {
+            return Some(f.clone());
+        }
         let lt = self.units[cu as usize].state.line_table()?;
-        Some(lt.files.concat(file).into())
+        let name: Arc<[u8]> = lt.files.concat(file).into();
+        self.files.insert((cu, file), name.clone());
+        Some(name)
+    }
+
+    fn shared_name(&mut self, name: &[u8]) -> Arc<[u8]> {
+        self.names
+            .entry((name.as_ptr() as usize, name.len()))
+            .or_insert_with(|| name.into())
+            .clone()
     }
 
     fn lang(&self, cu: u32) -> u64 {
