@@ -68,6 +68,10 @@ pub struct InlineFrames {
     /// Resolved deferred lookups: the frames of each, in `deferred_frames`.
     deferred: Vec<(u32, u32)>,
     deferred_frames: Vec<Frame>,
+    /// Demangled name per raw inline-record name: the same inlined
+    /// function shows up at many addresses, and C++ demangling costs
+    /// microseconds a name.
+    demangled: FxHashMap<Box<str>, Box<str>>,
 }
 
 impl InlineFrames {
@@ -370,15 +374,24 @@ impl InlineFrames {
         for r in records.iter().take(MAX_INLINE_RECORDS) {
             let raw = r.function.as_deref().unwrap_or("??");
             // perf's dso__demangle_sym: nothing with --no-demangle.
-            let name = if demangle {
-                demangle_sym(raw.as_bytes()).unwrap_or_else(|| raw.to_string())
+            let name: Box<str> = if demangle {
+                match self.demangled.get(raw) {
+                    Some(d) => d.clone(),
+                    None => {
+                        let d: Box<str> = demangle_sym(raw.as_bytes())
+                            .unwrap_or_else(|| raw.to_string())
+                            .into();
+                        self.demangled.insert(raw.into(), d.clone());
+                        d
+                    }
+                }
             } else {
-                raw.to_string()
+                raw.into()
             };
             let (sym, inlined) = if *name == *base_name {
                 (base, false)
             } else {
-                let sym = symbols.intern(name.into_boxed_str(), base_start, base_end);
+                let sym = symbols.intern(name, base_start, base_end);
                 (sym, true)
             };
             let slot = symbols.new_slot();

@@ -81,7 +81,22 @@ impl Frame {
     }
 }
 
+/// The space a plain lookup searches, and its changes so far: a frame
+/// resolved there before is the answer while the space is unchanged.
+#[inline]
+fn frame_space(m: &Machine, thread: &Thread, cpumode: u8) -> Option<(u32, u64)> {
+    match cpumode {
+        CPUMODE_KERNEL => Some((u32::MAX, m.kernel_maps.changes())),
+        CPUMODE_USER => Some((thread.maps.0, m.maps(thread.maps).changes())),
+        _ => None,
+    }
+}
+
 /// Resolves one address in the space `cpumode` selects (perf's `thread__find_symbol`).
+///
+/// The frame cache's hit is inlined into the callers' per-frame loops; a
+/// miss goes to [`resolve_ip_missed`].
+#[inline]
 pub fn resolve_ip(
     machine: &mut Machine,
     symbols: &mut SymbolTable,
@@ -90,23 +105,32 @@ pub fn resolve_ip(
     ip: u64,
     fallback: bool,
 ) -> Frame {
-    // The space a plain lookup searches, and its changes so far: a frame
-    // resolved there before is the answer while the space is unchanged.
-    let space = |m: &Machine| match cpumode {
-        CPUMODE_KERNEL => Some((u32::MAX, m.kernel_maps.changes())),
-        CPUMODE_USER => Some((thread.maps.0, m.maps(thread.maps).changes())),
-        _ => None,
-    };
-    let before = space(machine).filter(|_| !fallback);
+    let before = frame_space(machine, thread, cpumode).filter(|_| !fallback);
     if let Some((id, changes)) = before {
         if let Some(f) = symbols.cached_frame(id, changes, ip) {
             return f;
         }
     }
+    resolve_ip_missed(machine, symbols, thread, cpumode, ip, fallback, before.is_some())
+}
+
+/// [`resolve_ip`] past the frame cache: resolves, and caches the frame when
+/// `cacheable` (a plain lookup in a user or kernel space).
+#[cold]
+#[inline(never)]
+fn resolve_ip_missed(
+    machine: &mut Machine,
+    symbols: &mut SymbolTable,
+    thread: &Thread,
+    cpumode: u8,
+    ip: u64,
+    fallback: bool,
+    cacheable: bool,
+) -> Frame {
     let f = resolve_ip_uncached(machine, symbols, thread, cpumode, ip, fallback);
-    if before.is_some() {
+    if cacheable {
         // Loading the kernel's symbols may have resized its map.
-        if let Some((id, changes)) = space(machine) {
+        if let Some((id, changes)) = frame_space(machine, thread, cpumode) {
             symbols.cache_frame(id, changes, f);
         }
     }

@@ -30,6 +30,8 @@ impl<'a> Cursor<'a> {
         &self.data[self.pos..]
     }
 
+    #[cold]
+    #[inline(never)]
     fn short(&self, what: &str, need: usize) -> Error {
         Error::data(
             self.offset(),
@@ -40,6 +42,7 @@ impl<'a> Cursor<'a> {
         )
     }
 
+    #[inline]
     pub fn bytes(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
         if n > self.remaining() {
             return Err(self.short(what, n));
@@ -49,16 +52,19 @@ impl<'a> Cursor<'a> {
         Ok(s)
     }
 
+    #[inline]
     pub fn u64(&mut self, what: &str) -> Result<u64> {
         let b = self.bytes(8, what)?;
         Ok(u64::from_le_bytes(b.try_into().unwrap()))
     }
 
+    #[inline]
     pub fn u32(&mut self, what: &str) -> Result<u32> {
         let b = self.bytes(4, what)?;
         Ok(u32::from_le_bytes(b.try_into().unwrap()))
     }
 
+    #[inline]
     pub fn u16(&mut self, what: &str) -> Result<u16> {
         let b = self.bytes(2, what)?;
         Ok(u16::from_le_bytes(b.try_into().unwrap()))

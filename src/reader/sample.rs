@@ -154,6 +154,7 @@ impl<'a> Sample<'a> {
 
 /// Parses a sample payload (after the 8-byte record header) laid out by `attr`.
 /// `base` is the payload's file offset, for errors.
+#[inline]
 pub fn parse_sample<'a>(attr: &Attr, misc: u16, data: &'a [u8], base: u64) -> Result<Sample<'a>> {
     let mut c = Cursor::new(data, base);
     let mut s = Sample {

@@ -135,6 +135,9 @@ impl Folder {
 
     /// The folded text id of one frame, computed once per slot; a pending
     /// frame gets a placeholder that [`Self::resolve_deferred`] replaces.
+    /// The cache hit is inlined into the per-frame loop; the first sight of
+    /// a slot goes to [`Self::new_frame_id`].
+    #[inline]
     fn frame_id(&mut self, f: &Frame, java: bool, names: &Names) -> u32 {
         let j = java as usize;
         let cached = match f.key {
@@ -148,6 +151,15 @@ impl Folder {
         if cached != UNSET {
             return cached;
         }
+        self.new_frame_id(f, java, names)
+    }
+
+    /// The folded text id of a frame whose slot has none yet: computed and
+    /// cached.
+    #[cold]
+    #[inline(never)]
+    fn new_frame_id(&mut self, f: &Frame, java: bool, names: &Names) -> u32 {
+        let j = java as usize;
         // The line as perf prints it; inferno ignores the address, and the
         // offset is stripped whatever its value.
         let mut line = b"0 ".to_vec();

@@ -332,10 +332,19 @@ fn is_aarch64_special_symbol(name: &[u8]) -> bool {
         if rest.is_empty() || rest[0] == b'.')
 }
 
+/// A zlib stream that must inflate to exactly `size` bytes, decompressed
+/// straight into a buffer of that size (growing a vector cost hundreds of
+/// thousands of reallocations on a libc debug file).
 fn inflate(data: &[u8], size: u64) -> Option<Vec<u8>> {
+    use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
+    use miniz_oxide::inflate::TINFLStatus;
     let limit = usize::try_from(size).ok()?;
-    let out = miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(data, limit).ok()?;
-    (out.len() == limit).then_some(out)
+    let mut out = vec![0u8; limit];
+    let mut state = Box::<DecompressorOxide>::default();
+    let flags = inflate_flags::TINFL_FLAG_PARSE_ZLIB_HEADER
+        | inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
+    let (status, _, written) = decompress(&mut state, data, &mut out, 0, flags);
+    (status == TINFLStatus::Done && written == limit).then_some(out)
 }
 
 /// A symbol list with the index `_bfd_elf_find_function` needs.
