@@ -219,17 +219,7 @@ impl KernelTable {
             _ => None,
         };
         flat.finish();
-        KernelTable {
-            text: Text(core.names),
-            flat,
-            symbols: Materialized::default(),
-            ctx: OwnedCtx::of(ctx),
-            reread: Some(file),
-            exact: None,
-            range,
-            modules: None,
-            rows: None,
-        }
+        KernelTable::cached(Text(core.names), flat, None, range, ctx, file)
     }
 
     /// [`KernelTable::from_core`] with no relocation, looking symbols up in
@@ -237,16 +227,30 @@ impl KernelTable {
     pub fn from_rows(rows: Box<dyn CoreRows>, ctx: &KernelCtx, file: PathBuf) -> KernelTable {
         let n = rows.len();
         let range = (n > 0).then(|| (rows.start(0), rows.end(n - 1)));
+        let text = Text(NameBytes::Owned(Vec::new()));
+        KernelTable::cached(text, Flat::default(), Some(rows), range, ctx, file)
+    }
+
+    /// A table from the persistent cache: `file` is read again only for
+    /// what the stored part lacks (the names, the module symbols).
+    fn cached(
+        text: Text,
+        flat: Flat,
+        rows: Option<Box<dyn CoreRows>>,
+        range: Option<(u64, u64)>,
+        ctx: &KernelCtx,
+        file: PathBuf,
+    ) -> KernelTable {
         KernelTable {
-            text: Text(NameBytes::Owned(Vec::new())),
-            flat: Flat::default(),
+            text,
+            flat,
             symbols: Materialized::default(),
             ctx: OwnedCtx::of(ctx),
             reread: Some(file),
             exact: None,
             range,
             modules: None,
-            rows: Some(rows),
+            rows,
         }
     }
 
