@@ -488,11 +488,14 @@ def compressed2(b):
         at += size
     if not n:
         raise SystemExit('no PERF_RECORD_COMPRESSED in the file')
+    replace_data(b, h, out)
+
+
+def replace_data(b, h, out):
+    """Puts `out` in place of the file's data section; the feature sections after it move."""
     data_off, data_size = h['data']
     delta = len(out) - data_size
-    table_old = data_off + data_size
-    rest = bytearray(b[table_old:])
-    # feature sections move by delta
+    rest = bytearray(b[data_off + data_size:])
     bits = int.from_bytes(b[72:104], 'little')
     for i in range(bin(bits).count('1')):
         off = struct.unpack_from('<Q', rest, 16 * i)[0]
@@ -534,15 +537,7 @@ def compressed1(b):
     out, n = compressed1_records(b, data_off, data_off + data_size)
     if not n:
         raise SystemExit('no PERF_RECORD_COMPRESSED2 in the file')
-    delta = len(out) - data_size
-    rest = bytearray(b[data_off + data_size:])
-    bits = int.from_bytes(b[72:104], 'little')
-    for i in range(bin(bits).count('1')):
-        off = struct.unpack_from('<Q', rest, 16 * i)[0]
-        struct.pack_into('<Q', rest, 16 * i, off + delta)
-    nb = bytearray(b[:data_off]) + out + rest
-    struct.pack_into('<Q', nb, 48, len(out))
-    b[:] = nb
+    replace_data(b, h, out)
 
 
 def main():
