@@ -58,6 +58,15 @@ impl ExtraFields {
         brstackinsn: Vec::new(),
     };
 
+    /// Makes `self` a copy of `from`, reusing `self`'s buffers.
+    pub fn copy_from(&mut self, from: &ExtraFields) {
+        self.branches.clone_from(&from.branches);
+        self.insn = from.insn;
+        self.insn_len = from.insn_len;
+        self.srccode.clone_from(&from.srccode);
+        self.brstackinsn.clone_from(&from.brstackinsn);
+    }
+
     /// Whether the fields print nothing.
     pub fn is_empty(&self) -> bool {
         self.branches.is_empty()

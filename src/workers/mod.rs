@@ -240,8 +240,10 @@ struct Batch {
     frames: Vec<Frame>,
     bytes: Vec<u8>,
     srclines: Vec<Option<Vec<u8>>>,
-    /// The extra `-F` fields of the samples that print any.
+    /// The extra `-F` fields of the samples that print any: the first
+    /// `extras_used`, the rest kept for their buffers.
     extras: Vec<ExtraFields>,
+    extras_used: usize,
 }
 
 /// What a sample without extra fields points to.
@@ -297,13 +299,24 @@ impl Batch {
         self.frames.clear();
         self.bytes.clear();
         self.srclines.clear();
-        self.extras.clear();
+        self.extras_used = 0;
     }
 
     fn bytes(&mut self, b: &[u8]) -> Range<usize> {
         let start = self.bytes.len();
         self.bytes.extend_from_slice(b);
         start..self.bytes.len()
+    }
+
+    /// Copies a sample's extra fields into the next slot; its index.
+    fn push_extras(&mut self, extras: &ExtraFields) -> usize {
+        let i = self.extras_used;
+        match self.extras.get_mut(i) {
+            Some(slot) => slot.copy_from(extras),
+            None => self.extras.push(extras.clone()),
+        }
+        self.extras_used += 1;
+        i
     }
 
     fn push_sample(&mut self, s: &SampleView) -> SampleItem {
@@ -330,10 +343,7 @@ impl Batch {
             intr_regs: s.intr_regs.map(|r| (r.abi, r.mask, self.bytes(r.values))),
             srclines: lines..self.srclines.len(),
             memory: s.memory,
-            extras: (!s.extras.is_empty()).then(|| {
-                self.extras.push(s.extras.clone());
-                self.extras.len() - 1
-            }),
+            extras: (!s.extras.is_empty()).then(|| self.push_extras(s.extras)),
         }
     }
 
