@@ -246,6 +246,9 @@ struct Batch {
     extras_used: usize,
 }
 
+/// A [`Regs`] in a batch: abi, mask, and its values' range of the bytes.
+type RegsItem = (u64, u64, Range<usize>);
+
 /// What a sample without extra fields points to.
 static NO_EXTRAS: ExtraFields = ExtraFields::NONE;
 
@@ -271,8 +274,8 @@ struct SampleItem {
     frames: Range<usize>,
     trace: Option<Range<usize>>,
     addr: Frame,
-    user_regs: Option<(u64, u64, Range<usize>)>,
-    intr_regs: Option<(u64, u64, Range<usize>)>,
+    user_regs: Option<RegsItem>,
+    intr_regs: Option<RegsItem>,
     srclines: Range<usize>,
     memory: MemoryValues,
     /// Index into the batch's `extras`; None when they print nothing.
@@ -339,8 +342,8 @@ impl Batch {
             frames: start..self.frames.len(),
             trace: s.trace.map(|t| self.bytes(t)),
             addr: s.addr,
-            user_regs: s.user_regs.map(|r| (r.abi, r.mask, self.bytes(r.values))),
-            intr_regs: s.intr_regs.map(|r| (r.abi, r.mask, self.bytes(r.values))),
+            user_regs: s.user_regs.map(|r| self.push_regs(r)),
+            intr_regs: s.intr_regs.map(|r| self.push_regs(r)),
             srclines: lines..self.srclines.len(),
             memory: s.memory,
             extras: (!s.extras.is_empty()).then(|| self.push_extras(s.extras)),
@@ -362,6 +365,19 @@ impl Batch {
         }
     }
 
+    /// A sample's registers with their values copied into the batch.
+    fn push_regs(&mut self, r: Regs) -> RegsItem {
+        (r.abi, r.mask, self.bytes(r.values))
+    }
+
+    fn regs_view(&self, &(abi, mask, ref values): &RegsItem) -> Regs<'_> {
+        Regs {
+            abi,
+            mask,
+            values: &self.bytes[values.clone()],
+        }
+    }
+
     fn sample_view(&self, s: &SampleItem) -> SampleView<'_> {
         SampleView {
             event: s.event,
@@ -379,16 +395,8 @@ impl Batch {
             frames: &self.frames[s.frames.clone()],
             trace: s.trace.clone().map(|r| &self.bytes[r]),
             addr: s.addr,
-            user_regs: s.user_regs.as_ref().map(|(abi, mask, r)| Regs {
-                abi: *abi,
-                mask: *mask,
-                values: &self.bytes[r.clone()],
-            }),
-            intr_regs: s.intr_regs.as_ref().map(|(abi, mask, r)| Regs {
-                abi: *abi,
-                mask: *mask,
-                values: &self.bytes[r.clone()],
-            }),
+            user_regs: s.user_regs.as_ref().map(|r| self.regs_view(r)),
+            intr_regs: s.intr_regs.as_ref().map(|r| self.regs_view(r)),
             srclines: &self.srclines[s.srclines.clone()],
             memory: s.memory,
             extras: s.extras.map_or(&NO_EXTRAS, |i| &self.extras[i]),
