@@ -157,9 +157,12 @@ pub struct ReadArgs {
     /// file another user owns; perfold reads any file it can open, so it changes nothing.
     #[arg(short = 'f', long)]
     pub force: bool,
-    /// Threads to use: with 2 or more, samples are rendered (perf-script) or folded on a
-    /// thread of their own, next to the one that reads, unwinds and symbolizes (N above 2
-    /// adds no thread yet); the output is the same at any N [default: all cores for perf-script, 1 for fold and flamegraph]
+    /// Threads to use: N pipelines read the file side by side, each unwinding,
+    /// symbolizing and rendering or folding its share of the samples. Where perf's
+    /// output depends on earlier samples in a way a share cannot see (inline frames
+    /// of DWARF call graphs, -F fields other than the default, --verbose, a pipe), one
+    /// pipeline reads and perf-script renders on a second thread. The output is the
+    /// same at any N [default: all cores]
     #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
     #[command(flatten)]
@@ -198,13 +201,8 @@ impl ReadArgs {
             o.max_stack = n as usize;
         }
         o.demangle = !self.callchain.no_demangle;
-        o.jobs = self.jobs.map_or(1, |n| n as usize);
+        o.jobs = self.jobs.map_or_else(all_cores, |n| n as usize);
         o
-    }
-
-    /// `-j`, or all cores when not given (perf-script's default).
-    pub fn jobs_or_all_cores(&self) -> usize {
-        self.jobs.map_or_else(all_cores, |n| n as usize)
     }
 }
 
@@ -331,6 +329,11 @@ fn run_script(opts: &Options) -> crate::error::Result<()> {
         }
     }
     if script.is_default() && preamble.is_empty() {
+        if opts.jobs > 1 && pipeline::splits(opts, pipeline::SplitOutput::ScriptText) {
+            return crate::workers::write_split(opts.jobs, stdout(), |share, sink| {
+                pipeline::run_share(opts, share, sink)
+            });
+        }
         let mut w = ScriptWriter::new(stdout());
         return pipeline::run(opts, &mut w);
     }
@@ -418,7 +421,6 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::PerfScript(cmd) => {
             let mut opts = cmd.input.options();
             check_input(&opts.input, cmd.input.named().is_some())?;
-            opts.jobs = cmd.input.read.jobs_or_all_cores();
             opts.script = cmd.script.options().map_err(Failure::usage)?;
             for w in &opts.script.field_warnings {
                 eprintln!("{w}");

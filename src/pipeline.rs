@@ -24,6 +24,7 @@ use crate::script_options::ScriptOptions;
 use crate::symbolize::{SymbolizeOptions, Symbolizer};
 use crate::traceevent::{FuncResolver, TracingData};
 use crate::unwind::{Arch, FileLocator, UnwindSources, Unwinding};
+use crate::workers::Share;
 use crate::writers::{Formats, Header, Names, SampleSink, SampleView, SideBand};
 
 /// What a run reads and how it symbolizes; the same for every output.
@@ -82,12 +83,78 @@ impl Options {
 /// (on a second thread with `opts.jobs` of 2 or more).
 pub fn run(opts: &Options, sink: &mut (dyn SampleSink + Send)) -> Result<()> {
     if opts.jobs > 1 {
-        return crate::workers::with_sink_thread(sink, |s| run_on(opts, s));
+        return crate::workers::with_sink_thread(sink, |s| run_on(opts, None, s));
     }
-    run_on(opts, sink)
+    run_on(opts, None, sink)
 }
 
-fn run_on(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
+/// One of several pipelines reading the same file (`-j N` when
+/// [`splits`]): everything is read and applied, only `share`'s samples are
+/// resolved and given to `sink` (`crate::workers::replicas`).
+pub fn run_share(opts: &Options, share: Share, sink: &mut dyn SampleSink) -> Result<()> {
+    run_on(opts, Some(share), sink)
+}
+
+/// What the output of a split run is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SplitOutput {
+    /// perf script's default text, sample by sample.
+    ScriptText,
+    /// Folded stacks; `true` with an event filter.
+    Folded { event_filter: bool },
+}
+
+/// Whether `-j` may split the samples of `opts.input` across replicas with
+/// the output unchanged. Not for a pipe (read once), nor with the symbol
+/// report (`--verbose`, one pipeline's lookups), nor where perf carries
+/// state from sample to sample that a replica could not see:
+/// - inline frames come from binutils' addr2line, whose answers depend on
+///   the questions asked of the same file before (bfd reads compilation
+///   units lazily and keeps them), so a DWARF recording with inline frames
+///   keeps one pipeline, with its inline lookups on a second thread;
+/// - folding: inferno reads each sample on its own only when every event
+///   has perf's default shape, and keeps the first event it sees, so one
+///   event or an event filter;
+/// - perf script's default text of memory-sampling events: the columns'
+///   widths grow with the samples printed before.
+///
+/// libunwind's register-state cache (per address space) is handled by
+/// owning DWARF samples per address space (`State::owns`).
+pub fn splits(opts: &Options, output: SplitOutput) -> bool {
+    if opts.input.as_os_str() == "-" || opts.verbose {
+        return false;
+    }
+    let Ok(data) = PerfData::open(&opts.input) else {
+        // The error is reported by the pipeline that reads it.
+        return false;
+    };
+    let inline_frames = !opts.no_inline
+        && data
+            .attrs
+            .iter()
+            .any(|a| a.has(reader::attrs::SAMPLE_STACK_USER));
+    if inline_frames || data.attrs.is_empty() {
+        return false;
+    }
+    let script = &opts.script;
+    let Ok(formats) = Formats::with_fields(&data.attrs, &script.fields, script.hide_call_graph)
+    else {
+        return false;
+    };
+    match output {
+        // The memory columns' widths grow with the samples printed before.
+        SplitOutput::ScriptText => formats.events.iter().all(|e| !e.memory.any()),
+        SplitOutput::Folded { event_filter } => {
+            formats.default_fields
+                && formats.events.iter().all(|e| e.has_default_shape())
+                && (event_filter || data.attrs.len() == 1)
+        }
+    }
+}
+
+/// One pipeline; with a `share`, one of several reading the same file
+/// (`crate::workers::replicas`), rendering only the samples it owns.
+fn run_on(opts: &Options, share: Option<Share>, sink: &mut dyn SampleSink) -> Result<()> {
     let data = PerfData::open(&opts.input)?;
     let mut symbolizer = Symbolizer::new(SymbolizeOptions {
         symfs: opts.symfs.clone(),
@@ -133,15 +200,19 @@ fn run_on(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
         side_text: Vec::new(),
         srclines: Vec::new(),
         extras: SampleExtras::new(data.arch.as_deref(), data.pipe_mode, opts.script.max_blocks),
+        share,
+        record: 0,
         sink,
     };
+    // One of several replicas: the first speaks for all on stderr.
+    let speaks = share.is_none_or(|s| s.index == 0);
     let mut data = data;
     let mut queue: OrderedQueue<Record> = OrderedQueue::new();
     // A pipe has no total to show progress against.
     let total = (opts.input.as_os_str() != "-")
         .then(|| std::fs::metadata(&opts.input).map(|m| m.len()).ok())
         .flatten();
-    let progress = Progress::new(total.unwrap_or(0), opts.quiet || total.is_none());
+    let progress = Progress::new(total.unwrap_or(0), opts.quiet || total.is_none() || !speaks);
     let result = read_all(&mut data, &mut queue, &mut state, &progress);
     progress.finish();
     // Deliver what was read before any error, so the output stays valid.
@@ -162,7 +233,7 @@ fn run_on(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
         eprint!("{}", report.render(&state.machine, &state.symbols));
     }
     // perf decodes AUX area traces by default; perfold skips them and says so.
-    if let Some(message) = data.aux.message() {
+    if let Some(message) = data.aux.message().filter(|_| speaks) {
         eprintln!("perfold: {}: {message}", opts.input.display());
     }
     result?;
@@ -250,6 +321,10 @@ struct State<'s> {
     srclines: Vec<Option<Vec<u8>>>,
     /// The current sample's lookups for the other `-F` fields.
     extras: SampleExtras,
+    /// With `-j` on a file: this pipeline's share of the samples.
+    share: Option<Share>,
+    /// Records delivered so far (the owner of a record is decided by it).
+    record: u64,
     sink: &'s mut dyn SampleSink,
 }
 
@@ -359,6 +434,15 @@ impl State<'_> {
     }
 
     fn deliver(&mut self, data: &PerfData, rec: Record) -> Result<()> {
+        self.deliver_record(data, rec)?;
+        if self.share.is_some() {
+            self.record += 1;
+            self.sink.record_done().map_err(Error::Output)?;
+        }
+        Ok(())
+    }
+
+    fn deliver_record(&mut self, data: &PerfData, rec: Record) -> Result<()> {
         let bytes = data.payload(&rec.payload);
         let base = rec.offset + 8;
         let show = self.script;
@@ -492,6 +576,9 @@ impl State<'_> {
             },
             text: &self.side_text,
         };
+        if self.share.is_some_and(|s| !s.owns_record(self.record)) {
+            return Ok(());
+        }
         let names = Names {
             formats,
             machine: &self.machine,
@@ -541,6 +628,10 @@ impl State<'_> {
             .filters
             .skips_thread(self.machine.comms.get(thread.comm), thread.pid, thread.tid)
         {
+            return Ok(());
+        }
+        let render = self.owns(attr, &thread, &s);
+        if render == Some(false) {
             return Ok(());
         }
         let ev = &self
@@ -600,6 +691,9 @@ impl State<'_> {
         let (machine, symbols, inlines) = (&mut self.machine, &mut self.symbols, &mut self.inlines);
         self.extras
             .fill(machine, symbols, inlines, &thread, &s, &ip_frame, ev_fields);
+        if render.is_none() {
+            return Ok(());
+        }
         if let Some(report) = &mut self.report {
             report.add(if callchain {
                 &self.frames
@@ -636,6 +730,30 @@ impl State<'_> {
             inlines: &self.inlines,
         };
         self.sink.sample(&view, &names).map_err(Error::Output)
+    }
+
+    /// Whether this pipeline renders a sample: `Some(true)` when it is the
+    /// only one or the sample's owner, `None` when another replica owns it
+    /// but perf's first kernel lookup may come with it (the kernel map is
+    /// resize it at the same sample), `Some(false)` to skip it. Samples
+    /// with user registers (unwound through libunwind's per-space
+    /// register-state cache) are owned by address space, the others by
+    /// record.
+    fn owns(&self, attr: &Attr, thread: &Thread, s: &Sample) -> Option<bool> {
+        let Some(share) = self.share else {
+            return Some(true);
+        };
+        let by_space = attr.has(reader::attrs::SAMPLE_REGS_USER);
+        let owned = if by_space {
+            share.owns_space(thread.maps.0)
+        } else {
+            share.owns_record(self.record)
+        };
+        if owned {
+            return Some(true);
+        }
+        let shadow = !self.machine.kernel_loaded && frames::may_touch_kernel(s, self.machine.kernel_start);
+        (!shadow).then_some(false)
     }
 
     /// The frames of a sample's callchain in `self.frames`: the recorded

@@ -90,10 +90,35 @@ impl SampleSink for Collect {
 }
 
 fn fold_fast(opts: &Options, event_filter: Option<String>) -> Result<Folder, Error> {
+    let split = pipeline::SplitOutput::Folded {
+        event_filter: event_filter.is_some(),
+    };
+    if opts.jobs > 1 && pipeline::splits(opts, split) {
+        // Each replica folds its share; inferno counts each sample on its
+        // own, so the shares add up to the whole.
+        let (parts, result) = crate::workers::run_split(
+            opts.jobs,
+            |_| Collect {
+                folder: Folder::new(event_filter.clone()),
+            },
+            |share, sink| pipeline::run_share(opts, share, sink),
+        );
+        result?;
+        let mut parts = parts.into_iter().map(|c| c.folder);
+        let mut whole = parts.next().unwrap_or_else(|| Folder::new(event_filter));
+        parts.for_each(|part| whole.absorb(part));
+        return Ok(whole);
+    }
+    // One pipeline folds on its own thread: moving the folding to a second
+    // thread cost more than it saved (docs/performance.md).
+    let one = Options {
+        jobs: 1,
+        ..opts.clone()
+    };
     let mut sink = Collect {
         folder: Folder::new(event_filter),
     };
-    pipeline::run(opts, &mut sink)?;
+    pipeline::run(&one, &mut sink)?;
     Ok(sink.folder)
 }
 

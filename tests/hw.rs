@@ -24,6 +24,8 @@ fn shared_args(case: &str) -> Vec<String> {
 
 /// Runs perfold in the case's directory with a HOME that holds no build-id cache,
 /// as the recipe runs perf.
+/// (At the default `-j`, all cores, in turns of one record: where the
+/// output allows it, the replicas share even these small files.)
 fn perfold(case: &str, command: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_perfold"))
         .args(command.split(' '))
@@ -31,6 +33,7 @@ fn perfold(case: &str, command: &str) -> Output {
         .args(shared_args(case))
         .current_dir(case_dir(case))
         .env("HOME", empty_home())
+        .env("PERFOLD_SPLIT_TURN", "1")
         .output()
         .expect("perfold runs")
 }
@@ -201,6 +204,7 @@ fn field_cases_match_perf() {
                 .args(args)
                 .current_dir(case_dir(case))
                 .env("HOME", empty_home())
+                .env("PERFOLD_SPLIT_TURN", "1")
                 .output()
                 .expect("perfold runs");
             let stderr = String::from_utf8_lossy(&out.stderr);

@@ -5,22 +5,37 @@
 //! parity.rs, foreign.rs and script_options.rs compare with).
 
 mod common;
-use common::{check_goldens, first_difference, perfold_stdout};
+use common::{check_goldens, first_difference, perfold_command};
 
 use std::path::{Path, PathBuf};
 
-const JOBS: [&str; 3] = ["1", "2", "8"];
+/// `-j` values, each with the records per replica turn
+/// (`PERFOLD_SPLIT_TURN`, empty: the default): turns of one record or a few
+/// make the replicas share even the smallest fixture.
+const JOBS: [(&str, &str); 4] = [("1", ""), ("2", ""), ("2", "1"), ("8", "3")];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
 /// perfold on a fixture with the arguments its recipe gives perf.
-fn perfold(case: &Path, command: &str, extra: &[&str], jobs: &str) -> Vec<u8> {
+fn perfold(case: &Path, command: &str, extra: &[&str], (jobs, turn): (&str, &str)) -> Vec<u8> {
     let mut args: Vec<&str> = command.split(' ').collect();
     args.extend(["perf.data", "-j", jobs]);
     args.extend(extra);
-    perfold_stdout(&args, case)
+    let out = perfold_command(&args, case)
+        .env("PERFOLD_SPLIT_TURN", turn)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("perfold runs");
+    assert!(
+        out.status.success(),
+        "{}: perfold {} failed: {}",
+        case.display(),
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
 
 fn check_main(command: &str, expected: &str, only_with: Option<&str>) {
@@ -97,7 +112,7 @@ fn every_flag_case_is_the_same_at_any_jobs() {
             file.set_modified(t).unwrap();
         }
         let expected = std::fs::read(root().join("options/expected").join(name)).unwrap();
-        for jobs in JOBS {
+        for (jobs, turn) in JOBS {
             let out = std::process::Command::new(env!("CARGO_BIN_EXE_perfold"))
                 .arg(command)
                 .arg("-i")
@@ -114,18 +129,65 @@ fn every_flag_case_is_the_same_at_any_jobs() {
                 .current_dir(&dir)
                 .env("HOME", &tmp)
                 .env("TZ", "UTC")
+                .env("PERFOLD_SPLIT_TURN", turn)
                 .output()
                 .expect("perfold runs");
             ran += 1;
             if out.stdout != expected || !out.status.success() {
                 failures.push(format!(
-                    "{name} -j {jobs}: {}",
+                    "{name} -j {jobs} (turn {turn:?}): {}",
                     first_difference(&expected, &out.stdout)
                 ));
             }
         }
     }
     let _ = std::fs::remove_dir_all(&tmp);
-    assert!(ran >= 150, "expected the flag cases, ran {ran}");
+    assert!(ran >= 200, "expected the flag cases, ran {ran}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// perf loads the kernel's symbols at the first lookup that lands in the
+/// kernel's map and then moves the map to the first and last symbol
+/// (`Machine::kernel_map_loaded`); every replica must do so at the same
+/// sample, whichever owns it. c-fp with its kernel map cut to 4 KiB: only a
+/// lookup in those first 4 KiB loads the kernel, and the kernel frames of the
+/// samples before print `[unknown]`. The expected output is perfold's own at
+/// `-j 1`: the property checked is that `-j` does not change it.
+#[test]
+fn the_kernel_map_is_loaded_at_the_same_sample_at_any_jobs() {
+    let fixture = root().join("c-fp");
+    let mut data = std::fs::read(fixture.join("perf.data")).unwrap();
+    let name = b"[kernel.kallsyms]_text";
+    let at = data
+        .windows(name.len())
+        .position(|w| w == name)
+        .expect("the kernel's mmap record");
+    // PERF_RECORD_MMAP: header, pid, tid, start, len, pgoff, filename.
+    data[at - 16..at - 8].copy_from_slice(&0x1000u64.to_le_bytes());
+    let tmp = std::env::temp_dir().join(format!("perfold-kmap-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    std::fs::write(tmp.join("perf.data"), &data).unwrap();
+    let (kallsyms, sysroot) = (fixture.join("kallsyms"), root().join("sysroot"));
+    let extra = [
+        "--symfs",
+        sysroot.to_str().unwrap(),
+        "--kallsyms",
+        kallsyms.to_str().unwrap(),
+    ];
+    for command in ["perf-script", "fold"] {
+        let one = perfold(&tmp, command, &extra, ("1", ""));
+        assert!(
+            command == "fold" || String::from_utf8_lossy(&one).contains("[kernel.kallsyms]"),
+            "the cut map still loads the kernel"
+        );
+        for jobs in [("2", "1"), ("8", "3"), ("2", "")] {
+            let split = perfold(&tmp, command, &extra, jobs);
+            assert!(
+                split == one,
+                "{command} -j {jobs:?}: {}",
+                first_difference(&one, &split)
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -67,6 +67,7 @@ fn run(case: &Case, tmp: &Path) -> (bool, Vec<u8>, String) {
         .current_dir(&dir)
         .env("HOME", tmp)
         .env("TZ", "UTC")
+        .env("PERFOLD_SPLIT_TURN", "1")
         .output()
         .expect("perfold runs");
     (

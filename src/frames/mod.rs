@@ -176,6 +176,19 @@ fn resolve_ip_uncached(
     }
 }
 
+/// Whether any lookup for `sample` may land in the kernel's maps: a
+/// non-user cpumode, a kernel-side address, a kernel context in the
+/// callchain, or a branch stack. False for the samples of user-only events.
+pub fn may_touch_kernel(sample: &Sample, kernel_start: u64) -> bool {
+    sample.cpumode() != CPUMODE_USER
+        || sample.ip >= kernel_start
+        || sample.addr >= kernel_start
+        || sample.branch_stack.is_some()
+        || sample
+            .callchain_ips()
+            .any(|ip| ip >= kernel_start && ip != PERF_CONTEXT_USER)
+}
+
 /// Fills `out` with the frames of a sample's callchain, callee first.
 pub fn resolve_callchain(
     machine: &mut Machine,

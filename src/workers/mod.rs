@@ -13,23 +13,29 @@
 //! sink sees the same calls with the same values as without `-j`, so its bytes
 //! are the same at any N; only the thread it runs on changes.
 //!
+//! Where the output allows it (`crate::pipeline::splits`), `-j N` runs N
+//! whole pipelines instead, each resolving and rendering a share of the
+//! samples ([`replicas`], [`ordered_text`]).
+//!
 //! At the end the sink thread is joined and the real sink comes back to the
 //! pipeline's thread for `resolve_deferred` (pending inline frames need the
 //! pipeline's `InlineFrames`) and `finish`.
 
+mod batch;
 mod mirror;
+mod ordered_text;
+mod replicas;
+
+pub use ordered_text::write_split;
+pub use replicas::{run_split, Share};
 
 use std::io;
-use std::ops::Range;
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::thread::{Scope, ScopedJoinHandle};
 
-use crate::frames::{ExtraFields, Frame};
-use crate::hw::memory::MemoryValues;
-use crate::reader::sample::Regs;
-use crate::writers::line_start::StartValues;
-use crate::writers::{Header, Names, SampleSink, SampleView, SideBand};
-use mirror::{Delta, Mirror, Sent};
+use crate::writers::{Names, SampleSink, SampleView, SideBand};
+use batch::Batch;
+use mirror::{Mirror, Sent};
 
 /// Samples per batch: large enough that the channel costs nothing per
 /// sample, small enough that the sink thread starts early.
@@ -176,15 +182,13 @@ impl<'scope, 'env> ThreadedSink<'scope, 'env> {
 impl SampleSink for ThreadedSink<'_, '_> {
     fn sample(&mut self, s: &SampleView, names: &Names) -> io::Result<()> {
         self.catch_up(names)?;
-        let item = self.batch.push_sample(s);
-        self.batch.items.push(Item::Sample(item));
+        self.batch.add_sample(s);
         self.after_item()
     }
 
     fn side_band(&mut self, sb: &SideBand, names: &Names) -> io::Result<()> {
         self.catch_up(names)?;
-        let item = self.batch.push_side_band(sb);
-        self.batch.items.push(Item::SideBand(item));
+        self.batch.add_side_band(sb);
         self.after_item()
     }
 
@@ -218,204 +222,11 @@ fn drain(rx: Receiver<Batch>, spare: Sender<Batch>, sink: &mut dyn SampleSink) -
     for mut batch in rx {
         mirror.apply(&mut batch.delta);
         if let Some(names) = mirror.names() {
-            for item in &batch.items {
-                match item {
-                    Item::Sample(s) => sink.sample(&batch.sample_view(s), &names)?,
-                    Item::SideBand(sb) => sink.side_band(&batch.side_band(sb), &names)?,
-                }
-            }
+            batch.give_all(sink, &names)?;
         }
         batch.clear();
         // The pipeline may have finished; a lost spare batch is fine.
         let _ = spare.send(batch);
     }
     Ok(())
-}
-
-/// Samples and side-band records with their variable parts in shared buffers.
-#[derive(Default)]
-struct Batch {
-    delta: Delta,
-    items: Vec<Item>,
-    frames: Vec<Frame>,
-    bytes: Vec<u8>,
-    srclines: Vec<Option<Vec<u8>>>,
-    /// The extra `-F` fields of the samples that print any: the first
-    /// `extras_used`, the rest kept for their buffers.
-    extras: Vec<ExtraFields>,
-    extras_used: usize,
-}
-
-/// A [`Regs`] in a batch: abi, mask, and its values' range of the bytes.
-type RegsItem = (u64, u64, Range<usize>);
-
-/// What a sample without extra fields points to.
-static NO_EXTRAS: ExtraFields = ExtraFields::NONE;
-
-// Samples are nearly every item: boxing them would allocate per sample.
-#[allow(clippy::large_enum_variant)]
-enum Item {
-    Sample(SampleItem),
-    SideBand(SideItem),
-}
-
-/// A [`SampleView`] with its borrowed parts as ranges of the batch's buffers.
-struct SampleItem {
-    event: usize,
-    comm: Range<usize>,
-    comm_id: u32,
-    pid: i32,
-    tid: i32,
-    misc: u16,
-    cpu: u32,
-    time: u64,
-    period: u64,
-    ip_frame: Frame,
-    frames: Range<usize>,
-    trace: Option<Range<usize>>,
-    addr: Frame,
-    user_regs: Option<RegsItem>,
-    intr_regs: Option<RegsItem>,
-    srclines: Range<usize>,
-    memory: MemoryValues,
-    /// Index into the batch's `extras`; None when they print nothing.
-    extras: Option<usize>,
-}
-
-/// A [`SideBand`] with its borrowed parts as ranges of the batch's bytes.
-struct SideItem {
-    event: Option<usize>,
-    comm: Range<usize>,
-    pid: i32,
-    tid: i32,
-    cpu: u32,
-    time: u64,
-    misc: u16,
-    record_type: u32,
-    text: Range<usize>,
-}
-
-impl Batch {
-    fn clear(&mut self) {
-        self.delta.clear();
-        self.items.clear();
-        self.frames.clear();
-        self.bytes.clear();
-        self.srclines.clear();
-        self.extras_used = 0;
-    }
-
-    fn bytes(&mut self, b: &[u8]) -> Range<usize> {
-        let start = self.bytes.len();
-        self.bytes.extend_from_slice(b);
-        start..self.bytes.len()
-    }
-
-    /// Copies a sample's extra fields into the next slot; its index.
-    fn push_extras(&mut self, extras: &ExtraFields) -> usize {
-        let i = self.extras_used;
-        match self.extras.get_mut(i) {
-            Some(slot) => slot.copy_from(extras),
-            None => self.extras.push(extras.clone()),
-        }
-        self.extras_used += 1;
-        i
-    }
-
-    fn push_sample(&mut self, s: &SampleView) -> SampleItem {
-        let h = &s.header;
-        let start = self.frames.len();
-        self.frames.extend_from_slice(s.frames);
-        let lines = self.srclines.len();
-        self.srclines.extend(s.srclines.iter().cloned());
-        SampleItem {
-            event: s.event,
-            comm: self.bytes(h.comm),
-            comm_id: h.comm_id,
-            pid: h.pid,
-            tid: h.tid,
-            misc: h.misc,
-            cpu: h.cpu,
-            time: h.time,
-            period: h.period,
-            ip_frame: s.ip_frame,
-            frames: start..self.frames.len(),
-            trace: s.trace.map(|t| self.bytes(t)),
-            addr: s.addr,
-            user_regs: s.user_regs.map(|r| self.push_regs(r)),
-            intr_regs: s.intr_regs.map(|r| self.push_regs(r)),
-            srclines: lines..self.srclines.len(),
-            memory: s.memory,
-            extras: (!s.extras.is_empty()).then(|| self.push_extras(s.extras)),
-        }
-    }
-
-    fn push_side_band(&mut self, sb: &SideBand) -> SideItem {
-        let st = &sb.start;
-        SideItem {
-            event: sb.event,
-            comm: self.bytes(st.comm),
-            pid: st.pid,
-            tid: st.tid,
-            cpu: st.cpu,
-            time: st.time,
-            misc: st.misc,
-            record_type: st.record_type,
-            text: self.bytes(sb.text),
-        }
-    }
-
-    /// A sample's registers with their values copied into the batch.
-    fn push_regs(&mut self, r: Regs) -> RegsItem {
-        (r.abi, r.mask, self.bytes(r.values))
-    }
-
-    fn regs_view(&self, &(abi, mask, ref values): &RegsItem) -> Regs<'_> {
-        Regs {
-            abi,
-            mask,
-            values: &self.bytes[values.clone()],
-        }
-    }
-
-    fn sample_view(&self, s: &SampleItem) -> SampleView<'_> {
-        SampleView {
-            event: s.event,
-            header: Header {
-                comm: &self.bytes[s.comm.clone()],
-                comm_id: s.comm_id,
-                pid: s.pid,
-                tid: s.tid,
-                misc: s.misc,
-                cpu: s.cpu,
-                time: s.time,
-                period: s.period,
-            },
-            ip_frame: s.ip_frame,
-            frames: &self.frames[s.frames.clone()],
-            trace: s.trace.clone().map(|r| &self.bytes[r]),
-            addr: s.addr,
-            user_regs: s.user_regs.as_ref().map(|r| self.regs_view(r)),
-            intr_regs: s.intr_regs.as_ref().map(|r| self.regs_view(r)),
-            srclines: &self.srclines[s.srclines.clone()],
-            memory: s.memory,
-            extras: s.extras.map_or(&NO_EXTRAS, |i| &self.extras[i]),
-        }
-    }
-
-    fn side_band(&self, sb: &SideItem) -> SideBand<'_> {
-        SideBand {
-            event: sb.event,
-            start: StartValues {
-                comm: &self.bytes[sb.comm.clone()],
-                pid: sb.pid,
-                tid: sb.tid,
-                cpu: sb.cpu,
-                time: sb.time,
-                misc: sb.misc,
-                record_type: sb.record_type,
-            },
-            text: &self.bytes[sb.text.clone()],
-        }
-    }
 }

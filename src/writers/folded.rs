@@ -367,6 +367,15 @@ impl Folder {
         }
     }
 
+    /// Adds the stacks `other` counted (another replica's share of the
+    /// samples, `crate::workers::replicas`).
+    pub fn absorb(&mut self, other: Folder) {
+        for (stack, count) in other.into_lines() {
+            let c = self.text_counts.entry(stack).or_insert(0);
+            *c = c.wrapping_add(count);
+        }
+    }
+
     /// The sorted `stack count` lines. Different id sequences that spell the
     /// same text (a comm containing `;`) are merged, as inferno's string keys are.
     pub fn into_lines(mut self) -> Vec<(String, u64)> {

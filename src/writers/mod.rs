@@ -104,6 +104,12 @@ pub trait SampleSink {
     }
     /// Called once after the last sample.
     fn finish(&mut self) -> io::Result<()>;
+    /// Called after each record when pipelines run side by side (`-j`,
+    /// `crate::workers::replicas` numbers items by record); sinks that
+    /// render ignore it.
+    fn record_done(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The values of one sample's header line.
