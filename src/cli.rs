@@ -162,7 +162,7 @@ pub struct ReadArgs {
     /// output depends on earlier samples in a way a share cannot see (inline frames
     /// of DWARF call graphs, -F fields other than the default, --verbose, a pipe), one
     /// pipeline reads and perf-script renders on a second thread. The output is the
-    /// same at any N [default: all cores]
+    /// same at any N [default: all cores, at most 8]
     #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
     #[command(flatten)]
@@ -201,15 +201,21 @@ impl ReadArgs {
             o.max_stack = n as usize;
         }
         o.demangle = !self.callchain.no_demangle;
-        o.jobs = self.jobs.map_or_else(all_cores, |n| n as usize);
+        o.jobs = self.jobs.map_or_else(default_jobs, |n| n as usize);
         o
     }
 }
 
-/// The cores this process may run on (1 when unknown).
-fn all_cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+/// The default `-j`: the cores this process may run on (1 when unknown), at
+/// most [`MAX_DEFAULT_JOBS`].
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_DEFAULT_JOBS))
 }
+
+/// Each replica reads the whole file and holds its own symbol tables, so
+/// past a few the reading they all repeat and their memory outgrow the
+/// share of samples each one saves; `-j N` asks for more.
+const MAX_DEFAULT_JOBS: usize = 8;
 
 /// A failed run: the file it concerns (if any) and what went wrong.
 pub struct Failure {

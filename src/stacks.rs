@@ -21,7 +21,7 @@ use inferno::collapse::Collapse as _;
 
 use crate::error::Error;
 use crate::pipeline::{self, Options};
-use crate::writers::folded::Folder;
+use crate::writers::folded::{write_lines, Folder};
 use crate::writers::script::ScriptWriter;
 use crate::writers::{Names, SampleSink, SampleView};
 
@@ -39,8 +39,8 @@ pub enum Collapse {
 pub fn fold_to(opts: &Options, collapse: &Collapse, out: &mut dyn Write) -> Result<(), Error> {
     match collapse {
         Collapse::Fast { event_filter } => {
-            let folder = fold_fast(opts, event_filter.clone())?;
-            folder.write_to(out).map_err(Error::Output)
+            let lines = fold_fast(opts, event_filter.clone())?;
+            write_lines(&lines, out).map_err(Error::Output)
         }
         Collapse::Inferno(options) => fold_with_inferno(opts, options, out),
     }
@@ -50,7 +50,6 @@ pub fn fold_to(opts: &Options, collapse: &Collapse, out: &mut dyn Write) -> Resu
 pub fn folded_lines(opts: &Options, collapse: &Collapse) -> Result<Vec<String>, Error> {
     match collapse {
         Collapse::Fast { event_filter } => Ok(fold_fast(opts, event_filter.clone())?
-            .into_lines()
             .into_iter()
             .map(|(stack, count)| format!("{stack} {count}"))
             .collect()),
@@ -65,14 +64,27 @@ pub fn folded_lines(opts: &Options, collapse: &Collapse) -> Result<Vec<String>, 
     }
 }
 
-/// A sink that only collects samples in a [`Folder`].
+/// A sink that only collects samples in a [`Folder`]; at the end, its
+/// sorted lines.
 struct Collect {
-    folder: Folder,
+    folder: Option<Folder>,
+    lines: Vec<(String, u64)>,
+}
+
+impl Collect {
+    fn new(event_filter: Option<String>) -> Collect {
+        Collect {
+            folder: Some(Folder::new(event_filter)),
+            lines: Vec::new(),
+        }
+    }
 }
 
 impl SampleSink for Collect {
     fn sample(&mut self, s: &SampleView, names: &Names) -> io::Result<()> {
-        self.folder.add(s, names);
+        if let Some(f) = &mut self.folder {
+            f.add(s, names);
+        }
         Ok(())
     }
 
@@ -81,15 +93,23 @@ impl SampleSink for Collect {
     }
 
     fn resolve_deferred(&mut self, names: &Names) {
-        self.folder.resolve_deferred(names);
+        if let Some(f) = &mut self.folder {
+            f.resolve_deferred(names);
+        }
     }
 
+    /// Sorts the lines here, on the pipeline's thread (a replica's own
+    /// with `-j`).
     fn finish(&mut self) -> io::Result<()> {
+        if let Some(f) = self.folder.take() {
+            self.lines = f.into_lines();
+        }
         Ok(())
     }
 }
 
-fn fold_fast(opts: &Options, event_filter: Option<String>) -> Result<Folder, Error> {
+/// The sorted folded lines of `opts.input`.
+fn fold_fast(opts: &Options, event_filter: Option<String>) -> Result<Vec<(String, u64)>, Error> {
     let split = pipeline::SplitOutput::Folded {
         event_filter: event_filter.is_some(),
     };
@@ -98,16 +118,11 @@ fn fold_fast(opts: &Options, event_filter: Option<String>) -> Result<Folder, Err
         // own, so the shares add up to the whole.
         let (parts, result) = crate::workers::run_split(
             opts.jobs,
-            |_| Collect {
-                folder: Folder::new(event_filter.clone()),
-            },
+            |_| Collect::new(event_filter.clone()),
             |share, sink| pipeline::run_share(opts, share, sink),
         );
         result?;
-        let mut parts = parts.into_iter().map(|c| c.folder);
-        let mut whole = parts.next().unwrap_or_else(|| Folder::new(event_filter));
-        parts.for_each(|part| whole.absorb(part));
-        return Ok(whole);
+        return Ok(merge_sorted(parts.into_iter().map(|c| c.lines).collect()));
     }
     // One pipeline folds on its own thread: moving the folding to a second
     // thread cost more than it saved (docs/performance.md).
@@ -115,11 +130,31 @@ fn fold_fast(opts: &Options, event_filter: Option<String>) -> Result<Folder, Err
         jobs: 1,
         ..opts.clone()
     };
-    let mut sink = Collect {
-        folder: Folder::new(event_filter),
-    };
+    let mut sink = Collect::new(event_filter);
     pipeline::run(&one, &mut sink)?;
-    Ok(sink.folder)
+    Ok(sink.lines)
+}
+
+/// Sorted `(stack, count)` lists merged into one, the counts of equal
+/// stacks added (wrapping, as inferno's).
+fn merge_sorted(parts: Vec<Vec<(String, u64)>>) -> Vec<(String, u64)> {
+    let total = parts.iter().map(Vec::len).sum();
+    let mut merged: Vec<(String, u64)> = Vec::with_capacity(total);
+    let mut heads: Vec<_> = parts.into_iter().map(|p| p.into_iter().peekable()).collect();
+    loop {
+        let next = heads
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, h)| h.peek().map(|(s, _)| (i, s)))
+            .min_by(|a, b| a.1.cmp(b.1))
+            .map(|(i, _)| i);
+        let Some(i) = next else { return merged };
+        let (stack, count) = heads[i].next().expect("a peeked line");
+        match merged.last_mut() {
+            Some(last) if last.0 == stack => last.1 = last.1.wrapping_add(count),
+            _ => merged.push((stack, count)),
+        }
+    }
 }
 
 /// perf script text of `opts.input`, folded by inferno's collapser into `out`.

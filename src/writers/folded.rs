@@ -367,15 +367,6 @@ impl Folder {
         }
     }
 
-    /// Adds the stacks `other` counted (another replica's share of the
-    /// samples, `crate::workers::replicas`).
-    pub fn absorb(&mut self, other: Folder) {
-        for (stack, count) in other.into_lines() {
-            let c = self.text_counts.entry(stack).or_insert(0);
-            *c = c.wrapping_add(count);
-        }
-    }
-
     /// The sorted `stack count` lines. Different id sequences that spell the
     /// same text (a comm containing `;`) are merged, as inferno's string keys are.
     pub fn into_lines(mut self) -> Vec<(String, u64)> {
@@ -412,20 +403,26 @@ impl Folder {
 
     /// Writes the folded lines to `out`.
     pub fn write_to(self, out: &mut dyn Write) -> io::Result<()> {
-        let mut buf = Vec::with_capacity(1 << 16);
-        for (stack, count) in self.into_lines() {
-            buf.extend_from_slice(stack.as_bytes());
-            buf.push(b' ');
-            fmt::dec_padded(&mut buf, count, 0, b' ');
-            buf.push(b'\n');
-            if buf.len() >= 1 << 16 {
-                out.write_all(&buf)?;
-                buf.clear();
-            }
-        }
-        out.write_all(&buf)?;
-        out.flush()
+        write_lines(&self.into_lines(), out)
+
     }
+}
+
+/// Writes sorted `(stack, count)` lines as inferno-collapse-perf does.
+pub fn write_lines(lines: &[(String, u64)], out: &mut dyn Write) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(1 << 16);
+    for (stack, count) in lines {
+        buf.extend_from_slice(stack.as_bytes());
+        buf.push(b' ');
+        fmt::dec_padded(&mut buf, *count, 0, b' ');
+        buf.push(b'\n');
+        if buf.len() >= 1 << 16 {
+            out.write_all(&buf)?;
+            buf.clear();
+        }
+    }
+    out.write_all(&buf)?;
+    out.flush()
 }
 
 /// What a [`FoldWriter`] makes of its stacks when the input ends.
