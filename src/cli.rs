@@ -160,9 +160,9 @@ pub struct ReadArgs {
     /// Threads to use: N pipelines read the file side by side, each unwinding,
     /// symbolizing and rendering or folding its share of the samples. Where perf's
     /// output depends on earlier samples in a way a share cannot see (inline frames
-    /// of DWARF call graphs, -F fields other than the default, --verbose, a pipe), one
-    /// pipeline reads and perf-script renders on a second thread. The output is the
-    /// same at any N [default: all cores, at most 8]
+    /// of DWARF call graphs, -F fields other than the default, --verbose, a pipe) and
+    /// for files under 16 MB, one pipeline reads and perf-script renders on a second
+    /// thread. The output is the same at any N [default: all cores, at most 8]
     #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
     #[command(flatten)]

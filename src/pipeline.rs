@@ -105,7 +105,8 @@ pub enum SplitOutput {
 }
 
 /// Whether `-j` may split the samples of `opts.input` across replicas with
-/// the output unchanged. Not for a pipe (read once), nor with the symbol
+/// the output unchanged, and the file is large enough to gain from it
+/// (`workers::worth_splitting`). Not for a pipe (read once), nor with the symbol
 /// report (`--verbose`, one pipeline's lookups), nor where perf carries
 /// state from sample to sample that a replica could not see:
 /// - inline frames come from binutils' addr2line, whose answers depend on
@@ -122,6 +123,10 @@ pub enum SplitOutput {
 /// owning DWARF samples per address space (`State::owns`).
 pub fn splits(opts: &Options, output: SplitOutput) -> bool {
     if opts.input.as_os_str() == "-" || opts.verbose {
+        return false;
+    }
+    let size = std::fs::metadata(&opts.input).map_or(0, |m| m.len());
+    if !crate::workers::worth_splitting(size) {
         return false;
     }
     let Ok(data) = PerfData::open(&opts.input) else {

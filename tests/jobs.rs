@@ -5,7 +5,7 @@
 //! parity.rs, foreign.rs and script_options.rs compare with).
 
 mod common;
-use common::{check_goldens, first_difference, perfold_command};
+use common::{check_goldens, first_difference, perfold_stdout_with};
 
 use std::path::{Path, PathBuf};
 
@@ -23,19 +23,7 @@ fn perfold(case: &Path, command: &str, extra: &[&str], (jobs, turn): (&str, &str
     let mut args: Vec<&str> = command.split(' ').collect();
     args.extend(["perf.data", "-j", jobs]);
     args.extend(extra);
-    let out = perfold_command(&args, case)
-        .env("PERFOLD_SPLIT_TURN", turn)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("perfold runs");
-    assert!(
-        out.status.success(),
-        "{}: perfold {} failed: {}",
-        case.display(),
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    perfold_stdout_with(&args, case, &[("PERFOLD_SPLIT_TURN", turn)])
 }
 
 fn check_main(command: &str, expected: &str, only_with: Option<&str>) {

@@ -27,7 +27,7 @@ mod ordered_text;
 mod replicas;
 
 pub use ordered_text::write_split;
-pub use replicas::{run_split, Share};
+pub use replicas::{run_split, worth_splitting, Share};
 
 use std::io;
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};

@@ -51,7 +51,16 @@ pub fn run_perfold(args: &[&str], cwd: &Path) -> Output {
 /// Runs perfold like [`run_perfold`] and returns its stdout; a failing run
 /// fails the test with perfold's stderr.
 pub fn perfold_stdout(args: &[&str], cwd: &Path) -> Vec<u8> {
-    let out = run_perfold(args, cwd);
+    perfold_stdout_with(args, cwd, &[])
+}
+
+/// [`perfold_stdout`] with more environment variables.
+pub fn perfold_stdout_with(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Vec<u8> {
+    let out = perfold_command(args, cwd)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("perfold runs");
     assert!(
         out.status.success(),
         "{}: perfold {} failed: {}",
