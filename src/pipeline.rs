@@ -295,6 +295,20 @@ fn read_all(
     Ok(())
 }
 
+/// A replica's part in one sample (`crate::workers::replicas`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// Resolve and render it: the only pipeline, or the sample's owner.
+    Render,
+    /// Resolve it and drop the result: another replica owns it, but perf's
+    /// first lookup in the kernel's map may come with it, which resizes the
+    /// map (`Machine::kernel_map_loaded`); every replica must do so at the
+    /// same sample.
+    Shadow,
+    /// Only what every replica applies (the thread lookup).
+    Skip,
+}
+
 struct State<'s> {
     machine: Machine,
     symbols: SymbolTable,
@@ -635,8 +649,8 @@ impl State<'_> {
         {
             return Ok(());
         }
-        let render = self.owns(attr, &thread, &s);
-        if render == Some(false) {
+        let part = self.part_in(attr, &thread, &s);
+        if part == Part::Skip {
             return Ok(());
         }
         let ev = &self
@@ -696,7 +710,7 @@ impl State<'_> {
         let (machine, symbols, inlines) = (&mut self.machine, &mut self.symbols, &mut self.inlines);
         self.extras
             .fill(machine, symbols, inlines, &thread, &s, &ip_frame, ev_fields);
-        if render.is_none() {
+        if part == Part::Shadow {
             return Ok(());
         }
         if let Some(report) = &mut self.report {
@@ -737,28 +751,27 @@ impl State<'_> {
         self.sink.sample(&view, &names).map_err(Error::Output)
     }
 
-    /// Whether this pipeline renders a sample: `Some(true)` when it is the
-    /// only one or the sample's owner, `None` when another replica owns it
-    /// but perf's first kernel lookup may come with it (the kernel map is
-    /// resize it at the same sample), `Some(false)` to skip it. Samples
-    /// with user registers (unwound through libunwind's per-space
-    /// register-state cache) are owned by address space, the others by
-    /// record.
-    fn owns(&self, attr: &Attr, thread: &Thread, s: &Sample) -> Option<bool> {
+    /// What this pipeline does with a sample (see [`Part`]). Samples with
+    /// user registers (unwound through libunwind's per-space register-state
+    /// cache) are owned by address space, the others by record.
+    fn part_in(&self, attr: &Attr, thread: &Thread, s: &Sample) -> Part {
         let Some(share) = self.share else {
-            return Some(true);
+            return Part::Render;
         };
-        let by_space = attr.has(reader::attrs::SAMPLE_REGS_USER);
-        let owned = if by_space {
+        let owned = if attr.has(reader::attrs::SAMPLE_REGS_USER) {
             share.owns_space(thread.maps.0)
         } else {
             share.owns_record(self.record)
         };
         if owned {
-            return Some(true);
+            Part::Render
+        } else if !self.machine.kernel_loaded
+            && frames::may_touch_kernel(s, self.machine.kernel_start)
+        {
+            Part::Shadow
+        } else {
+            Part::Skip
         }
-        let shadow = !self.machine.kernel_loaded && frames::may_touch_kernel(s, self.machine.kernel_start);
-        (!shadow).then_some(false)
     }
 
     /// The frames of a sample's callchain in `self.frames`: the recorded
