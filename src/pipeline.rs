@@ -301,9 +301,11 @@ enum Part {
     /// Resolve and render it: the only pipeline, or the sample's owner.
     Render,
     /// Resolve it and drop the result: another replica owns it, but perf's
-    /// first lookup in the kernel's map may come with it, which resizes the
-    /// map (`Machine::kernel_map_loaded`); every replica must do so at the
-    /// same sample.
+    /// first load of the kernel's map may come with it (a lookup in the map,
+    /// or the first printed sample on a native x86 host,
+    /// `SampleExtras::fill`), which resizes the map
+    /// (`Machine::kernel_map_loaded`); every replica must do so at the same
+    /// sample.
     Shadow,
     /// Only what every replica applies (the thread lookup).
     Skip,
@@ -643,6 +645,8 @@ impl State<'_> {
             return Ok(());
         }
         let thread = *self.machine.findnew_thread(s.pid, s.tid);
+        let (machine, symbols) = (&mut self.machine, &mut self.symbols);
+        frames::load_kernel_at_ip(machine, symbols, &thread, s.cpumode(), s.ip);
         if self
             .filters
             .skips_thread(self.machine.comms.get(thread.comm), thread.pid, thread.tid)
@@ -766,7 +770,8 @@ impl State<'_> {
         if owned {
             Part::Render
         } else if !self.machine.kernel_loaded
-            && frames::may_touch_kernel(s, self.machine.kernel_start)
+            && (self.extras.loads_kernel_first()
+                || frames::may_touch_kernel(s, self.machine.kernel_start))
         {
             Part::Shadow
         } else {

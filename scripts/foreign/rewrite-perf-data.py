@@ -14,6 +14,12 @@ public recording of an allowed licence has, made from a real little-endian recor
   kernel-row NAME      renames the kernel's row of the build-id table ([kernel.kallsyms]) to
                        NAME, as perf record writes it when it found the kernel's vmlinux
                        (e.g. /lib/modules/V/build/vmlinux): perf then names the kernel DSO so.
+  kernel-map-len LEN   the kernel's PERF_RECORD_MMAP ([kernel.kallsyms]_text) cut to LEN bytes
+                       (hex or decimal): until perf loads the kernel's symbols and moves the
+                       map to the first and last symbol (dso__load_kernel_sym: map__fixup_start/
+                       end), only addresses below the cut are in it. On an x86 host perf loads
+                       them at the first printed sample (script_fetch_insn ->
+                       machine__get_kernel_start), elsewhere at the first lookup in the map.
   compressed2          every PERF_RECORD_COMPRESSED (81) of a `perf record -z` file becomes a
                        PERF_RECORD_COMPRESSED2 (83: u64 data size, data, padding to 8 bytes), as
                        perf 6.15 and newer write them.
@@ -540,6 +546,21 @@ def compressed1(b):
     replace_data(b, h, out)
 
 
+def kernel_map_len(b, length):
+    at, size = header(b)['data']
+    end = at + size
+    while at + 8 <= end:
+        rtype, _, rsize = struct.unpack_from('<IHH', b, at)
+        if rsize < 8:
+            break
+        # PERF_RECORD_MMAP: pid, tid, start, len, pgoff, filename.
+        if rtype == 1 and bytes(b[at + 40:at + rsize]).startswith(b'[kernel.kallsyms]'):
+            struct.pack_into('<Q', b, at + 24, length)
+            return
+        at += rsize
+    raise SystemExit('no [kernel.kallsyms] mmap record')
+
+
 def main():
     args = sys.argv[1:]
     if len(args) < 3:
@@ -559,6 +580,8 @@ def main():
         set_arch(b, header(b), args[3])
     elif mode == 'kernel-row':
         kernel_row(b, args[3])
+    elif mode == 'kernel-map-len':
+        kernel_map_len(b, int(args[3], 0))
     elif mode == 'v1':
         v1(b)
     elif mode == 'compressed2':

@@ -157,6 +157,14 @@ impl SampleExtras {
                 &mut self.fields.branches,
             );
         }
+        if self.native_x86 && s.ip != 0 && !machine.kernel_loaded {
+            // perf fetches every printed sample's instruction on a native
+            // x86 host (script_fetch_insn, whatever the fields):
+            // thread__memcpy asks machine__kernel_ip, whose first call loads
+            // the kernel's map (machine__get_kernel_start: map__load) and
+            // moves it to the first and last kernel symbol.
+            machine.kernel_map_loaded(symbols.symbolizer.kernel_map_range());
+        }
         if fields & (INSN | INSNLEN) != 0 && self.native_x86 && s.ip != 0 {
             self.fetch_insn(machine, symbols, thread, s.ip);
         }
@@ -179,6 +187,12 @@ impl SampleExtras {
             self.source_line(machine, symbols, inlines, thread, &frame, &mut text);
             self.fields.srccode = text;
         }
+    }
+
+    /// Whether perf loads the kernel's map at the first printed sample
+    /// (see [`Self::fill`]): a native x86 host and recording.
+    pub fn loads_kernel_first(&self) -> bool {
+        self.native_x86
     }
 
     /// perf's `machine->kernel_start` for `machine__kernel_ip`: 1 << 63 on

@@ -273,8 +273,9 @@ impl Machine {
         }
     }
 
-    /// perf loads kallsyms on the first hit in the kernel map and then moves
-    /// the map's bounds to the first and last kernel symbol
+    /// perf loads kallsyms on the first hit in the kernel map (on a native
+    /// x86 host already at the first printed sample, `SampleExtras::fill`)
+    /// and then moves the map's bounds to the first and last kernel symbol
     /// (`dso__load_kernel_sym`: `map__fixup_start`, `map__fixup_end`), so
     /// later addresses outside `_text.._etext` (init code) are found too.
     pub fn kernel_map_loaded(&mut self, symbols_range: Option<(u64, u64)>) {
