@@ -645,8 +645,6 @@ impl State<'_> {
             return Ok(());
         }
         let thread = *self.machine.findnew_thread(s.pid, s.tid);
-        let (machine, symbols) = (&mut self.machine, &mut self.symbols);
-        frames::load_kernel_at_ip(machine, symbols, &thread, s.cpumode(), s.ip);
         if self
             .filters
             .skips_thread(self.machine.comms.get(thread.comm), thread.pid, thread.tid)

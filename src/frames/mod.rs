@@ -176,30 +176,6 @@ fn resolve_ip_uncached(
     }
 }
 
-/// perf's `machine__resolve` looks every sample's ip up in the maps of its
-/// cpumode (`thread__find_map`), whatever is printed and before the thread
-/// filters; the first such hit in the kernel's map loads the kernel's
-/// symbols and moves the map (`Machine::kernel_map_loaded`), even when the
-/// sample's callchain would reach the map later or never.
-pub fn load_kernel_at_ip(
-    machine: &mut Machine,
-    symbols: &mut SymbolTable,
-    thread: &Thread,
-    cpumode: u8,
-    ip: u64,
-) {
-    if machine.kernel_loaded || cpumode != CPUMODE_KERNEL {
-        return;
-    }
-    let kernel = machine.kernel_dso;
-    if machine
-        .find_map(thread, cpumode, ip)
-        .is_some_and(|m| m.dso == kernel)
-    {
-        machine.kernel_map_loaded(symbols.symbolizer.kernel_map_range());
-    }
-}
-
 /// Whether any lookup for `sample` may land in the kernel's maps: a
 /// non-user cpumode, a kernel-side address, a kernel context in the
 /// callchain, or a branch stack. False for the samples of user-only events.
