@@ -39,7 +39,7 @@
 //! workers (-j): the sink on a thread of its own, between writers and the pipeline
 //! ```
 //!
-//! `pipeline.rs` is the only place that wires the stages; the binary
+//! `pipeline/` is the only place that wires the stages; the binary
 //! (`main.rs`, [`cli`]) only parses flags into [`Options`] and picks a sink.
 //! The stage modules are private; the `fuzzing` feature makes them public
 //! for the fuzz targets under `fuzz/`.

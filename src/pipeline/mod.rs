@@ -1,14 +1,12 @@
 //! The one place that wires the stages: read → order → apply mappings →
 //! resolve frames → symbolize → write.
 
-use std::path::{Path, PathBuf};
-
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
 use crate::frames::{self, Frame, FrameKey, InlineFrames, SampleExtras, SymbolTable};
 use crate::hw::memory::MemoryValues;
-use crate::mappings::{DsoId, Machine, Thread, CPUMODE_USER};
+use crate::mappings::{Machine, Thread, CPUMODE_USER};
 use crate::ordering::OrderedQueue;
 use crate::progress::Progress;
 use crate::reader::records::{Comm, MmapRecord, Task};
@@ -23,61 +21,17 @@ use crate::script_options::time_ranges::TimeRanges;
 use crate::script_options::ScriptOptions;
 use crate::symbolize::{SymbolizeOptions, Symbolizer};
 use crate::traceevent::{FuncResolver, TracingData};
-use crate::unwind::{Arch, FileLocator, UnwindSources, Unwinding};
+use crate::unwind::{Arch, Unwinding};
 use crate::workers::Share;
 use crate::writers::{Formats, Header, Names, SampleSink, SampleView, SideBand};
 
-/// What a run reads and how it symbolizes; the same for every output.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// The perf.data file, or `-` for standard input.
-    pub input: PathBuf,
-    /// perf's `--symfs`.
-    pub symfs: Option<PathBuf>,
-    /// perf's `--kallsyms`.
-    pub kallsyms: Option<PathBuf>,
-    /// perf's `--no-inline` (inline frames only exist on DWARF-unwound chains).
-    pub no_inline: bool,
-    /// Most callchain entries used per sample (perf script's `--max-stack`).
-    pub max_stack: usize,
-    /// The build-id cache (`~/.debug`, or `<symfs>/.debug` with `--symfs`).
-    pub buildid_dir: PathBuf,
-    /// Print the symbol report on stderr at the end (`--verbose`).
-    pub verbose: bool,
-    /// No progress line on stderr even when it is a terminal (`-q`).
-    pub quiet: bool,
-    /// perf script's fields, filters and side-band records.
-    pub script: ScriptOptions,
-    /// Demangle symbol names (perf's `--no-demangle` turns it off).
-    pub demangle: bool,
-    /// `-j N`: with 2 or more, the sink runs on a thread of its own
-    /// (`crate::workers`); the output is the same at any N.
-    pub jobs: usize,
-}
+mod adapters;
+mod options;
+mod split;
 
-impl Options {
-    /// Options for `input` with perf's environment-derived defaults.
-    pub fn new(input: PathBuf) -> Options {
-        // perf 6.1's set_buildid_dir: $HOME/.debug (it does not read
-        // PERF_BUILDID_DIR, it only exports it to the programs it starts).
-        let home = std::env::var_os("HOME").unwrap_or_else(|| "/".into());
-        let buildid_dir = PathBuf::from(home).join(".debug");
-        Options {
-            input,
-            symfs: None,
-            kallsyms: None,
-            no_inline: false,
-            // perf script's `scripting_max_stack` default: PERF_MAX_STACK_DEPTH.
-            max_stack: 127,
-            buildid_dir,
-            verbose: false,
-            quiet: false,
-            script: ScriptOptions::default(),
-            demangle: true,
-            jobs: 1,
-        }
-    }
-}
+pub use options::Options;
+pub use split::{splits, SplitOutput};
+use split::Part;
 
 /// Reads the whole input and feeds every sample, in perf's order, to `sink`
 /// (on a second thread with `opts.jobs` of 2 or more).
@@ -93,68 +47,6 @@ pub fn run(opts: &Options, sink: &mut (dyn SampleSink + Send)) -> Result<()> {
 /// resolved and given to `sink` (`crate::workers::replicas`).
 pub fn run_share(opts: &Options, share: Share, sink: &mut dyn SampleSink) -> Result<()> {
     run_on(opts, Some(share), sink)
-}
-
-/// What the output of a split run is made of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SplitOutput {
-    /// perf script's default text, sample by sample.
-    ScriptText,
-    /// Folded stacks; `true` with an event filter.
-    Folded { event_filter: bool },
-}
-
-/// Whether `-j` may split the samples of `opts.input` across replicas with
-/// the output unchanged, and the file is large enough to gain from it
-/// (`workers::worth_splitting`). Not for a pipe (read once), nor with the symbol
-/// report (`--verbose`, one pipeline's lookups), nor where perf carries
-/// state from sample to sample that a replica could not see:
-/// - inline frames come from binutils' addr2line, whose answers depend on
-///   the questions asked of the same file before (bfd reads compilation
-///   units lazily and keeps them), so a DWARF recording with inline frames
-///   keeps one pipeline, with its inline lookups on a second thread;
-/// - folding: inferno reads each sample on its own only when every event
-///   has perf's default shape, and keeps the first event it sees, so one
-///   event or an event filter;
-/// - perf script's default text of memory-sampling events: the columns'
-///   widths grow with the samples printed before.
-///
-/// libunwind's register-state cache (per address space) is handled by
-/// owning DWARF samples per address space (`State::owns`).
-pub fn splits(opts: &Options, output: SplitOutput) -> bool {
-    if opts.input.as_os_str() == "-" || opts.verbose {
-        return false;
-    }
-    let size = std::fs::metadata(&opts.input).map_or(0, |m| m.len());
-    if !crate::workers::worth_splitting(size) {
-        return false;
-    }
-    let Ok(data) = PerfData::open(&opts.input) else {
-        // The error is reported by the pipeline that reads it.
-        return false;
-    };
-    let inline_frames = !opts.no_inline
-        && data
-            .attrs
-            .iter()
-            .any(|a| a.has(reader::attrs::SAMPLE_STACK_USER));
-    if inline_frames || data.attrs.is_empty() {
-        return false;
-    }
-    let script = &opts.script;
-    let Ok(formats) = Formats::with_fields(&data.attrs, &script.fields, script.hide_call_graph)
-    else {
-        return false;
-    };
-    match output {
-        // The memory columns' widths grow with the samples printed before.
-        SplitOutput::ScriptText => formats.events.iter().all(|e| !e.memory.any()),
-        SplitOutput::Folded { event_filter } => {
-            formats.default_fields
-                && formats.events.iter().all(|e| e.has_default_shape())
-                && (event_filter || data.attrs.len() == 1)
-        }
-    }
 }
 
 /// One pipeline; with a `share`, one of several reading the same file
@@ -293,22 +185,6 @@ fn read_all(
         }
     }
     Ok(())
-}
-
-/// A replica's part in one sample (`crate::workers::replicas`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Part {
-    /// Resolve and render it: the only pipeline, or the sample's owner.
-    Render,
-    /// Resolve it and drop the result: another replica owns it, but perf's
-    /// first load of the kernel's map may come with it (a lookup in the map,
-    /// or the first printed sample on a native x86 host,
-    /// `SampleExtras::fill`), which resizes the map
-    /// (`Machine::kernel_map_loaded`); every replica must do so at the same
-    /// sample.
-    Shadow,
-    /// Only what every replica applies (the thread lookup).
-    Skip,
 }
 
 struct State<'s> {
@@ -753,28 +629,15 @@ impl State<'_> {
         self.sink.sample(&view, &names).map_err(Error::Output)
     }
 
-    /// What this pipeline does with a sample (see [`Part`]). Samples with
-    /// user registers (unwound through libunwind's per-space register-state
-    /// cache) are owned by address space, the others by record.
+    /// What this pipeline does with a sample (see [`Part`]).
     fn part_in(&self, attr: &Attr, thread: &Thread, s: &Sample) -> Part {
-        let Some(share) = self.share else {
-            return Part::Render;
+        let may_load_kernel = || {
+            !self.machine.kernel_loaded
+                && (self.extras.loads_kernel_first()
+                    || frames::may_touch_kernel(s, self.machine.kernel_start))
         };
-        let owned = if attr.has(reader::attrs::SAMPLE_REGS_USER) {
-            share.owns_space(thread.maps.0)
-        } else {
-            share.owns_record(self.record)
-        };
-        if owned {
-            Part::Render
-        } else if !self.machine.kernel_loaded
-            && (self.extras.loads_kernel_first()
-                || frames::may_touch_kernel(s, self.machine.kernel_start))
-        {
-            Part::Shadow
-        } else {
-            Part::Skip
-        }
+        let by_space = attr.has(reader::attrs::SAMPLE_REGS_USER);
+        Part::of(self.share, by_space, thread.maps.0, self.record, may_load_kernel)
     }
 
     /// The frames of a sample's callchain in `self.frames`: the recorded
@@ -946,28 +809,5 @@ impl State<'_> {
             )
         });
         self.filters.skips_symbol(sym, f.dso.map(|_| f.ip))
-    }
-}
-
-/// The symbolizer locates the files unwinding reads (perf opens the same
-/// data file and symbol source for both).
-impl FileLocator for SymbolTable {
-    fn unwind_sources(&mut self, machine: &Machine, dso: DsoId) -> Option<UnwindSources> {
-        let id = self.dso_id(machine, dso);
-        let data = self.symbolizer.data_file(id)?;
-        let symsrc = self.symbolizer.symsrc_file(id).map(Path::to_path_buf);
-        Some(UnwindSources { data, symsrc })
-    }
-
-    fn own_vdso_readable(&self) -> bool {
-        self.symbolizer.own_vdso_readable()
-    }
-}
-
-/// perf script's `machine__resolve_kernel_addr`, handed to the trace
-/// formatter for `%pS`-style conversions (traceevent stays a leaf module).
-impl FuncResolver for Symbolizer {
-    fn resolve(&mut self, addr: u64) -> Option<(&str, u64)> {
-        self.lookup_kernel(addr).map(|s| (&*s.name, s.start))
     }
 }
