@@ -6,7 +6,7 @@
 //! Addresses are looked up only when the field prints something of the map:
 //! plain `brstack` without `dso` looks nothing up.
 
-use super::{resolve_ip, Frame, FrameKey, SymbolTable};
+use super::{find_map_loading, resolve_ip, Frame, FrameKey, SymbolTable};
 use crate::mappings::{DsoKind, Machine, Thread};
 use crate::objfile::locate::{is_perf_map, Outcome};
 use crate::reader::sample::BranchStack;
@@ -80,12 +80,7 @@ fn find_map(
     cpumode: u8,
     ip: u64,
 ) -> (Frame, bool) {
-    let mut map = machine.find_map_fb(thread, cpumode, ip).copied();
-    if map.is_some_and(|m| m.dso == machine.kernel_dso) && !machine.kernel_loaded {
-        machine.kernel_map_loaded(symbols.symbolizer.kernel_map_range());
-        map = machine.find_map_fb(thread, cpumode, ip).copied();
-    }
-    let Some(map) = map else {
+    let Some(map) = find_map_loading(machine, symbols, thread, cpumode, ip, true) else {
         return (Frame::unmapped(ip), false);
     };
     let dso = machine.dsos.get(map.dso);

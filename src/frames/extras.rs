@@ -24,7 +24,7 @@ use rustc_hash::FxHashMap;
 
 use super::branches::{resolve_branches, BranchFrames, BranchLookup};
 use super::brstackinsn::BlockSource;
-use super::{resolve_ip, Frame, FrameKey, InlineFrames, SymbolTable};
+use super::{load_kernel_map, resolve_ip, Frame, FrameKey, InlineFrames, SymbolTable};
 use crate::mappings::{DsoId, DsoKind, Machine, Thread, CPUMODE_KERNEL, CPUMODE_USER};
 use crate::reader::sample::Sample;
 use crate::script_options::fields::*;
@@ -157,13 +157,12 @@ impl SampleExtras {
                 &mut self.fields.branches,
             );
         }
-        if self.native_x86 && s.ip != 0 && !machine.kernel_loaded {
+        if self.native_x86 && s.ip != 0 {
             // perf fetches every printed sample's instruction on a native
             // x86 host (script_fetch_insn, whatever the fields):
             // thread__memcpy asks machine__kernel_ip, whose first call loads
-            // the kernel's map (machine__get_kernel_start: map__load) and
-            // moves it to the first and last kernel symbol.
-            machine.kernel_map_loaded(symbols.symbolizer.kernel_map_range());
+            // the kernel's map (machine__get_kernel_start: map__load).
+            load_kernel_map(machine, symbols);
         }
         if fields & (INSN | INSNLEN) != 0 && self.native_x86 && s.ip != 0 {
             self.fetch_insn(machine, symbols, thread, s.ip);

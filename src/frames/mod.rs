@@ -21,7 +21,7 @@ pub use extras::{ExtraFields, SampleExtras};
 pub use inline::InlineFrames;
 pub use symbol_table::{InternedSymbol, SymId, SymbolTable};
 
-use crate::mappings::{DsoId, Machine, Thread, CPUMODE_HYPERVISOR, CPUMODE_KERNEL, CPUMODE_USER};
+use crate::mappings::{DsoId, Machine, Map, Thread, CPUMODE_HYPERVISOR, CPUMODE_KERNEL, CPUMODE_USER};
 use crate::reader::sample::{
     Sample, PERF_CONTEXT_HV, PERF_CONTEXT_KERNEL, PERF_CONTEXT_MAX, PERF_CONTEXT_USER,
 };
@@ -137,6 +137,42 @@ fn resolve_ip_missed(
     f
 }
 
+/// perf's `map__load` of the kernel's map: the first one loads its symbols
+/// and moves the map to the first and last symbol
+/// (`Machine::kernel_map_loaded`); later ones do nothing.
+fn load_kernel_map(machine: &mut Machine, symbols: &mut SymbolTable) {
+    if !machine.kernel_loaded {
+        machine.kernel_map_loaded(symbols.symbolizer.kernel_map_range());
+    }
+}
+
+/// The map of `ip` (perf's `thread__find_map`, or `thread__find_map_fb`
+/// with `fallback`), after perf's `map__load` when it is the kernel's: the
+/// first hit there loads the kernel and may move the map, so the lookup is
+/// made again.
+fn find_map_loading(
+    machine: &mut Machine,
+    symbols: &mut SymbolTable,
+    thread: &Thread,
+    cpumode: u8,
+    ip: u64,
+    fallback: bool,
+) -> Option<Map> {
+    let find = |m: &Machine| {
+        if fallback {
+            m.find_map_fb(thread, cpumode, ip).copied()
+        } else {
+            m.find_map(thread, cpumode, ip).copied()
+        }
+    };
+    let map = find(machine);
+    if map.is_some_and(|m| m.dso == machine.kernel_dso) && !machine.kernel_loaded {
+        load_kernel_map(machine, symbols);
+        return find(machine);
+    }
+    map
+}
+
 fn resolve_ip_uncached(
     machine: &mut Machine,
     symbols: &mut SymbolTable,
@@ -145,20 +181,7 @@ fn resolve_ip_uncached(
     ip: u64,
     fallback: bool,
 ) -> Frame {
-    let find = |m: &Machine| {
-        if fallback {
-            m.find_map_fb(thread, cpumode, ip).copied()
-        } else {
-            m.find_map(thread, cpumode, ip).copied()
-        }
-    };
-    let mut map = find(machine);
-    if map.is_some_and(|m| m.dso == machine.kernel_dso) && !machine.kernel_loaded {
-        // perf's map__load on the first kernel hit resizes the kernel map.
-        machine.kernel_map_loaded(symbols.symbolizer.kernel_map_range());
-        map = find(machine);
-    }
-    match map {
+    match find_map_loading(machine, symbols, thread, cpumode, ip, fallback) {
         Some(map) => {
             let addr = map.map_ip(ip);
             let (sym, slot) = symbols.lookup(machine, map.dso, addr);
