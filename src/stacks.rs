@@ -116,11 +116,12 @@ fn fold_fast(opts: &Options, event_filter: Option<String>) -> Result<Vec<(String
     if opts.jobs > 1 && pipeline::splits(opts, split) {
         // Each replica folds its share; inferno counts each sample on its
         // own, so the shares add up to the whole.
-        let (parts, result) = crate::workers::run_split(
-            opts.jobs,
-            |_| Collect::new(event_filter.clone()),
-            |share, sink| pipeline::run_share(opts, share, sink),
-        );
+        let sinks = (0..opts.jobs)
+            .map(|_| Collect::new(event_filter.clone()))
+            .collect();
+        let (parts, result) = crate::workers::run_split(sinks, |share, sink| {
+            pipeline::run_share(opts, share, sink)
+        });
         result?;
         return Ok(merge_sorted(parts.into_iter().map(|c| c.lines).collect()));
     }

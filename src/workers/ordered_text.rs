@@ -9,10 +9,10 @@
 //! so the bytes are those of one pipeline.
 
 use std::collections::VecDeque;
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 
-use super::replicas::{output_stopped, records_per_turn, run_split, Share};
+use super::replicas::{records_per_turn, run_split, Share};
 use crate::error::{Error, Result};
 use crate::writers::text::{render_sample, FrameTexts};
 use crate::writers::{Names, SampleSink, SampleView};
@@ -20,8 +20,9 @@ use crate::writers::{Names, SampleSink, SampleView};
 /// Text per chunk before it is sent (a chunk also ends with its replica's
 /// turn of records, so that most chunks are written whole).
 const CHUNK_BYTES: usize = 1 << 20;
-/// Pieces of text shorter than this are gathered before they are written.
-const SMALL_WRITE: usize = 1 << 16;
+/// The output's buffer: shorter pieces of text are gathered in it, longer
+/// ones written as they are (`BufWriter`).
+const OUT_BUFFER: usize = 1 << 18;
 /// Records a replica delivers before it sends what it has, even little:
 /// the writer waits for every replica to pass a record.
 const CHUNK_RECORDS: u64 = 4096;
@@ -41,21 +42,12 @@ pub fn write_split(
         let (tx, rx) = sync_channel::<Chunk>(DEPTH);
         let (spare_tx, spare_rx) = channel::<Chunk>();
         lanes.push(Lane::new(rx, spare_tx));
-        shards.push(std::sync::Mutex::new(Some(TextShard::new(tx, spare_rx))));
+        shards.push(TextShard::new(tx, spare_rx));
     }
     std::thread::scope(|scope| {
-        let replicas = scope.spawn(|| {
-            let take = |i: usize| {
-                let mut slot = shards[i].lock().unwrap_or_else(|e| e.into_inner());
-                slot.take().expect("one shard per replica")
-            };
-            run_split(count, take, &run).1
-        });
-        let mut out = Writer {
-            out,
-            buf: Vec::with_capacity(SMALL_WRITE * 4),
-        };
-        let written = write_in_order(&mut lanes, &mut out).and_then(|_| out.finish());
+        let replicas = scope.spawn(|| run_split(shards, &run).1);
+        let mut out = BufWriter::with_capacity(OUT_BUFFER, out);
+        let written = write_in_order(&mut lanes, &mut out).and_then(|_| out.flush());
         // A failed write leaves the replicas blocked on full channels.
         drop(lanes);
         let replicas = replicas
@@ -110,7 +102,7 @@ impl TextShard {
         self.chunk_start = self.record;
         if self.tx.as_ref().is_none_or(|tx| tx.send(full).is_err()) {
             self.tx = None;
-            return Err(io::Error::other(output_stopped().to_string()));
+            return Err(io::Error::other("the output stopped"));
         }
         Ok(())
     }
@@ -196,7 +188,7 @@ impl Lane {
     }
 
     /// Writes the texts of the front chunk's records below `bound`.
-    fn write_below(&mut self, bound: u64, out: &mut Writer) -> io::Result<()> {
+    fn write_below(&mut self, bound: u64, out: &mut dyn Write) -> io::Result<()> {
         let chunk = self.queue.front().expect("a front chunk");
         let start = match self.next {
             0 => 0,
@@ -210,43 +202,12 @@ impl Lane {
             end = at;
             self.next += 1;
         }
-        out.write(&chunk.text[start..end])
-    }
-}
-
-/// The output: long pieces written as they are, short ones gathered.
-struct Writer {
-    out: Box<dyn Write + Send>,
-    buf: Vec<u8>,
-}
-
-impl Writer {
-    fn write(&mut self, text: &[u8]) -> io::Result<()> {
-        if text.len() < SMALL_WRITE {
-            self.buf.extend_from_slice(text);
-            if self.buf.len() < SMALL_WRITE * 4 {
-                return Ok(());
-            }
-            return self.flush_buf();
-        }
-        self.flush_buf()?;
-        self.out.write_all(text)
-    }
-
-    fn flush_buf(&mut self) -> io::Result<()> {
-        self.out.write_all(&self.buf)?;
-        self.buf.clear();
-        Ok(())
-    }
-
-    fn finish(&mut self) -> io::Result<()> {
-        self.flush_buf()?;
-        self.out.flush()
+        out.write_all(&chunk.text[start..end])
     }
 }
 
 /// Writes every replica's text in record order.
-fn write_in_order(lanes: &mut [Lane], out: &mut Writer) -> io::Result<()> {
+fn write_in_order(lanes: &mut [Lane], out: &mut dyn Write) -> io::Result<()> {
     loop {
         // The replica with the lowest record ready.
         let mut best: Option<(u64, usize)> = None;

@@ -13,7 +13,7 @@
 //! `crate::pipeline::splits` says when a recording can be split this way
 //! with the output unchanged.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::writers::SampleSink;
 
 /// Which samples one replica renders.
@@ -75,23 +75,24 @@ impl Share {
     }
 }
 
-/// Runs `count` replicas of `run`, replica `i` on a thread of its own with
-/// the sink `make(i)`; the sinks, in replica order, and the first error in
-/// replica order (replicas read the same records: a damaged file stops each
-/// at the same record).
+/// Runs one replica of `run` per sink in `sinks`, each on a thread of its
+/// own; the sinks, in replica order, and the first error in replica order
+/// (replicas read the same records: a damaged file stops each at the same
+/// record).
 pub fn run_split<S: SampleSink + Send>(
-    count: usize,
-    make: impl Fn(usize) -> S + Sync,
+    sinks: Vec<S>,
     run: impl Fn(Share, &mut dyn SampleSink) -> Result<()> + Sync,
 ) -> (Vec<S>, Result<()>) {
+    let count = sinks.len();
     std::thread::scope(|scope| {
-        let threads: Vec<_> = (0..count)
-            .map(|index| {
-                let (make, run) = (&make, &run);
+        let threads: Vec<_> = sinks
+            .into_iter()
+            .enumerate()
+            .map(|(index, mut sink)| {
+                let run = &run;
                 std::thread::Builder::new()
                     .name(format!("perfold-{index}"))
                     .spawn_scoped(scope, move || {
-                        let mut sink = make(index);
                         let share = Share {
                             index,
                             count,
@@ -118,9 +119,4 @@ pub fn run_split<S: SampleSink + Send>(
         }
         (sinks, result)
     })
-}
-
-/// An error for the replicas that stopped because the output did.
-pub fn output_stopped() -> Error {
-    Error::Output(std::io::Error::other("the output stopped"))
 }
