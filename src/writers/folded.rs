@@ -404,7 +404,6 @@ impl Folder {
     /// Writes the folded lines to `out`.
     pub fn write_to(self, out: &mut dyn Write) -> io::Result<()> {
         write_lines(&self.into_lines(), out)
-
     }
 }
 
