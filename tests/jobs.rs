@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 
 /// `-j` values, each with the records per replica turn
 /// (`PERFOLD_SPLIT_TURN`, empty: the default): turns of one record or a few
-/// make the replicas share even the smallest fixture.
+/// make the replicas share even the smallest fixture. The same number is
+/// the sink thread's batch size (`PERFOLD_SINK_BATCH`), so that batches wait
+/// for inline answers where one pipeline feeds that thread.
 const JOBS: [(&str, &str); 4] = [("1", ""), ("2", ""), ("2", "1"), ("8", "3")];
 
 fn root() -> PathBuf {
@@ -24,7 +26,11 @@ fn perfold(case: &Path, command: &str, extra: &[&str], (jobs, turn): (&str, &str
     let mut args: Vec<&str> = command.split(' ').collect();
     args.extend(["perf.data", "-j", jobs]);
     args.extend(extra);
-    perfold_stdout_with(&args, case, &[("PERFOLD_SPLIT_TURN", turn)])
+    perfold_stdout_with(
+        &args,
+        case,
+        &[("PERFOLD_SPLIT_TURN", turn), ("PERFOLD_SINK_BATCH", turn)],
+    )
 }
 
 fn check_main(command: &str, expected: &str, only_with: Option<&str>) {
@@ -119,6 +125,7 @@ fn every_flag_case_is_the_same_at_any_jobs() {
                 .env("HOME", &tmp)
                 .env("TZ", "UTC")
                 .env("PERFOLD_SPLIT_TURN", turn)
+                .env("PERFOLD_SINK_BATCH", turn)
                 .output()
                 .expect("perfold runs");
             ran += 1;

@@ -232,41 +232,104 @@ impl InlineFrames {
         let Some(mut worker) = self.worker.take() else {
             return;
         };
-        let answers = worker.finish();
-        let pending = std::mem::take(&mut self.pending);
-        for (i, DeferredLookup { dso, addr, base }) in pending.into_iter().enumerate() {
-            let start = self.deferred_frames.len() as u32;
-            let records = answers.get(i).map_or(&[][..], |r| &r[..]);
-            let frame = Frame {
-                ip: 0,
-                addr,
-                map_start: 0,
-                dso: Some(dso),
-                sym: Some(base),
-                key: FrameKey::Slot(0),
-                inlined: false,
-            };
-            if records.is_empty() {
-                let slot = symbols.cached_slot(dso, addr).unwrap_or(0);
+        for records in worker.finish() {
+            self.name_answer(symbols, &records);
+        }
+        // A worker that died left lookups unanswered: their frames stay as
+        // they were.
+        while self.deferred.len() < self.pending.len() {
+            self.name_answer(symbols, &[]);
+        }
+    }
+
+    /// Names the deferred lookups already answered, without waiting.
+    pub fn poll(&mut self, symbols: &mut SymbolTable) {
+        while let Some(records) = self.worker.as_ref().and_then(|w| w.try_answer()) {
+            self.name_answer(symbols, &records);
+        }
+    }
+
+    /// Waits until the first `upto` deferred lookups are named.
+    pub fn wait_for(&mut self, symbols: &mut SymbolTable, upto: u32) {
+        let upto = (upto as usize).min(self.pending.len());
+        while self.deferred.len() < upto {
+            match self.worker.as_mut().and_then(|w| w.answer()) {
+                Some(records) => self.name_answer(symbols, &records),
+                // The worker died; `resolve_deferred` reports it.
+                None => return,
+            }
+        }
+    }
+
+    /// How many deferred lookups are named: pending frames with a lower id
+    /// have their [`Self::deferred`] frames.
+    pub fn answered(&self) -> u32 {
+        self.deferred.len() as u32
+    }
+
+    /// The deferred lookups named from `from` on: each one's frame count,
+    /// and their frames one after another (for a mirror on another thread).
+    pub fn deferred_since(&self, from: u32) -> (impl Iterator<Item = u32> + '_, &[Frame]) {
+        let entries = self.deferred.get(from as usize..).unwrap_or(&[]);
+        let frames = match entries.first() {
+            Some(&(start, _)) => &self.deferred_frames[start as usize..],
+            None => &[],
+        };
+        (entries.iter().map(|&(_, len)| len), frames)
+    }
+
+    /// Appends what [`Self::deferred_since`] gave from `from` on, skipping
+    /// the lookups this copy already has.
+    pub fn extend_mirrored(&mut self, from: u32, lens: &[u32], frames: &[Frame]) {
+        let mut at = 0usize;
+        for (i, &len) in lens.iter().enumerate() {
+            let id = from as usize + i;
+            let next = at + len as usize;
+            if id == self.deferred.len() {
+                let start = self.deferred_frames.len() as u32;
+                self.deferred_frames.extend_from_slice(&frames[at..next]);
+                self.deferred.push((start, len));
+            }
+            at = next;
+        }
+    }
+
+    /// Turns the next deferred lookup and its records into frames.
+    fn name_answer(&mut self, symbols: &mut SymbolTable, records: &[InlineRecord]) {
+        let Some(&DeferredLookup { dso, addr, base }) = self.pending.get(self.deferred.len())
+        else {
+            return;
+        };
+        let start = self.deferred_frames.len() as u32;
+        let frame = Frame {
+            ip: 0,
+            addr,
+            map_start: 0,
+            dso: Some(dso),
+            sym: Some(base),
+            key: FrameKey::Slot(0),
+            inlined: false,
+        };
+        if records.is_empty() {
+            let slot = symbols.cached_slot(dso, addr).unwrap_or(0);
+            self.deferred_frames.push(Frame {
+                key: FrameKey::Slot(slot),
+                ..frame
+            });
+        } else {
+            let (s, len) = self.name_records(symbols, base, records);
+            for k in s..s + len {
+                let NamedRecord { sym, slot, inlined } = self.frames[k as usize];
                 self.deferred_frames.push(Frame {
+                    sym: Some(sym),
                     key: FrameKey::Slot(slot),
+                    inlined,
                     ..frame
                 });
-            } else {
-                let (s, len) = self.name_records(symbols, base, records);
-                for k in s..s + len {
-                    let NamedRecord { sym, slot, inlined } = self.frames[k as usize];
-                    self.deferred_frames.push(Frame {
-                        sym: Some(sym),
-                        key: FrameKey::Slot(slot),
-                        inlined,
-                        ..frame
-                    });
-                }
             }
-            let len = self.deferred_frames.len() as u32 - start;
-            self.deferred.push((start, len));
         }
+        let len = self.deferred_frames.len() as u32 - start;
+        self.deferred.push((start, len));
     }
 
     /// The source of a DSO's records, set up on its first address.
@@ -304,7 +367,7 @@ impl InlineFrames {
                 None
             };
             let source = source.map(|mut s| {
-                match &self.worker {
+                match &mut self.worker {
                     Some(w) => w.open(s.key, s.path.clone()),
                     None => s.resolver = InlineResolver::open(&s.path),
                 }
@@ -328,7 +391,7 @@ impl InlineFrames {
             return Some(Lookup::NotAsked);
         };
         let (key, query) = (source.key, addr.wrapping_add(source.text_offset));
-        self.worker.as_ref()?.query(key, query);
+        self.worker.as_mut()?.query(key, query);
         self.pending.push(DeferredLookup { dso, addr, base });
         Some(Lookup::Queued(self.pending.len() as u32 - 1))
     }

@@ -626,7 +626,12 @@ impl State<'_> {
             symbols: &self.symbols,
             inlines: &self.inlines,
         };
-        self.sink.sample(&view, &names).map_err(Error::Output)
+        self.sink.sample(&view, &names).map_err(Error::Output)?;
+        if let Some(upto) = self.sink.inline_answers_needed() {
+            self.inlines.wait_for(&mut self.symbols, upto);
+            self.inlines.poll(&mut self.symbols);
+        }
+        Ok(())
     }
 
     /// What this pipeline does with a sample (see [`Part`]).

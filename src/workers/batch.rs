@@ -7,7 +7,7 @@ use std::io;
 use std::ops::Range;
 
 use super::mirror::Delta;
-use crate::frames::{ExtraFields, Frame};
+use crate::frames::{ExtraFields, Frame, FrameKey};
 use crate::hw::memory::MemoryValues;
 use crate::reader::sample::Regs;
 use crate::writers::line_start::StartValues;
@@ -25,6 +25,9 @@ pub struct Batch {
     /// `extras_used`, the rest kept for their buffers.
     extras: Vec<ExtraFields>,
     extras_used: usize,
+    /// One past the highest pending inline lookup its frames name: the
+    /// batch can be rendered once that many are answered.
+    pub pending_upto: u32,
 }
 
 /// A [`Regs`] in a batch: abi, mask, and its values' range of the bytes.
@@ -84,6 +87,7 @@ impl Batch {
         self.bytes.clear();
         self.srclines.clear();
         self.extras_used = 0;
+        self.pending_upto = 0;
     }
 
     fn bytes(&mut self, b: &[u8]) -> Range<usize> {
@@ -115,23 +119,41 @@ impl Batch {
         self.items.push(Item::SideBand(item));
     }
 
-    /// Gives every item, in order, to `sink`.
-    pub fn give_all(&self, sink: &mut dyn SampleSink, names: &Names) -> io::Result<()> {
-        (0..self.items.len()).try_for_each(|i| self.give(i, sink, names))
-    }
-
-    /// Gives item `i` to `sink`.
-    fn give(&self, i: usize, sink: &mut dyn SampleSink, names: &Names) -> io::Result<()> {
-        match &self.items[i] {
-            Item::Sample(s) => sink.sample(&self.sample_view(s), names),
-            Item::SideBand(sb) => sink.side_band(&self.side_band(sb), names),
+    /// Gives every item, in order, to `sink`. With `expand`, pending inline
+    /// frames are first replaced by the frames `names` has for them, in
+    /// that buffer (for a sink that does not take pending frames).
+    pub fn give_all(
+        &self,
+        sink: &mut dyn SampleSink,
+        names: &Names,
+        mut expand: Option<&mut Vec<Frame>>,
+    ) -> io::Result<()> {
+        for item in &self.items {
+            match item {
+                Item::Sample(s) => {
+                    let mut view = self.sample_view(s);
+                    if let Some(buf) = expand.as_deref_mut() {
+                        if expand_pending(view.frames, names, buf) {
+                            view.frames = buf;
+                        }
+                    }
+                    sink.sample(&view, names)?
+                }
+                Item::SideBand(sb) => sink.side_band(&self.side_band(sb), names)?,
+            }
         }
+        Ok(())
     }
 
     fn push_sample(&mut self, s: &SampleView) -> SampleItem {
         let h = &s.header;
         let start = self.frames.len();
         self.frames.extend_from_slice(s.frames);
+        for f in s.frames {
+            if let FrameKey::Pending(id) = f.key {
+                self.pending_upto = self.pending_upto.max(id + 1);
+            }
+        }
         let lines = self.srclines.len();
         self.srclines.extend(s.srclines.iter().cloned());
         SampleItem {
@@ -224,4 +246,27 @@ impl Batch {
             text: &self.bytes[sb.text.clone()],
         }
     }
+}
+
+/// Writes `frames` into `out` with each pending frame replaced by its
+/// inline frames (perf's `append_inlines` result: the records' names and
+/// slots, at the pending frame's own address); false when none is pending.
+fn expand_pending(frames: &[Frame], names: &Names, out: &mut Vec<Frame>) -> bool {
+    if !frames.iter().any(|f| matches!(f.key, FrameKey::Pending(_))) {
+        return false;
+    }
+    out.clear();
+    for f in frames {
+        match f.key {
+            FrameKey::Pending(id) => {
+                out.extend(names.inlines.deferred(id).iter().map(|d| Frame {
+                    ip: f.ip,
+                    map_start: f.map_start,
+                    ..*d
+                }))
+            }
+            _ => out.push(*f),
+        }
+    }
+    true
 }

@@ -6,8 +6,12 @@
 //! change to an existing DSO (a rename from the build-id table) sends the
 //! whole DSO table again. Threads, maps and symbol lookups stay on the
 //! pipeline's thread: the writers never ask for them while samples come in.
+//!
+//! Batches held back for inline answers (`super::ThreadedSink`) go out with
+//! the symbols and inline frames named while they waited: those parts say
+//! where they start, and the mirror skips what it already has.
 
-use crate::frames::{InlineFrames, InternedSymbol, SymbolTable};
+use crate::frames::{Frame, InlineFrames, InternedSymbol, SymbolTable};
 use crate::mappings::dso::Dso;
 use crate::mappings::{Dsos, Machine};
 use crate::symbolize::{SymbolizeOptions, Symbolizer};
@@ -22,8 +26,14 @@ pub struct Delta {
     pub dsos: Option<Dsos>,
     /// DSOs added since the previous batch.
     pub new_dsos: Vec<Dso>,
-    /// Symbols interned since the previous batch.
+    /// Symbols interned since the previous batch, the first with id `syms_from`.
     pub new_syms: Vec<InternedSymbol>,
+    pub syms_from: usize,
+    /// Deferred inline lookups named since the previous batch, the first
+    /// with id `deferred_from`: each one's frame count, then all their frames.
+    pub deferred_from: u32,
+    pub deferred_lens: Vec<u32>,
+    pub deferred_frames: Vec<Frame>,
 }
 
 impl Delta {
@@ -32,6 +42,8 @@ impl Delta {
         self.dsos = None;
         self.new_dsos.clear();
         self.new_syms.clear();
+        self.deferred_lens.clear();
+        self.deferred_frames.clear();
     }
 }
 
@@ -42,6 +54,7 @@ pub struct Sent {
     dsos: usize,
     dso_generation: u64,
     syms: usize,
+    deferred: u32,
 }
 
 impl Sent {
@@ -66,12 +79,31 @@ impl Sent {
             delta.new_dsos.extend(dsos.since(self.dsos).iter().cloned());
             self.dsos = dsos.len();
         }
+        if delta.new_syms.is_empty() {
+            delta.syms_from = self.syms;
+        }
         if names.symbols.len() > self.syms {
             delta
                 .new_syms
                 .extend(names.symbols.since(self.syms).iter().cloned());
             self.syms = names.symbols.len();
         }
+    }
+
+    /// Adds to the delta of a batch that waited for inline answers what was
+    /// named while it waited: symbols past its own (later batches may carry
+    /// them too) and the inline frames of the lookups answered since.
+    pub fn catch_up_late(&mut self, names: &Names, delta: &mut Delta) {
+        let end = delta.syms_from + delta.new_syms.len();
+        delta
+            .new_syms
+            .extend(names.symbols.since(end).iter().cloned());
+        self.syms = self.syms.max(names.symbols.len());
+        let (lens, frames) = names.inlines.deferred_since(self.deferred);
+        delta.deferred_from = self.deferred;
+        delta.deferred_lens.extend(lens);
+        delta.deferred_frames.extend_from_slice(frames);
+        self.deferred = names.inlines.answered();
     }
 }
 
@@ -109,7 +141,14 @@ impl Mirror {
             self.machine.dsos = d;
         }
         self.machine.dsos.extend_mirrored(delta.new_dsos.drain(..));
-        self.symbols.extend_mirrored(delta.new_syms.drain(..));
+        let have = self.symbols.len().saturating_sub(delta.syms_from);
+        self.symbols
+            .extend_mirrored(delta.new_syms.drain(..).skip(have));
+        self.inlines.extend_mirrored(
+            delta.deferred_from,
+            &delta.deferred_lens,
+            &delta.deferred_frames,
+        );
     }
 
     /// The names as the pipeline's thread had them at the batch's last sample

@@ -17,6 +17,15 @@
 //! whole pipelines instead, each resolving and rendering a share of the
 //! samples ([`replicas`], [`ordered_text`]).
 //!
+//! DWARF samples with inline frames: the pipeline looks them up on a
+//! worker thread (`InlineFrames::defer`) and hands on pending frames. A
+//! sink that takes pending frames (folding) resolves them at the end; for
+//! one that does not (perf script's text), a batch is held back until every
+//! lookup it names is answered, then sent with the frames named for them,
+//! and the sink thread puts those in place of the pending frames. So the
+//! pipeline's thread neither decodes DWARF for inline frames nor waits for
+//! it, until [`MAX_HELD`] batches wait.
+//!
 //! At the end the sink thread is joined and the real sink comes back to the
 //! pipeline's thread for `resolve_deferred` (pending inline frames need the
 //! pipeline's `InlineFrames`) and `finish`.
@@ -29,10 +38,12 @@ mod replicas;
 pub use ordered_text::write_split;
 pub use replicas::{run_split, worth_splitting, Share};
 
+use std::collections::VecDeque;
 use std::io;
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::thread::{Scope, ScopedJoinHandle};
 
+use crate::frames::Frame;
 use crate::writers::{Names, SampleSink, SampleView, SideBand};
 use batch::Batch;
 use mirror::{Mirror, Sent};
@@ -42,6 +53,22 @@ use mirror::{Mirror, Sent};
 const BATCH_ITEMS: usize = 1024;
 /// Batches in flight between the two threads.
 const DEPTH: usize = 4;
+/// Batches held back for inline answers before the pipeline waits for them.
+const MAX_HELD: usize = 16;
+
+/// [`BATCH_ITEMS`], or `$PERFOLD_SINK_BATCH` when set to a number: the
+/// tests hand over every item or few on their own, so that even the
+/// smallest fixture has batches held back for inline answers and waited for.
+fn batch_items() -> usize {
+    static ITEMS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *ITEMS.get_or_init(|| {
+        std::env::var("PERFOLD_SINK_BATCH")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(BATCH_ITEMS)
+    })
+}
 
 /// Runs `f` with a sink that hands `sink`'s work to a second thread.
 pub fn with_sink_thread<R>(
@@ -69,7 +96,10 @@ pub struct ThreadedSink<'scope, 'env> {
     error: Option<io::Error>,
     batch: Batch,
     sent: Sent,
-    takes_pending: bool,
+    /// The real sink does not take pending frames: batches wait in `held`
+    /// for their inline answers, and the sink thread expands them.
+    expand: bool,
+    held: VecDeque<Batch>,
 }
 
 type Joined<'env> = (&'env mut (dyn SampleSink + Send), io::Result<()>);
@@ -81,11 +111,11 @@ impl<'scope, 'env> ThreadedSink<'scope, 'env> {
     ) -> ThreadedSink<'scope, 'env> {
         let (tx, rx) = sync_channel::<Batch>(DEPTH);
         let (spare_tx, spare_rx) = channel::<Batch>();
-        let takes_pending = sink.takes_pending_frames();
+        let expand = !sink.takes_pending_frames();
         let thread = std::thread::Builder::new()
             .name("perfold-sink".into())
             .spawn_scoped(scope, move || {
-                let r = drain(rx, spare_tx, &mut *sink);
+                let r = drain(rx, spare_tx, &mut *sink, expand);
                 (sink, r)
             })
             .expect("spawn the sink thread");
@@ -97,17 +127,45 @@ impl<'scope, 'env> ThreadedSink<'scope, 'env> {
             error: None,
             batch: Batch::default(),
             sent: Sent::default(),
-            takes_pending,
+            expand,
+            held: VecDeque::new(),
         }
     }
 
-    /// Sends the current batch; the sink thread's error if it stopped.
-    fn send(&mut self) -> io::Result<()> {
+    /// Sends the current batch (or holds it back behind those waiting for
+    /// inline answers); the sink thread's error if it stopped.
+    fn send(&mut self, names: &Names) -> io::Result<()> {
         if self.batch.items.is_empty() {
             return Ok(());
         }
         let next = self.spare.try_recv().unwrap_or_default();
         let full = std::mem::replace(&mut self.batch, next);
+        if !self.expand {
+            return self.transmit(full);
+        }
+        self.held.push_back(full);
+        self.release_answered(names)
+    }
+
+    /// Sends the held batches whose inline lookups are all answered.
+    fn release_answered(&mut self, names: &Names) -> io::Result<()> {
+        let answered = names.inlines.answered();
+        while self
+            .held
+            .front()
+            .is_some_and(|b| b.pending_upto <= answered)
+        {
+            let Some(mut batch) = self.held.pop_front() else {
+                break;
+            };
+            self.sent.catch_up_late(names, &mut batch.delta);
+            self.transmit(batch)?;
+        }
+        Ok(())
+    }
+
+    /// Hands a batch to the sink thread; its error if it stopped.
+    fn transmit(&mut self, full: Batch) -> io::Result<()> {
         let sent = self.tx.as_ref().is_some_and(|tx| tx.send(full).is_ok());
         if !sent {
             self.join();
@@ -165,15 +223,17 @@ impl<'scope, 'env> ThreadedSink<'scope, 'env> {
     fn catch_up(&mut self, names: &Names) -> io::Result<()> {
         if self.sent.dso_changed(names) {
             // The items before print the old name: they go first.
-            self.send()?;
+            self.send(names)?;
         }
         self.sent.catch_up(names, &mut self.batch.delta);
         Ok(())
     }
 
-    fn after_item(&mut self) -> io::Result<()> {
-        if self.batch.items.len() >= BATCH_ITEMS {
-            self.send()?;
+    fn after_item(&mut self, names: &Names) -> io::Result<()> {
+        if self.batch.items.len() >= batch_items() {
+            self.send(names)?;
+        } else if !self.held.is_empty() && self.batch.items.len() % 64 == 0 {
+            self.release_answered(names)?;
         }
         Ok(())
     }
@@ -183,20 +243,37 @@ impl SampleSink for ThreadedSink<'_, '_> {
     fn sample(&mut self, s: &SampleView, names: &Names) -> io::Result<()> {
         self.catch_up(names)?;
         self.batch.add_sample(s);
-        self.after_item()
+        self.after_item(names)
     }
 
     fn side_band(&mut self, sb: &SideBand, names: &Names) -> io::Result<()> {
         self.catch_up(names)?;
         self.batch.add_side_band(sb);
-        self.after_item()
+        self.after_item(names)
     }
 
     fn takes_pending_frames(&self) -> bool {
-        self.takes_pending
+        true
+    }
+
+    fn inline_answers_needed(&self) -> Option<u32> {
+        if !self.expand {
+            return None;
+        }
+        match self.held.front() {
+            Some(b) if self.held.len() > MAX_HELD => Some(b.pending_upto),
+            _ => Some(0),
+        }
     }
 
     fn resolve_deferred(&mut self, names: &Names) {
+        // Every lookup is answered now: what is held goes out.
+        if let Err(e) = self
+            .send(names)
+            .and_then(|()| self.release_answered(names))
+        {
+            self.error.get_or_insert(e);
+        }
         self.join();
         if let Some(sink) = self.inner.as_deref_mut() {
             sink.resolve_deferred(names);
@@ -217,12 +294,18 @@ impl SampleSink for ThreadedSink<'_, '_> {
 }
 
 /// The sink thread: every item of every batch to the real sink, in order.
-fn drain(rx: Receiver<Batch>, spare: Sender<Batch>, sink: &mut dyn SampleSink) -> io::Result<()> {
+fn drain(
+    rx: Receiver<Batch>,
+    spare: Sender<Batch>,
+    sink: &mut dyn SampleSink,
+    expand: bool,
+) -> io::Result<()> {
     let mut mirror = Mirror::new();
+    let mut expanded: Vec<Frame> = Vec::new();
     for mut batch in rx {
         mirror.apply(&mut batch.delta);
         if let Some(names) = mirror.names() {
-            batch.give_all(sink, &names)?;
+            batch.give_all(sink, &names, expand.then_some(&mut expanded))?;
         }
         batch.clear();
         // The pipeline may have finished; a lost spare batch is fine.

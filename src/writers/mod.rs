@@ -95,6 +95,13 @@ pub trait SampleSink {
     fn takes_pending_frames(&self) -> bool {
         false
     }
+    /// `Some(n)` when the sink needs inline answers while the run goes on
+    /// (it passes pending frames to a thread that renders them in order):
+    /// the pipeline names the answers that came, after waiting for the first
+    /// `n` lookups. `None`: the sink waits for [`Self::resolve_deferred`].
+    fn inline_answers_needed(&self) -> Option<u32> {
+        None
+    }
     /// Called after the last sample, once pending frames can be resolved
     /// (`names.inlines.deferred`), before [`Self::finish`].
     fn resolve_deferred(&mut self, _names: &Names) {}

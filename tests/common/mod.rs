@@ -30,13 +30,16 @@ pub fn empty_home() -> PathBuf {
 /// The perfold binary with `args`, run in `cwd` with an empty HOME, and
 /// `-j` replicas taking turns of one record where the output allows them to
 /// share the samples (`PERFOLD_SPLIT_TURN`), so that every golden also
-/// checks the split of even the smallest fixture.
+/// checks the split of even the smallest fixture; where one pipeline feeds
+/// the sink thread, it hands over each item on its own
+/// (`PERFOLD_SINK_BATCH`), so batches wait for inline answers.
 pub fn perfold_command(args: &[&str], cwd: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_perfold"));
     cmd.args(args)
         .current_dir(cwd)
         .env("HOME", empty_home())
-        .env("PERFOLD_SPLIT_TURN", "1");
+        .env("PERFOLD_SPLIT_TURN", "1")
+        .env("PERFOLD_SINK_BATCH", "1");
     cmd
 }
 

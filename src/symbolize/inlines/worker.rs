@@ -1,12 +1,14 @@
-//! Inline lookups on a second thread, for outputs that can wait for them
-//! (folded stacks and flame graphs are written only at the end).
+//! Inline lookups on a second thread, for outputs that can wait for them:
+//! folded stacks and flame graphs take every answer at the end, the text
+//! of `perf script` behind the sink thread takes them as they come
+//! (`crate::workers`).
 //!
 //! Queries are answered in the order they are sent, and each DSO has one
 //! resolver, so every resolver sees its addresses in perf's order (its
 //! answers can depend on that order, as one addr2line process per DSO does).
 
 use std::path::PathBuf;
-use std::sync::mpsc::{channel, Sender};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::thread::JoinHandle;
 
 use rustc_hash::FxHashMap;
@@ -16,14 +18,23 @@ use super::{InlineRecord, InlineResolver};
 enum Job {
     /// Opens the file of resolver `key` (once per DSO).
     Open(u32, PathBuf),
-    /// The records of an address in resolver `key`'s file.
-    Query(u32, u64),
+    /// The records of addresses in resolver files: (key, address) each.
+    Queries(Vec<(u32, u64)>),
 }
 
-/// The worker thread and the queue feeding it.
+/// Queries sent together: a send may wake the worker (a system call), so
+/// they go in groups (see [`InlineWorker::flush`]).
+const QUERIES_PER_SEND: usize = 64;
+
+type Answer = Box<[InlineRecord]>;
+
+/// The worker thread, the queue feeding it and the answers coming back.
 pub struct InlineWorker {
     tx: Option<Sender<Job>>,
-    handle: Option<JoinHandle<Vec<Box<[InlineRecord]>>>>,
+    /// Queries not sent yet.
+    queued: Vec<(u32, u64)>,
+    answers: Receiver<Answer>,
+    handle: Option<JoinHandle<()>>,
 }
 
 impl Default for InlineWorker {
@@ -35,55 +46,88 @@ impl Default for InlineWorker {
 impl InlineWorker {
     pub fn start() -> InlineWorker {
         let (tx, rx) = channel::<Job>();
+        let (answer_tx, answers) = channel::<Answer>();
         let handle = std::thread::Builder::new()
             .name("perfold-inlines".into())
             .spawn(move || {
                 let mut resolvers: FxHashMap<u32, Option<InlineResolver>> = FxHashMap::default();
-                let mut results: Vec<Box<[InlineRecord]>> = Vec::new();
                 for job in rx {
                     match job {
                         Job::Open(key, path) => {
                             resolvers.insert(key, InlineResolver::open(&path));
                         }
-                        Job::Query(key, addr) => {
-                            let records = match resolvers.get_mut(&key) {
-                                Some(Some(r)) => r.records(addr).into(),
-                                _ => Box::default(),
-                            };
-                            results.push(records);
+                        Job::Queries(queries) => {
+                            for (key, addr) in queries {
+                                let records = match resolvers.get_mut(&key) {
+                                    Some(Some(r)) => r.records(addr).into(),
+                                    _ => Box::default(),
+                                };
+                                // The receiver goes only with the worker's owner.
+                                let _ = answer_tx.send(records);
+                            }
                         }
                     }
                 }
-                results
             })
             .expect("spawning the inline-lookup thread");
         InlineWorker {
             tx: Some(tx),
+            queued: Vec::new(),
+            answers,
             handle: Some(handle),
         }
     }
 
     /// Opens `path` as resolver `key`; later queries of `key` use it.
-    pub fn open(&self, key: u32, path: PathBuf) {
+    pub fn open(&mut self, key: u32, path: PathBuf) {
+        self.flush();
         if let Some(tx) = &self.tx {
             // A send fails only if the worker died; `finish` reports that.
             let _ = tx.send(Job::Open(key, path));
         }
     }
 
-    /// Queues a query; its answer is the next entry of [`Self::finish`]'s list.
-    pub fn query(&self, key: u32, addr: u64) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(Job::Query(key, addr));
+    /// Queues a query; its answer comes after those of the queries before.
+    pub fn query(&mut self, key: u32, addr: u64) {
+        self.queued.push((key, addr));
+        if self.queued.len() >= QUERIES_PER_SEND {
+            self.flush();
         }
     }
 
-    /// Waits for the answers of every query, in query order.
-    pub fn finish(&mut self) -> Vec<Box<[InlineRecord]>> {
-        self.tx = None;
-        match self.handle.take() {
-            Some(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
-            None => Vec::new(),
+    /// Sends the queries not sent yet.
+    pub fn flush(&mut self) {
+        if self.queued.is_empty() {
+            return;
         }
+        let queries = std::mem::take(&mut self.queued);
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Job::Queries(queries));
+        }
+    }
+
+    /// The next answer if it is ready.
+    pub fn try_answer(&self) -> Option<Answer> {
+        self.answers.try_recv().ok()
+    }
+
+    /// Waits for the next answer (after sending every query); `None` when
+    /// no query is left unanswered and the worker stopped (or it died:
+    /// [`Self::finish`] reports that).
+    pub fn answer(&mut self) -> Option<Answer> {
+        self.flush();
+        self.answers.recv().ok()
+    }
+
+    /// Waits for the answers of every query not taken yet, in query order.
+    pub fn finish(&mut self) -> Vec<Answer> {
+        self.flush();
+        self.tx = None;
+        if let Some(h) = self.handle.take() {
+            if let Err(e) = h.join() {
+                std::panic::resume_unwind(e);
+            }
+        }
+        self.answers.try_iter().collect()
     }
 }
