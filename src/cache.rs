@@ -235,6 +235,38 @@ fn split_u64(b: &[u8]) -> Option<(u64, &[u8])> {
     Some((u64::from_le_bytes(*n), rest))
 }
 
+/// Removes the entries of `kind` (and temporary files a stopped run left)
+/// last written before `before`: for entries whose key holds something
+/// that changed since, so they can never be found again (the kernel's
+/// symbols of an earlier boot). Failures are ignored; a concurrent run that
+/// has such an entry mapped keeps reading it.
+pub fn remove_written_before(kind: &str, before: std::time::SystemTime) {
+    if let Some(d) = dir() {
+        remove_written_before_in(&d, kind, before);
+    }
+}
+
+/// [`remove_written_before`] in a given directory.
+pub fn remove_written_before_in(dir: &Path, kind: &str, before: std::time::SystemTime) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!("{kind}-");
+    for e in entries.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t < before);
+        if old
+            && e.file_name()
+                .as_encoded_bytes()
+                .starts_with(prefix.as_bytes())
+        {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
 /// Stores `payload` under (`kind`, `key`); failures are ignored.
 pub fn store(kind: &str, key: &[u8], payload: &[u8]) {
     if let Some(d) = dir() {
@@ -333,6 +365,21 @@ mod tests {
         fs::remove_file(file_of(&d, "m", &full_key(b"key"))).unwrap();
         // No temporary files are left behind.
         assert_eq!(fs::read_dir(&d).unwrap().count(), 1);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn removes_only_older_entries_of_a_kind() {
+        let d = scratch("stale");
+        assert!(store_in(&d, "k", b"old", b"1"));
+        assert!(store_in(&d, "j", b"old", b"2"));
+        let cut = std::time::SystemTime::now() + std::time::Duration::from_secs(1);
+        remove_written_before_in(&d, "k", cut);
+        assert_eq!(load_in(&d, "k", b"old"), None);
+        assert_eq!(load_in(&d, "j", b"old").as_deref(), Some(&b"2"[..]));
+        assert!(store_in(&d, "k", b"new", b"3"));
+        remove_written_before_in(&d, "k", std::time::UNIX_EPOCH);
+        assert_eq!(load_in(&d, "k", b"new").as_deref(), Some(&b"3"[..]));
         fs::remove_dir_all(&d).unwrap();
     }
 }

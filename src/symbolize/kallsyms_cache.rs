@@ -8,7 +8,9 @@
 //! addresses of the relocation reference symbols perf uses (`_text`,
 //! `_stext`). A hit gives the table [`KernelTable::from_core`] makes for the
 //! recording's own relocation and module maps; module symbols, and perf's
-//! exact tree if a lookup ever needs it, are then read from the file.
+//! exact tree if a lookup ever needs it, are then read from the file. A
+//! miss reads the file, stores the entry (deleting the entries of earlier
+//! boots), and serves the run from the new entry as a hit would.
 //!
 //! # Why the key is enough
 //!
@@ -91,28 +93,62 @@ pub fn load(ctx: &KernelCtx) -> Option<KernelTable> {
     let Some(key) = crate::cache::dir().and_then(|_| key()) else {
         return KernelTable::load(read()?, ctx);
     };
-    if let Some((m, refs)) = crate::cache::load_mapped(KIND, &key).and_then(header) {
-        let delta = match ctx.ref_reloc {
-            Some((name, addr)) => match refs.iter().find(|(n, _)| *n == name) {
-                Some((_, Some(start))) => start.wrapping_sub(addr),
-                Some((_, None)) => return None, // perf's load fails
-                None => return KernelTable::load(read()?, ctx),
-            },
-            None => 0,
-        };
-        // Unrelocated, the stored rows answer as they are (a lookup reads
-        // only the rows its search touches); relocated, they are decoded.
-        if delta == 0 {
-            return Some(KernelTable::from_rows(Box::new(m), ctx, path.into()));
-        }
-        let core = decode(m.map)?;
-        return Some(KernelTable::from_core(core, delta, ctx, path.into()));
+    if let Some(hit) = from_cache(&key, ctx, read) {
+        return hit;
     }
     let data = read()?;
     if let Some(payload) = encode_file(&data) {
         crate::cache::store(KIND, &key, &payload);
+        if let Some(boot) = boot_time() {
+            // Entries of earlier boots hold another boot_id: dead.
+            crate::cache::remove_written_before(KIND, boot);
+        }
+        // The run's table comes from the entry just stored, as the next
+        // run's will: the file is not parsed a third time.
+        if let Some(hit) = from_cache(&key, ctx, || Some(data.clone())) {
+            return hit;
+        }
     }
     KernelTable::load(data, ctx)
+}
+
+/// When the running kernel booted (`btime` of `/proc/stat`).
+fn boot_time() -> Option<std::time::SystemTime> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let secs: u64 = stat
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))?
+        .trim()
+        .parse()
+        .ok()?;
+    std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(secs))
+}
+
+/// The table from the cache entry under `key`: `None` on a miss, else the
+/// table (or `Some(None)` where perf's load fails). `read` reads the whole
+/// file where the entry cannot answer (a relocation reference it lacks).
+fn from_cache(
+    key: &[u8],
+    ctx: &KernelCtx,
+    read: impl FnOnce() -> Option<Vec<u8>>,
+) -> Option<Option<KernelTable>> {
+    let path = Path::new(PROC_KALLSYMS);
+    let (m, refs) = crate::cache::load_mapped(KIND, key).and_then(header)?;
+    let delta = match ctx.ref_reloc {
+        Some((name, addr)) => match refs.iter().find(|(n, _)| *n == name) {
+            Some((_, Some(start))) => start.wrapping_sub(addr),
+            Some((_, None)) => return Some(None), // perf's load fails
+            None => return Some(read().and_then(|data| KernelTable::load(data, ctx))),
+        },
+        None => 0,
+    };
+    // Unrelocated, the stored rows answer as they are (a lookup reads only
+    // the rows its search touches); relocated, they are decoded.
+    if delta == 0 {
+        return Some(Some(KernelTable::from_rows(Box::new(m), ctx, path.into())));
+    }
+    let core = decode(m.map)?;
+    Some(Some(KernelTable::from_core(core, delta, ctx, path.into())))
 }
 
 /// The payload for a kallsyms file, or `None` when a module-area line sorts
