@@ -52,7 +52,10 @@ pub fn run_share(opts: &Options, share: Share, sink: &mut dyn SampleSink) -> Res
 /// One pipeline; with a `share`, one of several reading the same file
 /// (`crate::workers::replicas`), rendering only the samples it owns.
 fn run_on(opts: &Options, share: Option<Share>, sink: &mut dyn SampleSink) -> Result<()> {
-    let data = PerfData::open(&opts.input)?;
+    let mut data = PerfData::open(&opts.input)?;
+    if keeps_pages(opts, share) {
+        data.keep_pages();
+    }
     let mut symbolizer = Symbolizer::new(SymbolizeOptions {
         symfs: opts.symfs.clone(),
         kallsyms: opts.kallsyms.clone(),
@@ -103,7 +106,6 @@ fn run_on(opts: &Options, share: Option<Share>, sink: &mut dyn SampleSink) -> Re
     };
     // One of several replicas: the first speaks for all on stderr.
     let speaks = share.is_none_or(|s| s.index == 0);
-    let mut data = data;
     let mut queue: OrderedQueue<Record> = OrderedQueue::new();
     // A pipe has no total to show progress against.
     let total = (opts.input.as_os_str() != "-")
@@ -136,6 +138,16 @@ fn run_on(opts: &Options, share: Option<Share>, sink: &mut dyn SampleSink) -> Re
     result?;
     flushed?;
     finished
+}
+
+/// Whether a second thread faults in and drops the file's pages for this
+/// pipeline (`reader::pages`): with `-j` above 1, for a file large enough
+/// to gain from it, and not in replicas, which already keep every core busy.
+fn keeps_pages(opts: &Options, share: Option<Share>) -> bool {
+    share.is_none()
+        && opts.keep_pages
+        && std::fs::metadata(&opts.input)
+            .is_ok_and(|m| m.is_file() && crate::workers::worth_splitting(m.len()))
 }
 
 /// How far reading advances between two progress updates.

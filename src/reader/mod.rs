@@ -17,6 +17,7 @@ pub mod auxtrace;
 pub mod bytes;
 mod compressed;
 pub mod features;
+mod pages;
 pub mod records;
 pub mod sample;
 mod swap;
@@ -24,6 +25,7 @@ mod swap;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
+use std::sync::Arc;
 
 use memmap2::Mmap;
 
@@ -44,6 +46,8 @@ const V1_ATTR_ENTRY_SIZES: [u64; 5] = [80, 88, 96, 112, 120];
 const PIPE_HEADER_SIZE: u64 = 16;
 /// Largest record the kernel can write (the size field is 16 bits).
 const RECORD_HEADER_SIZE: usize = 8;
+/// How far the reader advances between two words to the page keeper.
+const MARK_EVERY: usize = 1 << 20;
 
 pub const RECORD_MMAP: u32 = 1;
 #[allow(dead_code)] // the record-type table is kept whole
@@ -84,7 +88,7 @@ pub struct Record {
 
 enum Input {
     Mapped {
-        map: Mmap,
+        map: Arc<Mmap>,
         pos: usize,
         end: usize,
         /// Pages below this offset were handed back to the kernel.
@@ -117,6 +121,10 @@ pub struct PerfData {
     /// AUX area trace data skipped so far (never decoded).
     pub aux: auxtrace::AuxSkipped,
     decompressor: compressed::Decompressor,
+    /// The thread faulting pages in ahead and dropping them behind, once
+    /// [`Self::keep_pages`] started it; and where it hears of the reader next.
+    keeper: Option<pages::PageKeeper>,
+    next_mark: usize,
 }
 
 /// The sections of a perf.data file, as `perf script --header` prints them.
@@ -168,7 +176,7 @@ impl PerfData {
                 let len = map.len();
                 return Self::from_parts(
                     Input::Mapped {
-                        map,
+                        map: Arc::new(map),
                         pos: 16,
                         end: len,
                         released: 0,
@@ -206,7 +214,7 @@ impl PerfData {
                 pos: data_sec.0 as usize,
                 end: data_end.min(usize::MAX as u64) as usize,
                 released: 0,
-                map,
+                map: Arc::new(map),
             },
             attrs: Vec::new(),
             build_ids: Vec::new(),
@@ -223,6 +231,8 @@ impl PerfData {
             nr_cpus_avail: None,
             swapped,
             decompressor: compressed::Decompressor::new(swapped),
+            keeper: None,
+            next_mark: 0,
             aux: Default::default(),
         };
         if data_sec.1 == 0 {
@@ -265,6 +275,8 @@ impl PerfData {
             nr_cpus_avail: None,
             swapped,
             decompressor: compressed::Decompressor::new(swapped),
+            keeper: None,
+            next_mark: 0,
             aux: Default::default(),
         })
     }
@@ -344,10 +356,23 @@ impl PerfData {
         }
     }
 
+    /// From now on a second thread faults the mapped file's pages in ahead
+    /// of the reader and drops them behind it ([`pages`]); nothing for a
+    /// stream.
+    pub fn keep_pages(&mut self) {
+        if let (Input::Mapped { map, pos, .. }, None) = (&self.input, &self.keeper) {
+            self.keeper = pages::PageKeeper::start(Arc::clone(map), *pos);
+        }
+    }
+
     /// Hands the mapped pages below `offset` back to the kernel: the
     /// records there were delivered, so they only inflate the resident set.
     /// Memory then grows with what waits in the ordering queue, not with the file.
     pub fn release_before(&mut self, offset: u64) {
+        if let Some(k) = &self.keeper {
+            k.release_below(usize::try_from(offset).unwrap_or(usize::MAX));
+            return;
+        }
         let Input::Mapped { map, released, .. } = &mut self.input else {
             return;
         };
@@ -589,6 +614,10 @@ impl PerfData {
                 }
                 let start = *pos + RECORD_HEADER_SIZE;
                 *pos += size;
+                if let Some(k) = self.keeper.as_ref().filter(|_| *pos >= self.next_mark) {
+                    k.reading(*pos);
+                    self.next_mark = *pos + MARK_EVERY;
+                }
                 Ok(Some(Record {
                     offset,
                     type_,
