@@ -54,7 +54,7 @@ const BATCH_ITEMS: usize = 1024;
 /// Batches in flight between the two threads.
 const DEPTH: usize = 4;
 /// Batches held back for inline answers before the pipeline waits for them.
-const MAX_HELD: usize = 16;
+const MAX_HELD: usize = 4;
 
 /// [`BATCH_ITEMS`], or `$PERFOLD_SINK_BATCH` when set to a number: the
 /// tests hand over every item or few on their own, so that even the
