@@ -13,7 +13,7 @@ use super::file::UnwindFile;
 use crate::mappings::{DsoId, Maps};
 
 /// One mapped module as registered with an unwinder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) struct Registered {
     pub(super) start: u64,
     pub(super) end: u64,

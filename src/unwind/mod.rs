@@ -34,7 +34,7 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::mappings::{DsoId, DsoKind, Machine, MapsId, Thread};
 use crate::objfile::locate::is_perf_map;
@@ -315,13 +315,17 @@ impl Unwinding {
             prepared: false,
         });
         space.prepared |= readable;
+        // Sets, not scans: a process with hundreds of maps and many mmaps
+        // between samples refreshes often.
+        let keep: FxHashSet<Registered> = wanted.iter().copied().collect();
         for old in &space.modules {
-            if !wanted.contains(old) {
+            if !keep.contains(old) {
                 space.unwinder.remove(old.start);
             }
         }
+        let had: FxHashSet<Registered> = space.modules.iter().copied().collect();
         for new in &wanted {
-            if space.modules.contains(new) {
+            if had.contains(new) {
                 continue;
             }
             let Some(f) = self.files[&new.dso].as_ref() else {
