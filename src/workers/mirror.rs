@@ -91,14 +91,15 @@ impl Sent {
     }
 
     /// Adds to the delta of a batch that waited for inline answers what was
-    /// named while it waited: symbols past its own (later batches may carry
-    /// them too) and the inline frames of the lookups answered since.
+    /// named while it waited: symbols past its own, and the inline frames of
+    /// the lookups answered since. Later batches still carry those symbols
+    /// (each batch's list stays whole from its `syms_from`); the mirror skips
+    /// the ones it has.
     pub fn catch_up_late(&mut self, names: &Names, delta: &mut Delta) {
         let end = delta.syms_from + delta.new_syms.len();
         delta
             .new_syms
             .extend(names.symbols.since(end).iter().cloned());
-        self.syms = self.syms.max(names.symbols.len());
         let (lens, frames) = names.inlines.deferred_since(self.deferred);
         delta.deferred_from = self.deferred;
         delta.deferred_lens.extend(lens);

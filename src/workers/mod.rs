@@ -232,7 +232,7 @@ impl<'scope, 'env> ThreadedSink<'scope, 'env> {
     fn after_item(&mut self, names: &Names) -> io::Result<()> {
         if self.batch.items.len() >= batch_items() {
             self.send(names)?;
-        } else if !self.held.is_empty() && self.batch.items.len() % 64 == 0 {
+        } else if !self.held.is_empty() {
             self.release_answered(names)?;
         }
         Ok(())
