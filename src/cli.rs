@@ -202,7 +202,6 @@ impl ReadArgs {
         }
         o.demangle = !self.callchain.no_demangle;
         o.jobs = self.jobs.map_or_else(default_jobs, |n| n as usize);
-        o.keep_pages = o.jobs > 1;
         o
     }
 }

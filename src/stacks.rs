@@ -127,12 +127,8 @@ fn fold_fast(opts: &Options, event_filter: Option<String>) -> Result<Vec<(String
     }
     // One pipeline folds on its own thread: moving the folding to a second
     // thread cost more than it saved (docs/performance.md).
-    let one = Options {
-        jobs: 1,
-        ..opts.clone()
-    };
     let mut sink = Collect::new(event_filter);
-    pipeline::run(&one, &mut sink)?;
+    pipeline::run_in_place(opts, &mut sink)?;
     Ok(sink.lines)
 }
 

@@ -42,6 +42,12 @@ pub fn run(opts: &Options, sink: &mut (dyn SampleSink + Send)) -> Result<()> {
     run_on(opts, None, sink)
 }
 
+/// [`run`] with `sink` on the pipeline's own thread at any `-j` (folding,
+/// where handing samples to a second thread costs more than it saves).
+pub fn run_in_place(opts: &Options, sink: &mut dyn SampleSink) -> Result<()> {
+    run_on(opts, None, sink)
+}
+
 /// One of several pipelines reading the same file (`-j N` when
 /// [`splits`]): everything is read and applied, only `share`'s samples are
 /// resolved and given to `sink` (`crate::workers::replicas`).
@@ -53,7 +59,11 @@ pub fn run_share(opts: &Options, share: Share, sink: &mut dyn SampleSink) -> Res
 /// (`crate::workers::replicas`), rendering only the samples it owns.
 fn run_on(opts: &Options, share: Option<Share>, sink: &mut dyn SampleSink) -> Result<()> {
     let mut data = PerfData::open(&opts.input)?;
-    if keeps_pages(opts, share) {
+    // A pipe has no total to show progress against.
+    let total = (opts.input.as_os_str() != "-")
+        .then(|| std::fs::metadata(&opts.input).map(|m| m.len()).ok())
+        .flatten();
+    if keeps_pages(opts, share, total) {
         data.keep_pages();
     }
     let mut symbolizer = Symbolizer::new(SymbolizeOptions {
@@ -107,10 +117,6 @@ fn run_on(opts: &Options, share: Option<Share>, sink: &mut dyn SampleSink) -> Re
     // One of several replicas: the first speaks for all on stderr.
     let speaks = share.is_none_or(|s| s.index == 0);
     let mut queue: OrderedQueue<Record> = OrderedQueue::new();
-    // A pipe has no total to show progress against.
-    let total = (opts.input.as_os_str() != "-")
-        .then(|| std::fs::metadata(&opts.input).map(|m| m.len()).ok())
-        .flatten();
     let progress = Progress::new(total.unwrap_or(0), opts.quiet || total.is_none() || !speaks);
     let result = read_all(&mut data, &mut queue, &mut state, &progress);
     progress.finish();
@@ -142,12 +148,10 @@ fn run_on(opts: &Options, share: Option<Share>, sink: &mut dyn SampleSink) -> Re
 
 /// Whether a second thread faults in and drops the file's pages for this
 /// pipeline (`reader::pages`): with `-j` above 1, for a file large enough
-/// to gain from it, and not in replicas, which already keep every core busy.
-fn keeps_pages(opts: &Options, share: Option<Share>) -> bool {
-    share.is_none()
-        && opts.keep_pages
-        && std::fs::metadata(&opts.input)
-            .is_ok_and(|m| m.is_file() && crate::workers::worth_splitting(m.len()))
+/// to gain from it (`file_len`), and not in replicas, which already keep
+/// every core busy.
+fn keeps_pages(opts: &Options, share: Option<Share>, file_len: Option<u64>) -> bool {
+    share.is_none() && opts.jobs > 1 && file_len.is_some_and(crate::workers::worth_splitting)
 }
 
 /// How far reading advances between two progress updates.

@@ -31,9 +31,6 @@ pub struct Options {
     /// `-j N`: with 2 or more, the sink runs on a thread of its own
     /// (`crate::workers`); the output is the same at any N.
     pub jobs: usize,
-    /// A second thread faults the file's pages in and drops them for a
-    /// pipeline that reads it alone (`reader::pages`; `-j` of 2 or more).
-    pub keep_pages: bool,
 }
 
 impl Options {
@@ -56,7 +53,6 @@ impl Options {
             script: ScriptOptions::default(),
             demangle: true,
             jobs: 1,
-            keep_pages: false,
         }
     }
 }
