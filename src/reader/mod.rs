@@ -46,8 +46,6 @@ const V1_ATTR_ENTRY_SIZES: [u64; 5] = [80, 88, 96, 112, 120];
 const PIPE_HEADER_SIZE: u64 = 16;
 /// Largest record the kernel can write (the size field is 16 bits).
 const RECORD_HEADER_SIZE: usize = 8;
-/// How far the reader advances between two words to the page keeper.
-const MARK_EVERY: usize = 1 << 20;
 
 pub const RECORD_MMAP: u32 = 1;
 #[allow(dead_code)] // the record-type table is kept whole
@@ -122,9 +120,8 @@ pub struct PerfData {
     pub aux: auxtrace::AuxSkipped,
     decompressor: compressed::Decompressor,
     /// The thread faulting pages in ahead and dropping them behind, once
-    /// [`Self::keep_pages`] started it; and where it hears of the reader next.
+    /// [`Self::keep_pages`] started it.
     keeper: Option<pages::PageKeeper>,
-    next_mark: usize,
 }
 
 /// The sections of a perf.data file, as `perf script --header` prints them.
@@ -232,7 +229,6 @@ impl PerfData {
             swapped,
             decompressor: compressed::Decompressor::new(swapped),
             keeper: None,
-            next_mark: 0,
             aux: Default::default(),
         };
         if data_sec.1 == 0 {
@@ -276,7 +272,6 @@ impl PerfData {
             swapped,
             decompressor: compressed::Decompressor::new(swapped),
             keeper: None,
-            next_mark: 0,
             aux: Default::default(),
         })
     }
@@ -614,9 +609,8 @@ impl PerfData {
                 }
                 let start = *pos + RECORD_HEADER_SIZE;
                 *pos += size;
-                if let Some(k) = self.keeper.as_ref().filter(|_| *pos >= self.next_mark) {
+                if let Some(k) = &mut self.keeper {
                     k.reading(*pos);
-                    self.next_mark = *pos + MARK_EVERY;
                 }
                 Ok(Some(Record {
                     offset,

@@ -24,6 +24,8 @@ use memmap2::Mmap;
 const AHEAD: usize = 8 << 20;
 /// Pages touched between two looks at the reader's position.
 const STRIDE: usize = 1 << 20;
+/// How far the reader advances between two words to the thread.
+const MARK_EVERY: usize = 1 << 20;
 const PAGE: usize = 4096;
 
 /// What the reader tells the thread.
@@ -40,6 +42,8 @@ struct Marks {
 pub struct PageKeeper {
     marks: Arc<Marks>,
     thread: Option<JoinHandle<()>>,
+    /// Where the thread hears of the reader next.
+    next_mark: usize,
 }
 
 impl PageKeeper {
@@ -55,11 +59,17 @@ impl PageKeeper {
         Some(PageKeeper {
             marks,
             thread: Some(thread),
+            next_mark: reading.saturating_add(MARK_EVERY),
         })
     }
 
-    /// The reader is at `offset`.
-    pub fn reading(&self, offset: usize) {
+    /// The reader is at `offset` (the thread hears of it every
+    /// [`MARK_EVERY`] bytes).
+    pub fn reading(&mut self, offset: usize) {
+        if offset < self.next_mark {
+            return;
+        }
+        self.next_mark = offset.saturating_add(MARK_EVERY);
         self.marks.reading.store(offset, Ordering::Relaxed);
         self.wake();
     }

@@ -61,13 +61,15 @@ const MAX_HELD: usize = 4;
 /// smallest fixture has batches held back for inline answers and waited for.
 fn batch_items() -> usize {
     static ITEMS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *ITEMS.get_or_init(|| {
-        std::env::var("PERFOLD_SINK_BATCH")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .filter(|&n| n > 0)
-            .unwrap_or(BATCH_ITEMS)
-    })
+    *ITEMS.get_or_init(|| test_knob("PERFOLD_SINK_BATCH").map_or(BATCH_ITEMS, |n| n as usize))
+}
+
+/// A test knob: environment variable `var` when it holds a positive number.
+fn test_knob(var: &str) -> Option<u64> {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
 }
 
 /// Runs `f` with a sink that hands `sink`'s work to a second thread.

@@ -35,12 +35,7 @@ const RECORDS_PER_TURN: u64 = 512;
 /// the same at any turn).
 fn forced_turn() -> Option<u64> {
     static TURN: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
-    *TURN.get_or_init(|| {
-        std::env::var("PERFOLD_SPLIT_TURN")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .filter(|&n| n > 0)
-    })
+    *TURN.get_or_init(|| super::test_knob("PERFOLD_SPLIT_TURN"))
 }
 
 /// [`RECORDS_PER_TURN`], or the forced turn.
