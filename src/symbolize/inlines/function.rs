@@ -16,6 +16,10 @@ use super::lines::R;
 use super::sections::{read_rangelist, unit_header, Aranges, RangeListEncoding, Secs, Val};
 use gimli::{constants, AttributeValue, DwLang};
 
+/// The name `find_abstract_instance` gives a function, and whether it is
+/// a linkage name.
+pub(super) type OriginName = (Option<Arc<[u8]>>, bool);
+
 /// What the DIE scan needs of the unit list.
 pub(super) trait UnitList {
     /// The `.debug_info` offset of unit `cu`'s header.
@@ -39,6 +43,10 @@ pub(super) trait UnitList {
     fn ensure_decoded(&mut self, s: &Secs<'_>, cu: u32) -> bool;
     /// Whether unit `cu`'s line table or DIE scan failed.
     fn failed(&self, cu: u32) -> bool;
+    /// The name and linkage flag `abstract_instance` found from nothing
+    /// for the DIE at `.debug_info` offset `die`, if it ran for it before.
+    fn origin(&self, die: usize) -> Option<OriginName>;
+    fn remember_origin(&mut self, die: usize, name: Option<Arc<[u8]>>, is_linkage: bool);
 }
 
 pub struct Func {
@@ -316,6 +324,18 @@ fn abstract_instance(
         }
     };
     let toff = units.unit_offset(target_cu);
+    // The name a valid reference leads to, from nothing, is the same at
+    // every reference to the DIE: the units it decodes on the way stay
+    // decoded (the unit list forgets every answer when one fails). Many
+    // inlined instances name one abstract function.
+    let remembered = (depth == 0 && name.is_none()).then_some(toff + unit_off);
+    if let Some(die) = remembered {
+        if let Some((n, linkage)) = units.origin(die) {
+            *name = n;
+            *is_linkage = linkage;
+            return true;
+        }
+    }
     let Some(abbrevs) = units.abbrevs_of(s, target_cu) else {
         return false;
     };
@@ -371,6 +391,9 @@ fn abstract_instance(
             }
             _ => {}
         }
+    }
+    if let Some(die) = remembered {
+        units.remember_origin(die, name.clone(), *is_linkage);
     }
     true
 }

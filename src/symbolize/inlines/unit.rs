@@ -29,7 +29,9 @@
 //! middle of another unit's scan, which reaches back into
 //! [`Stash::ensure_decoded`] through that trait.
 
-use super::function::{build_lookup, lookup_function, scan_unit, Func, FuncSpan, UnitList};
+use super::function::{
+    build_lookup, lookup_function, scan_unit, Func, FuncSpan, OriginName, UnitList,
+};
 use super::lines::{cstr_at, decode, LineTable, StrSecs, R};
 use super::sections::{read_rangelist, root_abbrev, Aranges, RangeListEncoding, Secs, Val};
 use gimli::{constants, AttributeValue, LittleEndian};
@@ -125,6 +127,10 @@ pub struct Stash {
     /// Function names by where their bytes are in the (loaded, unmoving)
     /// debug sections.
     names: rustc_hash::FxHashMap<(usize, usize), Arc<[u8]>>,
+    /// `find_abstract_instance`'s answers by referenced DIE (see
+    /// `UnitList::origin`); emptied when a unit fails, since an answer
+    /// found while that unit was being scanned would now be an error.
+    origins: rustc_hash::FxHashMap<usize, OriginName>,
 }
 
 type Header<'a> = gimli::UnitHeader<R<'a>>;
@@ -189,6 +195,7 @@ impl Stash {
             abbrevs: Default::default(),
             files: Default::default(),
             names: Default::default(),
+            origins: Default::default(),
         }
     }
 
@@ -481,6 +488,7 @@ impl Stash {
         u.state = UnitState::Lines(lt);
         let Some(funcs) = scan_unit(self, s, cu) else {
             self.units[cu as usize].state = UnitState::Failed;
+            self.origins.clear();
             return false;
         };
         let mut gained = seq_ranges;
@@ -503,6 +511,7 @@ impl Stash {
         // The scan leaves its own unit in `Lines` (a reference back to it
         // finds the line table there).
         let UnitState::Lines(lines) = std::mem::replace(&mut u.state, UnitState::Failed) else {
+            self.origins.clear();
             return false;
         };
         let lookup = build_lookup(&funcs);
@@ -560,6 +569,14 @@ impl UnitList for Stash {
 
     fn failed(&self, cu: u32) -> bool {
         self.units[cu as usize].state.failed()
+    }
+
+    fn origin(&self, die: usize) -> Option<OriginName> {
+        self.origins.get(&die).cloned()
+    }
+
+    fn remember_origin(&mut self, die: usize, name: Option<Arc<[u8]>>, is_linkage: bool) {
+        self.origins.insert(die, (name, is_linkage));
     }
 
     fn abbrevs_of(&mut self, s: &Secs<'_>, cu: u32) -> Option<Arc<gimli::Abbreviations>> {
