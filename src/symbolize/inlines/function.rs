@@ -154,10 +154,16 @@ pub(super) fn scan_unit(units: &mut impl UnitList, s: &Secs<'_>, cu: u32) -> Opt
             None
         };
         let mut pc = PcAttrs::default();
-        for spec in ab.attributes() {
-            let a = e.read_attribute(*spec).ok()?;
-            let Some(fi) = fidx else { continue };
-            read_func_attr(units, s, cu, &a, &mut funcs[fi as usize], &mut pc)?;
+        match fidx {
+            // Other DIEs are only walked over: their attributes are
+            // skipped by size (the forms that fail to read fail here too).
+            None => e.skip_attributes(ab.attributes()).ok()?,
+            Some(fi) => {
+                for spec in ab.attributes() {
+                    let a = e.read_attribute(*spec).ok()?;
+                    read_func_attr(units, s, cu, &a, &mut funcs[fi as usize], &mut pc)?;
+                }
+            }
         }
         if ab.has_children() {
             level += 1;
