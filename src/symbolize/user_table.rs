@@ -156,7 +156,7 @@ pub struct UserTable {
     exact: Option<Shape>,
     /// Every lookup goes to `exact` (a shape from the persistent cache).
     shape_only: bool,
-    /// The persistent cache's key for a big table (`symtab_cache.rs`).
+    /// The table's key in the persistent cache (`symtab_cache.rs`).
     cache_key: Option<Vec<u8>>,
 }
 
@@ -219,12 +219,10 @@ impl UserTable {
         // Entries after an error or the PLT entries are not sorted yet.
         flat.sort();
         flat.finish();
-        if flat.entries.len() >= symtab_cache::MIN_SYMBOLS {
-            if let Some(key) = &cache_key {
-                symtab_cache::store(key, &flat.entries, None);
-            }
-            table.cache_key = cache_key;
+        if let Some(key) = &cache_key {
+            symtab_cache::store(key, &flat.entries, None);
         }
+        table.cache_key = cache_key;
         table.flat = flat;
         table
     }
