@@ -3,7 +3,9 @@
 
 /// Appends `v` in lowercase hex, right-aligned in `width` with spaces.
 pub fn hex_padded(out: &mut Vec<u8>, v: u64, width: usize) {
-    let mut tmp = [0u8; 16];
+    // Right-aligned in a field of 16 (every u64 fits), so perf's common
+    // `%16lx` is one fixed-size copy.
+    let mut tmp = [b' '; 16];
     let mut i = tmp.len();
     let mut x = v;
     loop {
@@ -14,9 +16,12 @@ pub fn hex_padded(out: &mut Vec<u8>, v: u64, width: usize) {
             break;
         }
     }
-    let digits = &tmp[i..];
-    pad(out, width, digits.len(), b' ');
-    out.extend_from_slice(digits);
+    if width == tmp.len() {
+        out.extend_from_slice(&tmp);
+        return;
+    }
+    pad(out, width, tmp.len() - i, b' ');
+    out.extend_from_slice(&tmp[i..]);
 }
 
 /// Appends `v` in lowercase hex without padding.
@@ -61,8 +66,8 @@ pub fn str_padded(out: &mut Vec<u8>, s: &[u8], width: usize) {
 }
 
 fn pad(out: &mut Vec<u8>, width: usize, len: usize, fill: u8) {
-    for _ in len..width {
-        out.push(fill);
+    if width > len {
+        out.resize(out.len() + (width - len), fill);
     }
 }
 
@@ -78,6 +83,12 @@ mod tests {
         b.clear();
         hex_padded(&mut b, 0xffffffff821f5b65, 16);
         assert_eq!(b, b"ffffffff821f5b65");
+        b.clear();
+        hex_padded(&mut b, 0, 16);
+        hex_padded(&mut b, 0, 0);
+        hex_padded(&mut b, 0x10, 1);
+        hex_padded(&mut b, 0xabc, 20);
+        assert_eq!(b, b"               0010                 abc");
         b.clear();
         dec_padded(&mut b, 57, 5, b' ');
         dec_padded(&mut b, 79503, 6, b'0');
