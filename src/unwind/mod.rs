@@ -34,7 +34,7 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use crate::mappings::{DsoId, DsoKind, Machine, MapsId, Thread};
 use crate::objfile::locate::is_perf_map;
@@ -249,20 +249,23 @@ impl Unwinding {
         space.unwinder.leaf_caller(regs, user_ip, &mem)
     }
 
-    fn file(&mut self, machine: &Machine, files: &mut dyn FileLocator, dso: DsoId) -> bool {
-        if let std::collections::hash_map::Entry::Vacant(slot) = self.files.entry(dso) {
+    /// The unwind tables of `dso`, loaded on first use: the file's first
+    /// PT_LOAD address when it has tables.
+    fn file(&mut self, machine: &Machine, files: &mut dyn FileLocator, dso: DsoId) -> Option<u64> {
+        let file = self.files.entry(dso).or_insert_with(|| {
             let d = machine.dsos.get(dso);
-            let loaded = if d.kind == DsoKind::File && !is_perf_map(&d.name) {
+            if d.kind == DsoKind::File && !is_perf_map(&d.name) {
                 files.unwind_sources(machine, dso).and_then(|src| {
                     let extra: Vec<&Path> = src.symsrc.iter().map(|p| p.as_path()).collect();
                     UnwindFile::load(&src.data, &extra).map(Arc::new)
                 })
             } else {
                 None
-            };
-            slot.insert(loaded);
-        }
-        self.files[&dso].as_ref().is_some_and(|f| f.has_tables())
+            }
+        });
+        file.as_ref()
+            .filter(|f| f.has_tables())
+            .map(|f| f.elf_base)
     }
 
     /// perf's `unwind__flush_access` on exec: libunwind's caches of the
@@ -288,10 +291,12 @@ impl Unwinding {
         let mut wanted: Vec<Registered> = Vec::with_capacity(maps.len());
         let mut bases: FxHashMap<DsoId, u64> = FxHashMap::default();
         for m in maps.iter() {
-            if m.identity || !self.file(machine, files, m.dso) {
+            if m.identity {
                 continue;
             }
-            let elf_base = self.files[&m.dso].as_ref().map_or(0, |f| f.elf_base);
+            let Some(elf_base) = self.file(machine, files, m.dso) else {
+                continue;
+            };
             let base = *bases
                 .entry(m.dso)
                 .or_insert_with(|| m.start.wrapping_sub(m.pgoff).wrapping_sub(elf_base));
@@ -303,32 +308,49 @@ impl Unwinding {
             });
         }
         let arch = self.arch.unwrap_or(Arch::X86_64);
-        let readable = maps.iter().any(|m| {
-            !m.identity
-                && (self.files.get(&m.dso).is_some_and(Option::is_some)
-                    || (&*machine.dsos.get(m.dso).name == b"[vdso]" && files.own_vdso_readable()))
-        });
         let space = self.spaces.entry(id).or_insert_with(|| Space {
             generation: u64::MAX,
             modules: Vec::new(),
             unwinder: SpaceUnwinder::new(arch),
             prepared: false,
         });
-        space.prepared |= readable;
-        // Sets, not scans: a process with hundreds of maps and many mmaps
-        // between samples refreshes often.
-        let keep: FxHashSet<Registered> = wanted.iter().copied().collect();
-        for old in &space.modules {
-            if !keep.contains(old) {
-                space.unwinder.remove(old.start);
+        if !space.prepared {
+            space.prepared = maps.iter().any(|m| {
+                !m.identity
+                    && (self.files.get(&m.dso).is_some_and(Option::is_some)
+                        || (&*machine.dsos.get(m.dso).name == b"[vdso]"
+                            && files.own_vdso_readable()))
+            });
+        }
+        // Both lists are in address order with one module per start (the
+        // maps' order): one merge finds what went and what came. Removals
+        // go first, then additions, each in address order.
+        let old = &space.modules;
+        let mut added = Vec::new();
+        let (mut i, mut j) = (0, 0);
+        while i < old.len() || j < wanted.len() {
+            match (old.get(i), wanted.get(j)) {
+                (Some(o), Some(w)) if o == w => {
+                    i += 1;
+                    j += 1;
+                }
+                (Some(o), Some(w)) if o.start <= w.start => {
+                    space.unwinder.remove(o.start);
+                    i += 1;
+                }
+                (Some(o), None) => {
+                    space.unwinder.remove(o.start);
+                    i += 1;
+                }
+                (_, Some(w)) => {
+                    added.push(*w);
+                    j += 1;
+                }
+                (None, None) => unreachable!("the loop condition"),
             }
         }
-        let had: FxHashSet<Registered> = space.modules.iter().copied().collect();
-        for new in &wanted {
-            if had.contains(new) {
-                continue;
-            }
-            let Some(f) = self.files[&new.dso].as_ref() else {
+        for new in &added {
+            let Some(f) = self.files.get(&new.dso).and_then(Option::as_ref) else {
                 continue;
             };
             let module = framehop::Module::new(
