@@ -31,32 +31,18 @@ pub fn hex(out: &mut Vec<u8>, v: u64) {
 
 /// Appends the unsigned decimal `v`, right-aligned in `width` with `fill`.
 pub fn dec_padded(out: &mut Vec<u8>, v: u64, width: usize, fill: u8) {
-    let mut tmp = [0u8; 20];
-    let mut i = tmp.len();
-    let mut x = v;
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (x % 10) as u8;
-        x /= 10;
-        if x == 0 {
-            break;
-        }
-    }
-    let digits = &tmp[i..];
+    let mut buf = itoa::Buffer::new();
+    let digits = buf.format(v).as_bytes();
     pad(out, width, digits.len(), fill);
     out.extend_from_slice(digits);
 }
 
 /// Appends the signed decimal `v` right-aligned in `width` (printf `%5d`).
 pub fn signed_padded(out: &mut Vec<u8>, v: i64, width: usize) {
-    if v >= 0 {
-        return dec_padded(out, v as u64, width, b' ');
-    }
-    let mut tmp = Vec::with_capacity(21);
-    tmp.push(b'-');
-    dec_padded(&mut tmp, v.unsigned_abs(), 0, b' ');
-    pad(out, width, tmp.len(), b' ');
-    out.extend_from_slice(&tmp);
+    let mut buf = itoa::Buffer::new();
+    let digits = buf.format(v).as_bytes();
+    pad(out, width, digits.len(), b' ');
+    out.extend_from_slice(digits);
 }
 
 /// Appends `s` right-aligned in `width` (printf `%16s`).
