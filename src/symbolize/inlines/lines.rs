@@ -214,9 +214,22 @@ impl Builder {
 pub struct Intern {
     map: rustc_hash::FxHashMap<Vec<u8>, u32>,
     names: Vec<Box<[u8]>>,
+    /// The interned name of each file number seen (a table names its files
+    /// again at every DW_LNS_set_file and sequence start).
+    by_file: rustc_hash::FxHashMap<u64, u32>,
 }
 
 impl Intern {
+    /// The interned name of `table`'s file `n` (`concat_filename`).
+    fn file(&mut self, table: &FileTable, n: u64) -> u32 {
+        if let Some(&i) = self.by_file.get(&n) {
+            return i;
+        }
+        let i = self.get(&table.concat(n));
+        self.by_file.insert(n, i);
+        i
+    }
+
     fn get(&mut self, name: &[u8]) -> u32 {
         if name.is_empty() {
             return u32::MAX;
@@ -284,6 +297,7 @@ pub fn decode(
     let mut intern = Intern {
         map: Default::default(),
         names: Vec::new(),
+        by_file: Default::default(),
     };
     let mut insns = h.instructions();
     let mut more = true;
@@ -293,7 +307,7 @@ pub fn decode(
         let mut file: u32 = if table.files.is_empty() {
             u32::MAX
         } else {
-            intern.get(&table.concat(if v5 { 0 } else { 1 }))
+            intern.file(&table, if v5 { 0 } else { 1 })
         };
         let mut line: u32 = 1;
         let mut disc: u32 = 0;
@@ -353,6 +367,8 @@ pub fn decode(
                     table
                         .files
                         .push((entry_string(&e.path_name(), strs), e.directory_index()));
+                    // A number that named no file before does now.
+                    intern.by_file.clear();
                 }
                 LineInstruction::SetDiscriminator(d) => disc = d as u32,
                 // DW_LNE_HP_source_file_correlation is skipped, any other
@@ -376,7 +392,7 @@ pub fn decode(
                     }
                 }
                 LineInstruction::AdvanceLine(n) => line = line.wrapping_add(n as u32),
-                LineInstruction::SetFile(n) => file = intern.get(&table.concat(n)),
+                LineInstruction::SetFile(n) => file = intern.file(&table, n),
                 LineInstruction::ConstAddPc => {
                     if line_range == 0 {
                         return None;
