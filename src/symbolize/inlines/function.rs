@@ -434,7 +434,9 @@ pub(super) fn build_lookup(funcs: &[Func]) -> Vec<FuncSpan> {
             }
         })
         .collect();
-    v.sort_unstable();
+    // (low, high, index) order; `v` is in index order, so a stable sort by
+    // (low, high) gives it, and finds the runs DIE order leaves.
+    v.sort_by_key(|e| (u128::from(e.low) << 64) | u128::from(e.max_high));
     let mut mx = 0;
     for (k, e) in v.iter_mut().enumerate() {
         if k == 0 || e.max_high > mx {
