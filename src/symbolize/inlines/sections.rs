@@ -111,8 +111,9 @@ pub struct Secs<'a> {
 /// after the head; a range touching an existing one extends it.
 #[derive(Default, Clone)]
 pub struct Aranges {
-    /// (low, high) pairs, the head first.
-    list: Vec<(u64, u64)>,
+    /// (low, high) pairs, the head first; most functions have one range,
+    /// kept in place (a unit's scan makes one of these per function DIE).
+    list: smallvec::SmallVec<[(u64, u64); 1]>,
 }
 
 impl Aranges {
