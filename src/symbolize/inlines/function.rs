@@ -225,20 +225,26 @@ fn read_func_attr(
     pc: &mut PcAttrs,
 ) -> Option<()> {
     let raw = a.raw_value();
-    let v = units.value(s, cu, &raw);
+    // The value only where the attribute is used (a string form's value
+    // is found by scanning for its end).
+    macro_rules! v {
+        () => {
+            units.value(s, cu, &raw)
+        };
+    }
     match a.name() {
         constants::DW_AT_call_file => {
-            if let Val::Int(x, _) = v {
+            if let Val::Int(x, _) = v!() {
                 f.caller_file = units.file_name(cu, x);
             }
         }
         constants::DW_AT_call_line => {
-            if let Val::Int(x, _) = v {
+            if let Val::Int(x, _) = v!() {
                 f.caller_line = x as u32;
             }
         }
         constants::DW_AT_abstract_origin | constants::DW_AT_specification => {
-            if let Val::Int(x, _) = v {
+            if let Val::Int(x, _) = v!() {
                 let ok =
                     abstract_instance(units, s, cu, x, &raw, 0, &mut f.name, &mut f.is_linkage);
                 if !ok {
@@ -247,7 +253,7 @@ fn read_func_attr(
             }
         }
         constants::DW_AT_name if f.name.is_none() => {
-            if let Val::Str(st) = v {
+            if let Val::Str(st) = v!() {
                 f.name = Some(units.shared_name(st.unwrap_or(b"")));
                 if plain_lang(units.lang(cu)) {
                     f.is_linkage = true;
@@ -255,24 +261,24 @@ fn read_func_attr(
             }
         }
         constants::DW_AT_linkage_name | constants::DW_AT_MIPS_linkage_name => {
-            if let Val::Str(st) = v {
+            if let Val::Str(st) = v!() {
                 f.name = Some(units.shared_name(st.unwrap_or(b"")));
                 f.is_linkage = true;
             }
         }
         constants::DW_AT_low_pc => {
-            if let Val::Int(x, _) = v {
+            if let Val::Int(x, _) = v!() {
                 pc.low = x;
             }
         }
         constants::DW_AT_high_pc => {
-            if let Val::Int(x, is_addr) = v {
+            if let Val::Int(x, is_addr) = v!() {
                 pc.high = x;
                 pc.relative = !is_addr;
             }
         }
         constants::DW_AT_ranges => {
-            if let Val::Int(x, _) = v {
+            if let Val::Int(x, _) = v!() {
                 read_rangelist(s, units.range_list_encoding(cu), &mut f.ranges, x)?;
             }
         }
@@ -361,10 +367,14 @@ fn abstract_instance(
             break;
         };
         let raw = a.raw_value();
-        let v = units.value(s, target_cu, &raw);
+        macro_rules! v {
+            () => {
+                units.value(s, target_cu, &raw)
+            };
+        }
         match a.name() {
             constants::DW_AT_name if name.is_none() => {
-                if let Val::Str(st) = v {
+                if let Val::Str(st) = v!() {
                     *name = Some(units.shared_name(st.unwrap_or(b"")));
                     if plain_lang(units.lang(target_cu)) {
                         *is_linkage = true;
@@ -372,7 +382,7 @@ fn abstract_instance(
                 }
             }
             constants::DW_AT_specification => {
-                if let Val::Int(x, _) = v {
+                if let Val::Int(x, _) = v!() {
                     if !abstract_instance(units, s, target_cu, x, &raw, depth + 1, name, is_linkage)
                     {
                         return false;
@@ -380,7 +390,7 @@ fn abstract_instance(
                 }
             }
             constants::DW_AT_linkage_name | constants::DW_AT_MIPS_linkage_name => {
-                if let Val::Str(st) = v {
+                if let Val::Str(st) = v!() {
                     *name = Some(units.shared_name(st.unwrap_or(b"")));
                     *is_linkage = true;
                 }

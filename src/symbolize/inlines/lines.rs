@@ -113,7 +113,7 @@ fn entry_string(v: &AttributeValue<R<'_>>, s: &StrSecs<'_>) -> Option<Box<[u8]>>
 
 pub fn cstr_at(sec: &[u8], off: usize) -> Option<&[u8]> {
     let rest = sec.get(off..)?;
-    let n = rest.iter().position(|&b| b == 0)?;
+    let n = memchr::memchr(0, rest)?;
     Some(&rest[..n])
 }
 
