@@ -2,7 +2,7 @@
 //! files behind the address space's maps (perf's `access_mem` /
 //! `access_dso_mem`), the registered modules and the CFI rows read so far.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -10,7 +10,7 @@ use rustc_hash::FxHashMap;
 
 use super::cfi;
 use super::file::UnwindFile;
-use crate::mappings::{DsoId, Maps};
+use crate::mappings::{DsoId, Map, Maps};
 
 /// One mapped module as registered with an unwinder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -33,6 +33,9 @@ pub struct Memory<'a> {
     pub(super) modules: &'a [Registered],
     pub(super) files: &'a FxHashMap<DsoId, Option<Arc<UnwindFile>>>,
     pub(super) rows: &'a RowCache,
+    /// The map the last read outside the stack copy landed in (reads past
+    /// the copy's end come in runs within one map).
+    pub(super) last_map: Cell<Option<Map>>,
 }
 
 impl Memory<'_> {
@@ -51,7 +54,14 @@ impl Memory<'_> {
         // give the bytes ([stack], anon, past the file's end) reads as 0,
         // because perf's access_dso_mem then returns 1, which libunwind
         // does not treat as a failure.
-        let map = self.maps.find(addr)?;
+        let map = match self.last_map.get() {
+            Some(m) if m.start <= addr && addr < m.end => m,
+            _ => {
+                let m = *self.maps.find(addr)?;
+                self.last_map.set(Some(m));
+                m
+            }
+        };
         let word = self.file(map.dso).and_then(|file| {
             let off = usize::try_from(map.map_ip(addr)).ok()?;
             let bytes = file.data.get(off..off.checked_add(8)?)?;

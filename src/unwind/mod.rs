@@ -30,7 +30,7 @@ mod leaf_caller;
 mod memory;
 pub mod x86_64;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -214,6 +214,7 @@ impl Unwinding {
             modules: &space.modules,
             files: &self.files,
             rows: &self.rows,
+            last_map: Cell::new(None),
         };
         space.unwinder.unwind(regs, &mem, max_stack, out);
     }
@@ -245,6 +246,7 @@ impl Unwinding {
             modules: &space.modules,
             files: &self.files,
             rows: &self.rows,
+            last_map: Cell::new(None),
         };
         space.unwinder.leaf_caller(regs, user_ip, &mem)
     }
