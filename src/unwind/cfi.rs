@@ -176,6 +176,21 @@ pub struct Row {
 }
 
 impl Row {
+    /// The CFA rule; `None` for the stand-in row of a `.debug_frame`-only
+    /// file.
+    pub fn cfa_rule(&self) -> Option<&CfaRule<usize>> {
+        self.cfa.as_ref()
+    }
+
+    /// A register's rule as the row states it, `None` where it says
+    /// nothing (gimli's `UnwindTableRow::register`).
+    pub fn stated_rule(&self, r: u16) -> Option<&RegisterRule<usize>> {
+        self.rules
+            .iter()
+            .find(|(reg, _)| *reg == r)
+            .map(|(_, rule)| rule)
+    }
+
     /// A register's rule; registers the CFI does not mention keep their
     /// value (libunwind starts every column as "same value").
     fn rule(&self, r: u16) -> RegisterRule<usize> {

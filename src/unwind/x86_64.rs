@@ -184,7 +184,13 @@ impl SpaceUnwinder {
                     gimli_step(address.address(), file, &row, &mut regs, &mut gprs, mem)
                 }
                 Kind::Simple { saved } => {
-                    self.framehop_step(address, sp, saved, &mut regs, &mut gprs, mem)
+                    let rule = mem.row_of(dso, svma, &CFI_REGS).and_then(|row| {
+                        // framehop looks addresses up as u32 offsets in
+                        // the module; anything else stays its own.
+                        u32::try_from(svma).ok()?;
+                        FrameRule::of(&row)
+                    });
+                    self.simple_step(address, rule, sp, saved, &mut regs, &mut gprs, mem)
                 }
                 _ => None,
             };
@@ -237,13 +243,16 @@ impl SpaceUnwinder {
         Some(state)
     }
 
-    /// One step with framehop for a frame whose CFI row is simple (`saved`:
-    /// the rules of the other callee-saved registers); `sample_sp` is the
-    /// sampled stack pointer. The caller's IP (possibly 0), or `None`
-    /// where libunwind stops.
-    fn framehop_step(
+    /// One step for a frame whose CFI row is simple (`saved`: the rules of
+    /// the other callee-saved registers): framehop's rule for the row
+    /// (`rule`) run here, or, where framehop would not make one, framehop
+    /// itself. `sample_sp` is the sampled stack pointer. The caller's IP
+    /// (possibly 0), or `None` where libunwind stops.
+    #[allow(clippy::too_many_arguments)]
+    fn simple_step(
         &mut self,
         address: FrameAddress,
+        rule: Option<FrameRule>,
         sample_sp: u64,
         saved: [i8; MAX_SAVED],
         regs: &mut UnwindRegsX86_64,
@@ -260,10 +269,14 @@ impl SpaceUnwinder {
             last_read.set(word);
             word.ok_or(())
         };
-        match self
-            .unwinder
-            .unwind_frame(address, regs, &mut self.cache, &mut read)
-        {
+        let stepped = match rule {
+            Some(rule) => rule.exec(!address.is_return_address(), regs, &mut read),
+            None => self
+                .unwinder
+                .unwind_frame(address, regs, &mut self.cache, &mut read)
+                .map_err(|_| ()),
+        };
+        match stepped {
             Ok(Some(ra)) if ra != 0 => {
                 if below_sp.get() {
                     // The first frame's CFI put the caller's rbp below the
@@ -293,6 +306,121 @@ impl SpaceUnwinder {
             Ok(None) if last_read.get() == Some(0) => Some(0),
             _ => None,
         }
+    }
+}
+
+/// framehop's x86_64 rule for a simple CFI row, and its execution,
+/// restated from framehop 0.16 (`translate_into_unwind_rule`,
+/// `UnwindRuleX86_64::exec`, whose trait framehop does not export). With
+/// it, a frame framehop would step with a cached rule is stepped from the
+/// row this crate already keeps per (DSO, address) for every address
+/// space, instead of framehop finding and evaluating the FDE again on each
+/// miss of its per-space cache. Rows framehop does not turn into a rule
+/// (it then evaluates them afresh each time, and caches a fallback where
+/// that fails) still go to framehop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FrameRule {
+    /// No return address: the walk ends.
+    EndOfStack,
+    /// (sp, bp) = (sp + 8x, bp).
+    OffsetSp { sp_by_8: u16 },
+    /// (sp, bp) = (sp + 8x, *(sp + 8y)).
+    OffsetSpAndRestoreBp { sp_by_8: u16, bp_at_sp_by_8: i16 },
+    /// (sp, bp) = (bp + 16, *bp).
+    UseFramePointer,
+}
+
+impl FrameRule {
+    /// framehop's `translate_into_unwind_rule`: `None` where it fails.
+    fn of(row: &Row) -> Option<FrameRule> {
+        let cfa = row.cfa_rule()?;
+        match row.stated_rule(X86_64::RA.0) {
+            None | Some(gimli::RegisterRule::Undefined) => return Some(FrameRule::EndOfStack),
+            Some(gimli::RegisterRule::Offset(-8)) => {}
+            Some(_) => return None,
+        }
+        let bp_at_cfa = match row.stated_rule(X86_64::RBP.0) {
+            None
+            | Some(gimli::RegisterRule::Undefined)
+            | Some(gimli::RegisterRule::SameValue) => None,
+            Some(gimli::RegisterRule::Offset(o)) => Some(*o),
+            Some(_) => return None,
+        };
+        let gimli::CfaRule::RegisterAndOffset { register, offset } = *cfa else {
+            return None;
+        };
+        if register == X86_64::RSP {
+            let sp_by_8 = u16::try_from(offset / 8).ok()?;
+            Some(match bp_at_cfa {
+                None => FrameRule::OffsetSp { sp_by_8 },
+                Some(bp) => FrameRule::OffsetSpAndRestoreBp {
+                    sp_by_8,
+                    bp_at_sp_by_8: i16::try_from(offset.wrapping_add(bp) / 8).ok()?,
+                },
+            })
+        } else if register == X86_64::RBP {
+            (offset == 16 && bp_at_cfa? == -16).then_some(FrameRule::UseFramePointer)
+        } else {
+            None
+        }
+    }
+
+    /// framehop's `UnwindRuleX86_64::exec`: the caller's IP, `Ok(None)`
+    /// where framehop ends the walk, `Err` where it fails; `regs` become
+    /// the caller's.
+    fn exec(
+        self,
+        is_first_frame: bool,
+        regs: &mut UnwindRegsX86_64,
+        read: &mut impl FnMut(u64) -> Result<u64, ()>,
+    ) -> Result<Option<u64>, ()> {
+        let sp = regs.sp();
+        let (new_sp, new_bp) = match self {
+            FrameRule::EndOfStack => return Ok(None),
+            FrameRule::OffsetSp { sp_by_8 } => {
+                (sp.checked_add(u64::from(sp_by_8) * 8).ok_or(())?, regs.bp())
+            }
+            FrameRule::OffsetSpAndRestoreBp {
+                sp_by_8,
+                bp_at_sp_by_8,
+            } => {
+                let new_sp = sp.checked_add(u64::from(sp_by_8) * 8).ok_or(())?;
+                let at = sp
+                    .checked_add_signed(i64::from(bp_at_sp_by_8) * 8)
+                    .ok_or(())?;
+                let new_bp = match read(at) {
+                    Ok(bp) => bp,
+                    // framehop ignores a failed read below the stack
+                    // pointer in the first frame (epilogues).
+                    Err(()) if is_first_frame && at < sp => regs.bp(),
+                    Err(()) => return Err(()),
+                };
+                (new_sp, new_bp)
+            }
+            FrameRule::UseFramePointer => {
+                let bp = regs.bp();
+                if bp == 0 {
+                    return Ok(None);
+                }
+                let new_sp = bp.checked_add(16).ok_or(())?;
+                if new_sp <= sp {
+                    return Err(());
+                }
+                (new_sp, read(bp)?)
+            }
+        };
+        // framehop's release build subtracts without a check.
+        let ra = read(new_sp.wrapping_sub(8))?;
+        if ra == 0 {
+            return Ok(None);
+        }
+        if new_sp == sp && ra == regs.ip() {
+            return Err(());
+        }
+        regs.set_ip(ra);
+        regs.set_sp(new_sp);
+        regs.set_bp(new_bp);
+        Ok(Some(ra))
     }
 }
 
@@ -391,3 +519,58 @@ fn gimli_step(
 
 /// DWARF registers 0-16 in order.
 const ALL_REGS: [u16; 17] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs `rule` from (ip, sp, bp) over a stack of words at 0x1000;
+    /// reads elsewhere fail.
+    fn run(
+        rule: FrameRule,
+        first: bool,
+        (ip, sp, bp): (u64, u64, u64),
+    ) -> (Result<Option<u64>, ()>, u64, u64, u64) {
+        let words = [0x2000u64, 0x40_1111, 0x1020, 0x40_2222, 0, 0x40_3333];
+        let mut read = |a: u64| {
+            let i = a.checked_sub(0x1000).filter(|d| d % 8 == 0).ok_or(())? / 8;
+            words.get(i as usize).copied().ok_or(())
+        };
+        let mut regs = UnwindRegsX86_64::new(ip, sp, bp);
+        let r = rule.exec(first, &mut regs, &mut read);
+        (r, regs.ip(), regs.sp(), regs.bp())
+    }
+
+    #[test]
+    fn rules_step_as_framehop_does() {
+        let start = (0x40_0000, 0x1000, 0x1010);
+        // Return address at the new sp - 8, rbp kept.
+        let r = run(FrameRule::OffsetSp { sp_by_8: 2 }, true, start);
+        assert_eq!(r, (Ok(Some(0x40_1111)), 0x40_1111, 0x1010, 0x1010));
+        // rbp restored from sp + 8y.
+        let rule = FrameRule::OffsetSpAndRestoreBp {
+            sp_by_8: 2,
+            bp_at_sp_by_8: 2,
+        };
+        assert_eq!(run(rule, false, start).3, 0x1020);
+        // A failed rbp read below sp is ignored in the first frame only.
+        let rule = FrameRule::OffsetSpAndRestoreBp {
+            sp_by_8: 2,
+            bp_at_sp_by_8: -1,
+        };
+        assert_eq!(run(rule, true, start).0, Ok(Some(0x40_1111)));
+        assert_eq!(run(rule, false, start).0, Err(()));
+        // The frame chain: (sp, bp) = (bp + 16, *bp); a zero rbp ends it,
+        // and so does a zero return address.
+        let r = run(FrameRule::UseFramePointer, false, (0x40_0000, 0x1000, 0x1010));
+        assert_eq!(r, (Ok(Some(0x40_2222)), 0x40_2222, 0x1020, 0x1020));
+        assert_eq!(run(FrameRule::UseFramePointer, false, (1, 0x1000, 0)).0, Ok(None));
+        let r = run(FrameRule::UseFramePointer, false, (1, 0x1000, 0x1018));
+        assert_eq!(r.0, Ok(None));
+        // A frame chain that goes down, or a step that does not move, fails.
+        assert_eq!(run(FrameRule::UseFramePointer, false, (1, 0x1030, 0x1000)).0, Err(()));
+        let r = run(FrameRule::OffsetSp { sp_by_8: 0 }, false, (0x40_1111, 0x1010, 0));
+        assert_eq!(r.0, Err(()));
+        assert_eq!(run(FrameRule::EndOfStack, true, start).0, Ok(None));
+    }
+}
