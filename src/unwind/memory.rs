@@ -101,9 +101,4 @@ impl Memory<'_> {
         row
     }
 
-    /// How a DSO's CFI treats `svma`.
-    pub fn kind_of(&self, dso: DsoId, svma: u64, regs: &cfi::ArchRegs) -> cfi::Kind {
-        self.row_of(dso, svma, regs)
-            .map_or(cfi::Kind::NoFde, |row| row.kind)
-    }
 }

@@ -71,6 +71,8 @@ struct CachedState {
     dso: DsoId,
     svma: u64,
     kind: Kind,
+    /// framehop's rule for a simple row, where it makes one.
+    rule: Option<FrameRule>,
 }
 
 impl RsCache {
@@ -85,6 +87,7 @@ impl RsCache {
                         dso: DsoId(0),
                         svma: 0,
                         kind: Kind::NoFde,
+                        rule: None,
                     },
                 ); RS_CACHE_SIZE],
             ),
@@ -168,7 +171,13 @@ impl SpaceUnwinder {
         while out.len() < max {
             let lookup = address.address_for_lookup();
             let here = mem.locate(lookup);
-            let Some(CachedState { dso, svma, kind }) = self.state_of(address, here, mem) else {
+            let Some(CachedState {
+                dso,
+                svma,
+                kind,
+                rule,
+            }) = self.state_of(address, here, mem)
+            else {
                 break;
             };
             // framehop finds the row itself, through the module's current
@@ -184,12 +193,6 @@ impl SpaceUnwinder {
                     gimli_step(address.address(), file, &row, &mut regs, &mut gprs, mem)
                 }
                 Kind::Simple { saved } => {
-                    let rule = mem.row_of(dso, svma, &CFI_REGS).and_then(|row| {
-                        // framehop looks addresses up as u32 offsets in
-                        // the module; anything else stays its own.
-                        u32::try_from(svma).ok()?;
-                        FrameRule::of(&row)
-                    });
                     self.simple_step(address, rule, sp, saved, &mut regs, &mut gprs, mem)
                 }
                 _ => None,
@@ -232,10 +235,21 @@ impl SpaceUnwinder {
         if mem.file(dso).is_none_or(|f| !f.has_tables()) {
             return None;
         }
+        let row = mem.row_of(dso, svma, &CFI_REGS);
+        let kind = row.as_ref().map_or(Kind::NoFde, |row| row.kind);
+        let rule = match kind {
+            // framehop looks addresses up as u32 offsets in the module;
+            // anything else stays its own.
+            Kind::Simple { .. } if u32::try_from(svma).is_ok() => {
+                row.as_deref().and_then(FrameRule::of)
+            }
+            _ => None,
+        };
         let state = CachedState {
             dso,
             svma,
-            kind: mem.kind_of(dso, svma, &CFI_REGS),
+            kind,
+            rule,
         };
         if state.kind != Kind::NoFde {
             self.rs_cache.insert(address.address(), state);
