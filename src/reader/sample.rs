@@ -135,6 +135,26 @@ impl<'a> Regs<'a> {
         let index = (self.mask & ((1u64 << reg) - 1)).count_ones() as usize;
         (index * 8 + 8 <= self.values.len()).then(|| le_u64(self.values, index * 8))
     }
+
+    /// [`Regs::get`] of registers `0..N` at once, in one pass over the mask
+    /// (an unwinder wants all of them, for every sample).
+    pub fn first<const N: usize>(&self) -> [Option<u64>; N] {
+        let mut out = [None; N];
+        let mut mask = self.mask;
+        let mut index = 0;
+        while mask != 0 {
+            let reg = mask.trailing_zeros() as usize;
+            if reg >= N {
+                break;
+            }
+            if index * 8 + 8 <= self.values.len() {
+                out[reg] = Some(le_u64(self.values, index * 8));
+            }
+            index += 1;
+            mask &= mask - 1;
+        }
+        out
+    }
 }
 
 impl<'a> Sample<'a> {
@@ -384,6 +404,29 @@ pub fn trailer_id_of(attr: &Attr, data: &[u8]) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn first_registers_are_what_get_reads() {
+        let bytes: Vec<u8> = (0..40u8).flat_map(|i| [i; 8]).collect();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for i in 0..500usize {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Fewer values than the mask names, now and then.
+            let values = &bytes[..(i % 41) * 8];
+            let regs = Regs {
+                abi: 2,
+                mask: x,
+                values,
+            };
+            let first: [Option<u64>; 24] = regs.first();
+            for (r, v) in first.iter().enumerate() {
+                assert_eq!(*v, regs.get(r as u32), "mask {x:#x}, register {r}");
+            }
+        }
+    }
+
     use super::*;
 
     fn words(w: &[u64]) -> Vec<u8> {

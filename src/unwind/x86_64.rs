@@ -150,11 +150,13 @@ impl SpaceUnwinder {
         max_stack: usize,
         out: &mut Vec<u64>,
     ) {
+        // perf's x86 registers go up to r15 (23).
+        let sampled: [Option<u64>; 24] = sample_regs.first();
         // perf_reg_value fails for a register that was not sampled: no frames.
         let (Some(ip), Some(sp), Some(bp)) = (
-            sample_regs.get(PERF_REG_IP),
-            sample_regs.get(PERF_REG_SP),
-            sample_regs.get(PERF_REG_BP),
+            sampled[PERF_REG_IP as usize],
+            sampled[PERF_REG_SP as usize],
+            sampled[PERF_REG_BP as usize],
         ) else {
             return;
         };
@@ -164,7 +166,7 @@ impl SpaceUnwinder {
         // sample; later frames keep what the CFI does not restore.
         let mut gprs: [Option<u64>; 17] = [None; 17];
         for (g, &p) in gprs.iter_mut().zip(&PERF_OF_DWARF) {
-            *g = sample_regs.get(p);
+            *g = sampled[p as usize];
         }
         let mut regs = UnwindRegsX86_64::new(ip, sp, bp);
         let mut address = FrameAddress::from_instruction_pointer(ip);
