@@ -486,11 +486,6 @@ impl SpaceUnwinder {
         Self::default()
     }
 
-    /// Modules are found through [`Memory::unwind_file`]; nothing to keep.
-    pub fn add(&mut self, _module: framehop::Module<super::file::MappedBytes>) {}
-
-    pub fn remove(&mut self, _start: u64) {}
-
     /// Empties libunwind's register-state cache (perf flushes it on exec).
     pub fn flush(&mut self) {
         self.cache = RsCache::default();

@@ -128,17 +128,11 @@ impl SpaceUnwinder {
         }
     }
 
-    fn add(&mut self, module: framehop::Module<file::MappedBytes>) {
+    /// The space's modules changed.
+    fn modules_changed(&mut self) {
         match self {
-            SpaceUnwinder::X86_64(u) => u.add(module),
-            SpaceUnwinder::Aarch64(u) => u.add(module),
-        }
-    }
-
-    fn remove(&mut self, start: u64) {
-        match self {
-            SpaceUnwinder::X86_64(u) => u.remove(start),
-            SpaceUnwinder::Aarch64(u) => u.remove(start),
+            SpaceUnwinder::X86_64(u) => u.modules_changed(),
+            SpaceUnwinder::Aarch64(_) => {}
         }
     }
 }
@@ -324,44 +318,8 @@ impl Unwinding {
                             && files.own_vdso_readable()))
             });
         }
-        // Both lists are in address order with one module per start (the
-        // maps' order): one merge finds what went and what came. Removals
-        // go first, then additions, each in address order.
-        let old = &space.modules;
-        let mut added = Vec::new();
-        let (mut i, mut j) = (0, 0);
-        while i < old.len() || j < wanted.len() {
-            match (old.get(i), wanted.get(j)) {
-                (Some(o), Some(w)) if o == w => {
-                    i += 1;
-                    j += 1;
-                }
-                (Some(o), Some(w)) if o.start <= w.start => {
-                    space.unwinder.remove(o.start);
-                    i += 1;
-                }
-                (Some(o), None) => {
-                    space.unwinder.remove(o.start);
-                    i += 1;
-                }
-                (_, Some(w)) => {
-                    added.push(*w);
-                    j += 1;
-                }
-                (None, None) => unreachable!("the loop condition"),
-            }
-        }
-        for new in &added {
-            let Some(f) = self.files.get(&new.dso).and_then(Option::as_ref) else {
-                continue;
-            };
-            let module = framehop::Module::new(
-                String::new(),
-                new.start..new.end,
-                new.base,
-                f.section_info(),
-            );
-            space.unwinder.add(module);
+        if space.modules != wanted {
+            space.unwinder.modules_changed();
         }
         space.modules = wanted;
         space.generation = maps.generation();

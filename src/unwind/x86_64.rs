@@ -9,6 +9,7 @@ use framehop::{FrameAddress, Unwinder};
 
 use super::cfi::{ArchRegs, Kind, Row, Rule, MAX_SAVED, SAME, UNDEFINED};
 use super::file::{MappedBytes, UnwindFile};
+use super::memory::Registered;
 use super::memory::Memory;
 use crate::mappings::DsoId;
 use crate::reader::sample::Regs;
@@ -47,9 +48,75 @@ const POISONED_BP: u64 = 0xdead_0000_0000_0000;
 const MAX_FRAMES: usize = 1024;
 
 pub struct SpaceUnwinder {
+    /// framehop, for the plain rows it makes no rule of (see
+    /// [`FrameRule`]): made, and told of the space's modules, only when
+    /// such a row comes, so most spaces never build one.
+    framehop: Option<Box<Framehop>>,
+    /// The space's modules changed since framehop last saw them.
+    modules_changed: bool,
+    rs_cache: RsCache,
+}
+
+/// framehop's unwinder and rule cache for one address space, and the
+/// modules it was given.
+struct Framehop {
     unwinder: UnwinderX86_64<MappedBytes>,
     cache: CacheX86_64,
-    rs_cache: RsCache,
+    modules: Vec<Registered>,
+}
+
+impl Framehop {
+    /// Gives framehop the space's modules as they are now. A module that
+    /// went and one that came both move framehop's modules generation,
+    /// which empties its rule cache for the space; where the modules
+    /// changed and changed back since the last call, one module is
+    /// dropped and given again so that the generation still moves, as it
+    /// would have with every change told at once.
+    fn sync(&mut self, mem: &Memory) {
+        let (old, new) = (&self.modules, mem.modules);
+        let mut added = Vec::new();
+        let mut moved = false;
+        let (mut i, mut j) = (0, 0);
+        // Both lists are in address order, one module per start: removals
+        // first, then additions, each in address order.
+        while i < old.len() || j < new.len() {
+            match (old.get(i), new.get(j)) {
+                (Some(o), Some(n)) if o == n => {
+                    i += 1;
+                    j += 1;
+                }
+                (Some(o), Some(n)) if o.start <= n.start => {
+                    self.unwinder.remove_module(o.start);
+                    moved = true;
+                    i += 1;
+                }
+                (Some(o), None) => {
+                    self.unwinder.remove_module(o.start);
+                    moved = true;
+                    i += 1;
+                }
+                (_, Some(n)) => {
+                    added.push(*n);
+                    j += 1;
+                }
+                (None, None) => unreachable!("the loop condition"),
+            }
+        }
+        if !moved && added.is_empty() {
+            if let Some(first) = new.first() {
+                self.unwinder.remove_module(first.start);
+                added.push(*first);
+            }
+        }
+        for m in &added {
+            if let Some(f) = mem.file(m.dso) {
+                let module =
+                    framehop::Module::new(String::new(), m.start..m.end, m.base, f.section_info());
+                self.unwinder.add_module(module);
+            }
+        }
+        self.modules = new.to_vec();
+    }
 }
 
 /// libunwind's global register-state cache of one address space
@@ -123,8 +190,8 @@ impl Default for SpaceUnwinder {
 impl SpaceUnwinder {
     pub fn new() -> Self {
         SpaceUnwinder {
-            unwinder: UnwinderX86_64::new(),
-            cache: CacheX86_64::new(),
+            framehop: None,
+            modules_changed: true,
             rs_cache: RsCache::new(),
         }
     }
@@ -134,12 +201,24 @@ impl SpaceUnwinder {
         self.rs_cache = RsCache::new();
     }
 
-    pub fn add(&mut self, module: framehop::Module<MappedBytes>) {
-        self.unwinder.add_module(module);
+    /// The space's modules (`Memory::modules` from now on) changed.
+    pub fn modules_changed(&mut self) {
+        self.modules_changed = true;
     }
 
-    pub fn remove(&mut self, start: u64) {
-        self.unwinder.remove_module(start);
+    /// framehop, told of the space's current modules.
+    fn framehop(&mut self, mem: &Memory) -> &mut Framehop {
+        let fh = self.framehop.get_or_insert_with(|| {
+            Box::new(Framehop {
+                unwinder: UnwinderX86_64::new(),
+                cache: CacheX86_64::new(),
+                modules: Vec::new(),
+            })
+        });
+        if std::mem::take(&mut self.modules_changed) {
+            fh.sync(mem);
+        }
+        fh
     }
 
     /// Appends the sample's user frames to `out` as perf lists them.
@@ -287,10 +366,12 @@ impl SpaceUnwinder {
         };
         let stepped = match rule {
             Some(rule) => rule.exec(!address.is_return_address(), regs, &mut read),
-            None => self
-                .unwinder
-                .unwind_frame(address, regs, &mut self.cache, &mut read)
-                .map_err(|_| ()),
+            None => {
+                let fh = self.framehop(mem);
+                fh.unwinder
+                    .unwind_frame(address, regs, &mut fh.cache, &mut read)
+                    .map_err(|_| ())
+            }
         };
         match stepped {
             Ok(Some(ra)) if ra != 0 => {
