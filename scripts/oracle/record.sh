@@ -11,7 +11,9 @@
 #   --cases LIST  record only these cases (comma-separated; see `record.sh --list`)
 #   --dwarf       also record the --call-graph dwarf cases (c-dwarf, c-fp-dwarf, cpp-dwarf,
 #                 rust-dwarf with dwarf,16384 as cargo-flamegraph, c-dwarf-zstd, shell-dwarf,
-#                 unwind-dwarf: signal handler frames, lazy PLT binding, libc mapped as data)
+#                 unwind-dwarf: signal handler frames, lazy PLT binding, libc mapped as data;
+#                 c-debugframe-dwarf: a program whose CFI is only in .debug_frame, with no
+#                 .eh_frame_hdr, which Debian's x86_64 perf does not unwind through)
 #   --list        print the case table and exit
 set -euo pipefail
 
@@ -71,6 +73,7 @@ rust-dwarf     rust-nofp -e cpu-clock -F @F --call-graph dwarf,16384
 c-dwarf-zstd   c-nofp    -z -e cpu-clock -F @F --call-graph dwarf
 shell-dwarf    shell     -e cpu-clock -F @F --call-graph dwarf
 unwind-dwarf   unwind    -e cpu-clock -F @F --call-graph dwarf
+c-debugframe-dwarf c-debugframe -e cpu-clock -F @F --call-graph dwarf
 EOF
   fi
 }
@@ -107,6 +110,7 @@ build() {
     run gcc -O2 -g -pthread -fno-omit-frame-pointer -o misc misc_work.c
     run gcc -O2 -g -fno-omit-frame-pointer -o jit jit_work.c
     run gcc -O2 -g -fomit-frame-pointer -Wl,-z,lazy -o unwind unwind_work.c -lm
+    run gcc -O2 -g -pthread -fno-omit-frame-pointer -fno-asynchronous-unwind-tables -Wl,--no-eh-frame-hdr -o c-debugframe c_work.c
     echo "# $(gcc --version | head -1); $(rustc --version)" >> build.cmds
   )
   echo "record.sh: built workloads in $bin ($((SECONDS - t0)) s)"

@@ -97,20 +97,9 @@ impl UnwindFile {
         Some((eh, bases, fde))
     }
 
-    /// The CFI row of `svma` as libunwind uses it; `None` when no FDE covers
-    /// it. Files with only `.debug_frame` give a plain row that framehop
-    /// steps (it reads those tables itself) and that is not evaluated here.
+    /// The CFI row of `svma` as libunwind uses it, from `.eh_frame` through
+    /// `.eh_frame_hdr`; `None` when no FDE covers it.
     pub fn row(&self, svma: u64, regs: &ArchRegs) -> Option<Row> {
-        if self.eh_frame_hdr.is_none() || self.eh_frame.is_none() {
-            self.debug_frame.as_ref()?;
-            return Some(Row {
-                kind: Kind::Simple {
-                    saved: [SAME; MAX_SAVED],
-                },
-                cfa: None,
-                rules: Box::default(),
-            });
-        }
         let (eh, bases, fde) = self.eh_frame_fde(svma)?;
         let mut ctx = UnwindContext::new();
         let row = fde
@@ -118,7 +107,7 @@ impl UnwindFile {
             .ok()?;
         Some(Row {
             kind: classify(row, fde.cie().is_signal_trampoline(), regs),
-            cfa: Some(row.cfa().clone()),
+            cfa: row.cfa().clone(),
             rules: row
                 .registers()
                 .map(|(r, rule)| (r.0, rule.clone()))
@@ -138,7 +127,7 @@ impl UnwindFile {
         out: &mut [Rule],
     ) -> Option<u64> {
         let eh = EhFrame::new(&self.eh_frame.as_ref()?.bytes, LittleEndian);
-        let cfa = match row.cfa.as_ref()? {
+        let cfa = match &row.cfa {
             CfaRule::RegisterAndOffset { register, offset } => {
                 reg(register.0)?.wrapping_add(*offset as u64)
             }
@@ -170,16 +159,14 @@ impl UnwindFile {
 /// One CFI row, read once per (DSO, address) and kept.
 pub struct Row {
     pub kind: Kind,
-    /// `None` for the stand-in row of a `.debug_frame`-only file.
-    cfa: Option<CfaRule<usize>>,
+    cfa: CfaRule<usize>,
     rules: Box<[(u16, RegisterRule<usize>)]>,
 }
 
 impl Row {
-    /// The CFA rule; `None` for the stand-in row of a `.debug_frame`-only
-    /// file.
-    pub fn cfa_rule(&self) -> Option<&CfaRule<usize>> {
-        self.cfa.as_ref()
+    /// The CFA rule.
+    pub fn cfa_rule(&self) -> &CfaRule<usize> {
+        &self.cfa
     }
 
     /// A register's rule as the row states it, `None` where it says

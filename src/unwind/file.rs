@@ -5,6 +5,8 @@
 //! DSO's *data* file (`dso__data_get_fd`: build-id cache copy, then the
 //! recorded path): `.eh_frame_hdr` (with `.eh_frame`), else `.debug_frame`
 //! from that file, the symbol source file, or the `.gnu_debuglink` target.
+//! The `.debug_frame` search is compiled out of Debian's x86_64 perf
+//! (NO_LIBUNWIND_DEBUG_FRAME), so only the arm64 stepper uses it.
 //! Addresses are placed with perf's `elf_base_address`: the first PT_LOAD's
 //! `p_vaddr`, page-aligned.
 
@@ -104,7 +106,14 @@ impl UnwindFile {
         })
     }
 
-    /// Whether perf's `find_proc_info` finds any table in this file.
+    /// `.eh_frame_hdr` and `.eh_frame`: what `read_unwind_spec_eh_frame`
+    /// needs.
+    pub fn has_eh_frame_table(&self) -> bool {
+        self.eh_frame_hdr.is_some() && self.eh_frame.is_some()
+    }
+
+    /// Whether perf's `find_proc_info` finds any table in this file (with
+    /// `.debug_frame` where its libunwind searches one).
     pub fn has_tables(&self) -> bool {
         (self.eh_frame_hdr.is_some() && self.eh_frame.is_some()) || self.debug_frame.is_some()
     }

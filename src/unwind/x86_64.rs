@@ -313,7 +313,12 @@ impl SpaceUnwinder {
             return Some(hit);
         }
         let (dso, svma) = here?;
-        if mem.file(dso).is_none_or(|f| !f.has_tables()) {
+        // Debian's x86_64 perf is built without libunwind's `.debug_frame`
+        // search (NO_LIBUNWIND_DEBUG_FRAME: its libunwind has no
+        // dwarf_find_debug_frame), so find_proc_info has only
+        // `.eh_frame_hdr`; without one it fails with -EINVAL and the walk
+        // ends (not -UNW_ENOINFO, which would try the frame chain).
+        if mem.file(dso).is_none_or(|f| !f.has_eh_frame_table()) {
             return None;
         }
         let row = mem.row_of(dso, svma, &CFI_REGS);
@@ -430,7 +435,7 @@ enum FrameRule {
 impl FrameRule {
     /// framehop's `translate_into_unwind_rule`: `None` where it fails.
     fn of(row: &Row) -> Option<FrameRule> {
-        let cfa = row.cfa_rule()?;
+        let cfa = row.cfa_rule();
         match row.stated_rule(X86_64::RA.0) {
             None | Some(gimli::RegisterRule::Undefined) => return Some(FrameRule::EndOfStack),
             Some(gimli::RegisterRule::Offset(-8)) => {}
