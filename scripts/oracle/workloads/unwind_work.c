@@ -6,7 +6,9 @@
  *   (_dl_runtime_resolve: CFA on rbx) and libc's own PLT stubs (CFA expressions);
  * - the process maps libc.so.6 a second time as plain data, below its code, so perf's
  *   module base for libc comes from that mapping (libunwind's cached states still work
- *   for addresses it already knows).
+ *   for addresses it already knows);
+ * - a frame whose CFI framehop makes no rule of (odd_frame: CFA = rbp + 24, rbp saved
+ *   at CFA - 24), which framehop evaluates itself.
  * Built with -O2 -g -fomit-frame-pointer -Wl,-z,lazy. argv[1] scales the run time. */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -67,6 +69,42 @@ NOINLINE static void map_libc_as_data(void) {
     close(fd);
 }
 
+/* Called from odd_frame, so samples here unwind through its row. */
+NOINLINE uint64_t odd_callee(uint64_t n) {
+    uint64_t s = 0;
+    for (uint64_t i = 0; i < n; i++) s = s * 6364136223846793005ULL + i;
+    return s;
+}
+
+/* rbx and rbp pushed, then rbp = rsp: the CFA is rbp + 24, not the rbp + 16 of a
+ * frame-pointer prologue. */
+uint64_t odd_frame(uint64_t n);
+__asm__(".text\n"
+        ".globl odd_frame\n"
+        ".type odd_frame, @function\n"
+        "odd_frame:\n"
+        ".cfi_startproc\n"
+        "push %rbx\n"
+        ".cfi_def_cfa_offset 16\n"
+        ".cfi_offset rbx, -16\n"
+        "push %rbp\n"
+        ".cfi_def_cfa_offset 24\n"
+        ".cfi_offset rbp, -24\n"
+        "mov %rsp, %rbp\n"
+        ".cfi_def_cfa_register rbp\n"
+        "sub $8, %rsp\n"
+        "mov %rdi, %rbx\n"
+        "call odd_callee\n"
+        "add %rbx, %rax\n"
+        "mov %rbp, %rsp\n"
+        "pop %rbp\n"
+        ".cfi_def_cfa rsp, 16\n"
+        "pop %rbx\n"
+        ".cfi_def_cfa_offset 8\n"
+        "ret\n"
+        ".cfi_endproc\n"
+        ".size odd_frame, .-odd_frame\n");
+
 int main(int argc, char **argv) {
     double scale = argc > 1 ? atof(argv[1]) : 1.0;
     struct sigaction sa;
@@ -80,6 +118,7 @@ int main(int argc, char **argv) {
     for (int r = 0; r < rounds; r++) {
         acc += libc_calls(r);
         sink += busy(1000000);
+        sink += odd_frame(1000000);
         if (r == rounds / 2) map_libc_as_data();
     }
     struct itimerval off = {{0, 0}, {0, 0}};
