@@ -5,16 +5,18 @@
 pub fn hex_padded(out: &mut Vec<u8>, v: u64, width: usize) {
     // Right-aligned in a field of 16 (every u64 fits), so perf's common
     // `%16lx` is one fixed-size copy.
+    // Two digits a step, from the low byte up.
     let mut tmp = [b' '; 16];
     let mut i = tmp.len();
     let mut x = v;
-    loop {
+    while x >= 0x10 {
+        i -= 2;
+        tmp[i..i + 2].copy_from_slice(&HEX_PAIRS[(x & 0xff) as usize]);
+        x >>= 8;
+    }
+    if x != 0 || i == tmp.len() {
         i -= 1;
-        tmp[i] = b"0123456789abcdef"[(x & 15) as usize];
-        x >>= 4;
-        if x == 0 {
-            break;
-        }
+        tmp[i] = HEX_PAIRS[x as usize][1];
     }
     if width == tmp.len() {
         out.extend_from_slice(&tmp);
@@ -23,6 +25,18 @@ pub fn hex_padded(out: &mut Vec<u8>, v: u64, width: usize) {
     pad(out, width, tmp.len() - i, b' ');
     out.extend_from_slice(&tmp[i..]);
 }
+
+/// The two lowercase hex digits of every byte.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    let digits = b"0123456789abcdef";
+    let mut pairs = [[0u8; 2]; 256];
+    let mut b = 0;
+    while b < 256 {
+        pairs[b] = [digits[b >> 4], digits[b & 15]];
+        b += 1;
+    }
+    pairs
+};
 
 /// Appends `v` in lowercase hex without padding.
 pub fn hex(out: &mut Vec<u8>, v: u64) {
