@@ -404,29 +404,6 @@ pub fn trailer_id_of(attr: &Attr, data: &[u8]) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-
-    #[test]
-    fn first_registers_are_what_get_reads() {
-        let bytes: Vec<u8> = (0..40u8).flat_map(|i| [i; 8]).collect();
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        for i in 0..500usize {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            // Fewer values than the mask names, now and then.
-            let values = &bytes[..(i % 41) * 8];
-            let regs = Regs {
-                abi: 2,
-                mask: x,
-                values,
-            };
-            let first: [Option<u64>; 24] = regs.first();
-            for (r, v) in first.iter().enumerate() {
-                assert_eq!(*v, regs.get(r as u32), "mask {x:#x}, register {r}");
-            }
-        }
-    }
-
     use super::*;
 
     fn words(w: &[u64]) -> Vec<u8> {
@@ -489,5 +466,27 @@ mod tests {
         // perf reads the trailing words unchecked: a short sample is not an error.
         let s = parse_sample(&a, 0, &data[..32], 0).unwrap();
         assert_eq!((s.data_src, s.phys_addr), (0x11868100242, 0));
+    }
+
+    #[test]
+    fn first_registers_are_what_get_reads() {
+        let bytes: Vec<u8> = (0..40u8).flat_map(|i| [i; 8]).collect();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for i in 0..500usize {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Fewer values than the mask names, now and then.
+            let values = &bytes[..(i % 41) * 8];
+            let regs = Regs {
+                abi: 2,
+                mask: x,
+                values,
+            };
+            let first: [Option<u64>; 24] = regs.first();
+            for (r, v) in first.iter().enumerate() {
+                assert_eq!(*v, regs.get(r as u32), "mask {x:#x}, register {r}");
+            }
+        }
     }
 }

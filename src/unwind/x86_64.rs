@@ -261,12 +261,13 @@ impl SpaceUnwinder {
             else {
                 break;
             };
-            // framehop finds the row itself, through the module's current
-            // base: only when that is the row libunwind uses.
-            let framehop_row = matches!(kind, Kind::Simple { .. }) && here == Some((dso, svma));
+            // A plain row is stepped by framehop's rules, which find the row
+            // through the module's current base: only when that is the row
+            // libunwind uses.
+            let plain_row = matches!(kind, Kind::Simple { .. }) && here == Some((dso, svma));
             let next = match kind {
                 Kind::NoFde => frame_chain_step(address.address(), &mut regs, mem),
-                _ if !framehop_row => {
+                _ if !plain_row => {
                     let (Some(file), Some(row)) = (mem.file(dso), mem.row_of(dso, svma, &CFI_REGS))
                     else {
                         break;

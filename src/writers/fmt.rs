@@ -3,9 +3,8 @@
 
 /// Appends `v` in lowercase hex, right-aligned in `width` with spaces.
 pub fn hex_padded(out: &mut Vec<u8>, v: u64, width: usize) {
-    // Right-aligned in a field of 16 (every u64 fits), so perf's common
-    // `%16lx` is one fixed-size copy.
-    // Two digits a step, from the low byte up.
+    // Two digits a step from the low byte up, right-aligned in a field of
+    // 16 (every u64 fits), so perf's common `%16lx` is one fixed-size copy.
     let mut tmp = [b' '; 16];
     let mut i = tmp.len();
     let mut x = v;
@@ -45,23 +44,22 @@ pub fn hex(out: &mut Vec<u8>, v: u64) {
 
 /// Appends the unsigned decimal `v`, right-aligned in `width` with `fill`.
 pub fn dec_padded(out: &mut Vec<u8>, v: u64, width: usize, fill: u8) {
-    let mut buf = itoa::Buffer::new();
-    let digits = buf.format(v).as_bytes();
-    pad(out, width, digits.len(), fill);
-    out.extend_from_slice(digits);
+    aligned(out, itoa::Buffer::new().format(v).as_bytes(), width, fill);
 }
 
 /// Appends the signed decimal `v` right-aligned in `width` (printf `%5d`).
 pub fn signed_padded(out: &mut Vec<u8>, v: i64, width: usize) {
-    let mut buf = itoa::Buffer::new();
-    let digits = buf.format(v).as_bytes();
-    pad(out, width, digits.len(), b' ');
-    out.extend_from_slice(digits);
+    aligned(out, itoa::Buffer::new().format(v).as_bytes(), width, b' ');
 }
 
 /// Appends `s` right-aligned in `width` (printf `%16s`).
 pub fn str_padded(out: &mut Vec<u8>, s: &[u8], width: usize) {
-    pad(out, width, s.len(), b' ');
+    aligned(out, s, width, b' ');
+}
+
+/// `s` after as many `fill` bytes as it is short of `width`.
+fn aligned(out: &mut Vec<u8>, s: &[u8], width: usize, fill: u8) {
+    pad(out, width, s.len(), fill);
     out.extend_from_slice(s);
 }
 
