@@ -79,8 +79,9 @@ impl Framehop {
         let (mut i, mut j) = (0, 0);
         // Both lists are in address order, one module per start: removals
         // first, then additions, each in address order.
-        while i < old.len() || j < new.len() {
+        loop {
             match (old.get(i), new.get(j)) {
+                (None, None) => break,
                 (Some(o), Some(n)) if o == n => {
                     i += 1;
                     j += 1;
@@ -99,7 +100,6 @@ impl Framehop {
                     added.push(*n);
                     j += 1;
                 }
-                (None, None) => unreachable!("the loop condition"),
             }
         }
         if !moved && added.is_empty() {
