@@ -12,6 +12,10 @@
 
 use std::collections::VecDeque;
 
+/// How many deliveries ahead the flushes show an item to their `coming`
+/// callback (which prefetches its bytes while earlier items are worked on).
+const COMING_AHEAD: usize = 2;
+
 struct Entry<T> {
     time: u64,
     item: T,
@@ -62,20 +66,31 @@ impl<T> OrderedQueue<T> {
         self.pending.push(Entry { time, item });
     }
 
-    /// FINISHED_ROUND: deliver what is due, then move the limit.
-    pub fn flush_round<E>(&mut self, deliver: impl FnMut(T) -> Result<(), E>) -> Result<(), E> {
+    /// FINISHED_ROUND: deliver what is due, then move the limit. Before
+    /// each delivery, `coming` is shown the item queued [`COMING_AHEAD`]
+    /// places behind it, due or not (a look ahead that changes nothing).
+    pub fn flush_round<E>(
+        &mut self,
+        deliver: impl FnMut(T) -> Result<(), E>,
+        coming: impl FnMut(&T),
+    ) -> Result<(), E> {
         if self.is_empty() {
             return Ok(());
         }
         let limit = self.next_flush;
-        self.drain_up_to(limit, deliver)?;
+        self.drain_up_to(limit, deliver, coming)?;
         self.next_flush = self.max_timestamp;
         Ok(())
     }
 
-    /// End of input: deliver everything, in order.
-    pub fn flush_all<E>(&mut self, deliver: impl FnMut(T) -> Result<(), E>) -> Result<(), E> {
-        self.drain_up_to(u64::MAX, deliver)
+    /// End of input: deliver everything, in order (`coming` as in
+    /// [`Self::flush_round`]).
+    pub fn flush_all<E>(
+        &mut self,
+        deliver: impl FnMut(T) -> Result<(), E>,
+        coming: impl FnMut(&T),
+    ) -> Result<(), E> {
+        self.drain_up_to(u64::MAX, deliver, coming)
     }
 
     /// Moves the pending records into `sorted`, keeping the order stable.
@@ -110,6 +125,7 @@ impl<T> OrderedQueue<T> {
         &mut self,
         limit: u64,
         mut deliver: impl FnMut(T) -> Result<(), E>,
+        mut coming: impl FnMut(&T),
     ) -> Result<(), E> {
         if limit == 0 {
             return Ok(());
@@ -117,6 +133,9 @@ impl<T> OrderedQueue<T> {
         self.merge_pending();
         while self.sorted.front().is_some_and(|e| e.time <= limit) {
             let e = self.sorted.pop_front().unwrap();
+            if let Some(next) = self.sorted.get(COMING_AHEAD - 1) {
+                coming(&next.item);
+            }
             deliver(e.item)?;
         }
         Ok(())
@@ -146,9 +165,9 @@ mod tests {
             Ok(())
         };
         if round {
-            q.flush_round(f).unwrap();
+            q.flush_round(f, |_| {}).unwrap();
         } else {
-            q.flush_all(f).unwrap();
+            q.flush_all(f, |_| {}).unwrap();
         }
         out
     }
@@ -163,6 +182,33 @@ mod tests {
         q.push(20, "d");
         assert_eq!(drain(&mut q, true), vec!["b", "c", "a"]);
         assert_eq!(drain(&mut q, false), vec!["d"]);
+    }
+
+    #[test]
+    fn coming_sees_each_item_two_deliveries_ahead_due_or_not() {
+        let mut q = OrderedQueue::new();
+        for (t, x) in [(4, "d"), (1, "a"), (3, "c"), (2, "b"), (9, "e")] {
+            q.push(t, x);
+        }
+        assert!(drain(&mut q, true).is_empty());
+        q.push(10, "f");
+        // Log of (delivered, shown) in call order.
+        let log = std::cell::RefCell::new(Vec::new());
+        q.flush_round(
+            |x| -> Result<(), ()> {
+                log.borrow_mut().push(format!("deliver {x}"));
+                Ok(())
+            },
+            |x| log.borrow_mut().push(format!("coming {x}")),
+        )
+        .unwrap();
+        assert_eq!(
+            log.into_inner(),
+            [
+                "coming c", "deliver a", "coming d", "deliver b", "coming e", "deliver c",
+                "coming f", "deliver d", "deliver e",
+            ]
+        );
     }
 
     #[test]
@@ -239,10 +285,13 @@ mod tests {
             let mut clock = 1;
             for id in 0..300u32 {
                 if rand(10) == 0 {
-                    q.flush_round(|x| -> Result<(), ()> {
-                        got.push(x);
-                        Ok(())
-                    })
+                    q.flush_round(
+                        |x| -> Result<(), ()> {
+                            got.push(x);
+                            Ok(())
+                        },
+                        |_| {},
+                    )
                     .unwrap();
                     if !naive.list.is_empty() {
                         let limit = naive.next_flush;
@@ -255,10 +304,13 @@ mod tests {
                 q.push(t, id);
                 naive.push(t, id);
             }
-            q.flush_all(|x| -> Result<(), ()> {
-                got.push(x);
-                Ok(())
-            })
+            q.flush_all(
+                |x| -> Result<(), ()> {
+                    got.push(x);
+                    Ok(())
+                },
+                |_| {},
+            )
             .unwrap();
             naive.flush(u64::MAX, &mut want);
             assert_eq!(got, want);

@@ -121,7 +121,7 @@ fn run_on(opts: &Options, share: Option<Share>, sink: &mut dyn SampleSink) -> Re
     let result = read_all(&mut data, &mut queue, &mut state, &progress);
     progress.finish();
     // Deliver what was read before any error, so the output stays valid.
-    let flushed = queue.flush_all(|r| state.deliver(&data, r));
+    let flushed = queue.flush_all(|r| state.deliver(&data, r), |r| data.prefetch(&r.payload));
     state.inlines.resolve_deferred(&mut state.symbols);
     if let Some(formats) = &state.formats {
         let names = Names {
@@ -188,7 +188,7 @@ fn read_all(
         }
         if rec.type_ >= reader::RECORD_USER_TYPE_START {
             if rec.type_ == reader::RECORD_FINISHED_ROUND {
-                queue.flush_round(|r| state.deliver(data, r))?;
+                queue.flush_round(|r| state.deliver(data, r), |r| data.prefetch(&r.payload))?;
             }
             continue;
         }
