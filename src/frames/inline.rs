@@ -232,9 +232,7 @@ impl InlineFrames {
         let Some(mut worker) = self.worker.take() else {
             return;
         };
-        for records in worker.finish() {
-            self.name_answer(symbols, &records);
-        }
+        worker.finish(|records| self.name_answer(symbols, &records));
         // A worker that died left lookups unanswered: their frames stay as
         // they were.
         while self.deferred.len() < self.pending.len() {
@@ -244,7 +242,7 @@ impl InlineFrames {
 
     /// Names the deferred lookups already answered, without waiting.
     pub fn poll(&mut self, symbols: &mut SymbolTable) {
-        while let Some(records) = self.worker.as_ref().and_then(|w| w.try_answer()) {
+        while let Some(records) = self.worker.as_mut().and_then(|w| w.try_answer()) {
             self.name_answer(symbols, &records);
         }
     }

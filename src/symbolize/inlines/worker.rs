@@ -34,6 +34,8 @@ pub struct InlineWorker {
     /// Queries not sent yet.
     queued: Vec<(u32, u64)>,
     answers: Receiver<Answer>,
+    /// Queries queued or sent whose answers were not taken yet.
+    unanswered: usize,
     handle: Option<JoinHandle<()>>,
 }
 
@@ -74,6 +76,7 @@ impl InlineWorker {
             tx: Some(tx),
             queued: Vec::new(),
             answers,
+            unanswered: 0,
             handle: Some(handle),
         }
     }
@@ -90,6 +93,7 @@ impl InlineWorker {
     /// Queues a query; its answer comes after those of the queries before.
     pub fn query(&mut self, key: u32, addr: u64) {
         self.queued.push((key, addr));
+        self.unanswered += 1;
         if self.queued.len() >= QUERIES_PER_SEND {
             self.flush();
         }
@@ -107,8 +111,10 @@ impl InlineWorker {
     }
 
     /// The next answer if it is ready.
-    pub fn try_answer(&self) -> Option<Answer> {
-        self.answers.try_recv().ok()
+    pub fn try_answer(&mut self) -> Option<Answer> {
+        let answer = self.answers.try_recv().ok()?;
+        self.unanswered -= 1;
+        Some(answer)
     }
 
     /// Waits for the next answer (after sending every query); `None` when
@@ -116,18 +122,37 @@ impl InlineWorker {
     /// [`Self::finish`] reports that).
     pub fn answer(&mut self) -> Option<Answer> {
         self.flush();
-        self.answers.recv().ok()
+        let answer = self.answers.recv().ok()?;
+        self.unanswered -= 1;
+        Some(answer)
     }
 
-    /// Waits for the answers of every query not taken yet, in query order.
-    pub fn finish(&mut self) -> Vec<Answer> {
+    /// Hands `each` the answers of every query not taken yet, in query
+    /// order, as they come: the caller's work on one answer overlaps the
+    /// worker's lookups of the next ones.
+    ///
+    /// A worker that answered everything is not joined: what is left for it
+    /// is freeing its resolvers' tables, which it does beside the caller's
+    /// last steps instead of before them. A worker that died is joined, and
+    /// its panic goes on here.
+    pub fn finish(&mut self, mut each: impl FnMut(Answer)) {
         self.flush();
         self.tx = None;
+        while self.unanswered > 0 {
+            let Ok(answer) = self.answers.recv() else {
+                break;
+            };
+            self.unanswered -= 1;
+            each(answer);
+        }
         if let Some(h) = self.handle.take() {
-            if let Err(e) = h.join() {
-                std::panic::resume_unwind(e);
+            // Dropping the handle of a worker that answered everything
+            // leaves it to end on its own.
+            if self.unanswered > 0 {
+                if let Err(e) = h.join() {
+                    std::panic::resume_unwind(e);
+                }
             }
         }
-        self.answers.try_iter().collect()
     }
 }
