@@ -75,7 +75,7 @@ pub fn stack_line_parts(line: &str) -> Option<(&str, &str)> {
 /// when it drops the line.
 pub fn fold_stack_line(line: &str, java: bool) -> Option<String> {
     let (mut func, module) = stack_line_parts(line)?;
-    if let Some(at) = func.rfind("+0x") {
+    if let Some(at) = rfind_offset_suffix(func) {
         if func[at + 3..].chars().all(|c| c.is_ascii_hexdigit()) {
             func = &func[..at];
         }
@@ -84,58 +84,92 @@ pub fn fold_stack_line(line: &str, java: bool) -> Option<String> {
         return None;
     }
     let func = fix_rust_hash(func);
-    let mut out = String::new();
-    for (i, piece) in func.split("->").enumerate() {
-        let mut f = tidy_generic(&module_fallback(module, piece));
-        if java && f.starts_with('L') && f.contains('/') {
-            f.remove(0);
-        }
+    let mut out = String::with_capacity(func.len() + 8);
+    for (i, piece) in split_arrows(&func).enumerate() {
         if i > 0 {
             out.push(';');
-            if !f.contains("_[i]") {
-                f.push_str("_[i]");
-            }
         }
-        out.push_str(&f);
+        let start = out.len();
+        push_tidy_generic(&mut out, &module_fallback(module, piece));
+        if java && out[start..].starts_with('L') && out[start..].contains('/') {
+            out.remove(start);
+        }
+        if i > 0 && !out[start..].contains("_[i]") {
+            out.push_str("_[i]");
+        }
     }
     Some(out)
 }
 
-/// inferno `with_module_fallback`: `[unknown]` becomes `[<module basename>]`.
-fn module_fallback(module: &str, func: &str) -> String {
-    if func != "[unknown]" || module == "[unknown]" {
-        return func.to_string();
-    }
-    let base = &module[module.rfind('/').map(|i| i + 1).unwrap_or(0)..];
-    format!("[{base}]")
+/// Where `func.rfind("+0x")` is (the last `+` followed by `0x`).
+fn rfind_offset_suffix(func: &str) -> Option<usize> {
+    let b = func.as_bytes();
+    memchr::memrchr_iter(b'+', b).find(|&at| b[at + 1..].starts_with(b"0x"))
 }
 
-/// inferno `tidy_generic`: `;` becomes `:`, and a top-level parameter list
-/// is cut, except Go's `.(` and C++'s `(anonymous namespace)`.
-fn tidy_generic(func: &str) -> String {
-    let func = func.replace(';', ":");
+/// `func.split("->")`, without a substring searcher for the common name
+/// that holds no `-`.
+fn split_arrows(func: &str) -> impl Iterator<Item = &str> {
+    let b = func.as_bytes();
+    let mut arrows = memchr::memchr_iter(b'-', b).filter(move |&at| b.get(at + 1) == Some(&b'>'));
+    let mut from = Some(0);
+    std::iter::from_fn(move || {
+        let start = from?;
+        match arrows.next() {
+            Some(at) => {
+                from = Some(at + 2);
+                Some(&func[start..at])
+            }
+            None => {
+                from = None;
+                Some(&func[start..])
+            }
+        }
+    })
+}
+
+/// inferno `with_module_fallback`: `[unknown]` becomes `[<module basename>]`.
+fn module_fallback<'a>(module: &str, func: &'a str) -> std::borrow::Cow<'a, str> {
+    if func != "[unknown]" || module == "[unknown]" {
+        return func.into();
+    }
+    let base = &module[module.rfind('/').map(|i| i + 1).unwrap_or(0)..];
+    format!("[{base}]").into()
+}
+
+/// inferno `tidy_generic`, appended to `out`: `;` becomes `:`, and a
+/// top-level parameter list is cut, except Go's `.(` and C++'s
+/// `(anonymous namespace)`. The scan goes by bytes: every character it
+/// looks for is ASCII, which no byte of a longer UTF-8 character equals.
+fn push_tidy_generic(out: &mut String, func: &str) {
+    let b = func.as_bytes();
     let mut depth: i64 = 0;
     let mut after_dot = None;
-    let mut cut = func.len();
-    for (i, c) in func.char_indices() {
+    let mut cut = b.len();
+    for (i, &c) in b.iter().enumerate() {
         match c {
-            '<' | '{' | '[' => depth += 1,
-            '>' | '}' | ']' | ')' => depth -= 1,
-            '(' => {
+            b'<' | b'{' | b'[' => depth += 1,
+            b'>' | b'}' | b']' | b')' => depth -= 1,
+            b'(' => {
                 if depth == 0
                     && after_dot != Some(i)
-                    && !func[i..].starts_with("(anonymous namespace)")
+                    && !b[i..].starts_with(b"(anonymous namespace)")
                 {
                     cut = i;
                     break;
                 }
                 depth += 1;
             }
-            '.' => after_dot = Some(i + 1),
+            b'.' => after_dot = Some(i + 1),
             _ => {}
         }
     }
-    func[..cut].to_string()
+    let mut pieces = func[..cut].split(';');
+    out.push_str(pieces.next().unwrap_or(""));
+    for piece in pieces {
+        out.push(':');
+        out.push_str(piece);
+    }
 }
 
 /// inferno `fix_partially_demangled_rust_symbol`: a trailing `h<16 hex>`
@@ -372,6 +406,26 @@ mod tests {
             fold_stack_line("1 foo::h0123456789abcdef+0x1 (/a)", false).unwrap(),
             "foo"
         );
+    }
+
+    /// Frames and the folded text inferno-collapse-perf 0.12.8 printed for
+    /// them (one stack per comm, fed to the real binary).
+    #[test]
+    fn stack_lines_fold_as_inferno_folded_them() {
+        let cases = [
+            ("1 a->b->c+0x1 (/a)", false, "a;b_[i];c_[i]"),
+            ("2 x::f<int;long>(char)+0x2 (/a)", false, "x::f<int:long>"),
+            ("3 ns::g(.(h)+0x3 (/a)", false, "ns::g"),
+            ("4 \u{e9}t\u{e9}(int)+0xz (/a)", false, "\u{e9}t\u{e9}"),
+            ("5 p->q_[i]+0x10 (/a)", false, "p;q_[i]"),
+            ("6 [unknown] (/usr/lib/libz.so)", false, "[libz.so]"),
+            ("1 Lcom/x/Y;.m->Lcom/z/W;.n (/a)", true, "com/x/Y:.m;com/z/W:.n_[i]"),
+            ("2 Lfoo;.bar (/a)", true, "Lfoo:.bar"),
+            ("3 Lp/q;->r (/a)", true, "p/q:;r_[i]"),
+        ];
+        for (line, java, folded) in cases {
+            assert_eq!(fold_stack_line(line, java).as_deref(), Some(folded), "{line}");
+        }
     }
 
     #[test]
