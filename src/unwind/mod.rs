@@ -36,7 +36,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::mappings::{DsoId, DsoKind, Machine, MapsId, Thread};
+use crate::mappings::{DsoId, DsoKind, Machine, Map, MapsId, Thread};
 use crate::objfile::locate::is_perf_map;
 use crate::reader::sample::{Regs, Sample};
 use file::UnwindFile;
@@ -146,6 +146,8 @@ struct Space {
     /// Until then perf's `unwind__get_entries` gives no frame at all, not
     /// even the sampled ip; once set it stays set.
     prepared: bool,
+    /// [`Memory::last_map`]: emptied when the maps change.
+    last_map: Cell<Option<Map>>,
 }
 
 /// Unwinders of every address space, and the unwind tables of every file.
@@ -208,7 +210,7 @@ impl Unwinding {
             modules: &space.modules,
             files: &self.files,
             rows: &self.rows,
-            last_map: Cell::new(None),
+            last_map: &space.last_map,
         };
         space.unwinder.unwind(regs, &mem, max_stack, out);
     }
@@ -240,7 +242,7 @@ impl Unwinding {
             modules: &space.modules,
             files: &self.files,
             rows: &self.rows,
-            last_map: Cell::new(None),
+            last_map: &space.last_map,
         };
         space.unwinder.leaf_caller(regs, user_ip, &mem)
     }
@@ -309,6 +311,7 @@ impl Unwinding {
             modules: Vec::new(),
             unwinder: SpaceUnwinder::new(arch),
             prepared: false,
+            last_map: Cell::new(None),
         });
         if !space.prepared {
             space.prepared = maps.iter().any(|m| {
@@ -323,5 +326,6 @@ impl Unwinding {
         }
         space.modules = wanted;
         space.generation = maps.generation();
+        space.last_map.set(None);
     }
 }
