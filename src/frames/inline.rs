@@ -29,6 +29,9 @@ use crate::symbolize::inlines::{InlineRecord, InlineResolver};
 /// perf's `MAX_INLINE_NEST` bounds the records read after the first.
 const MAX_INLINE_RECORDS: usize = 257;
 
+/// Fewer names than this are demangled on the naming thread alone.
+const DEMANGLE_ON_TWO_THREADS_FROM: usize = 64;
+
 /// perf's `dso->text_offset`: `.text`'s `sh_addr - sh_offset`.
 fn text_offset(path: &Path) -> u64 {
     map_file(path)
@@ -232,11 +235,56 @@ impl InlineFrames {
         let Some(mut worker) = self.worker.take() else {
             return;
         };
-        worker.finish(|records| self.name_answer(symbols, &records));
+        let mut answers = Vec::new();
+        worker.finish(|records| answers.push(records));
+        if symbols.symbolizer.demangles() {
+            let names = answers.iter().flat_map(|r| r.iter().take(MAX_INLINE_RECORDS));
+            self.demangle_on_two_threads(names.map(|r| r.function.as_deref().unwrap_or("??")));
+        }
+        for records in &answers {
+            self.name_answer(symbols, records);
+        }
         // A worker that died left lookups unanswered: their frames stay as
         // they were.
         while self.deferred.len() < self.pending.len() {
             self.name_answer(symbols, &[]);
+        }
+    }
+
+    /// Demangles the raw names not demangled yet, half of them on a second
+    /// thread (the end of a run, where the worker's core is idle: C++ names
+    /// cost microseconds each). A name the threads did not do is demangled
+    /// when it is named, as before.
+    fn demangle_on_two_threads<'r>(&mut self, raw: impl Iterator<Item = &'r str>) {
+        let mut seen = rustc_hash::FxHashSet::default();
+        let todo: Vec<&str> = raw
+            .filter(|name| !self.demangled.contains_key(*name) && seen.insert(*name))
+            .collect();
+        if todo.len() < DEMANGLE_ON_TWO_THREADS_FROM {
+            return;
+        }
+        let (mine, theirs) = todo.split_at(todo.len() / 2);
+        let demangle = |names: &[&'r str]| -> Vec<(&'r str, Box<str>)> {
+            names
+                .iter()
+                .map(|raw| {
+                    let d = demangle_sym(raw.as_bytes()).unwrap_or_else(|| raw.to_string());
+                    (*raw, d.into())
+                })
+                .collect()
+        };
+        let done = std::thread::scope(|s| {
+            let helper = std::thread::Builder::new().spawn_scoped(s, || demangle(theirs));
+            let mut done = demangle(mine);
+            // Without the helper (no thread, or it panicked), naming
+            // demangles its half.
+            if let Ok(Ok(other)) = helper.map(|h| h.join()) {
+                done.extend(other);
+            }
+            done
+        });
+        for (raw, d) in done {
+            self.demangled.insert(raw.into(), d);
         }
     }
 
