@@ -50,6 +50,15 @@ struct EventLine {
     java: bool,
 }
 
+/// What a frame's folded text depends on: its symbol, its DSO (or that
+/// it is an inline frame) and the comm's Java rule.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct SymbolText {
+    sym: u32,
+    dso: u32,
+    java: bool,
+}
+
 /// How the folder reads one sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reading {
@@ -85,6 +94,11 @@ pub struct Folder {
     /// Folded text id per frame slot, for non-Java (0) and Java (1) comms.
     slot_texts: [Vec<u32>; 2],
     unmapped_text: [u32; 2],
+    /// Folded text id per symbol and DSO (the only parts of a frame's line
+    /// inferno keeps: it drops the address and a hex `+0x` offset), for
+    /// the many slots of one function; emptied when a DSO is renamed.
+    symbol_texts: FxHashMap<SymbolText, u32>,
+    symbol_texts_generation: u64,
     events: FxHashMap<(u32, i32, usize), EventLine>,
     counts: FxHashMap<Box<[u32]>, u64>,
     key: Vec<u32>,
@@ -105,6 +119,8 @@ impl Folder {
             text_ids: FxHashMap::default(),
             slot_texts: [Vec::new(), Vec::new()],
             unmapped_text: [UNSET; 2],
+            symbol_texts: FxHashMap::default(),
+            symbol_texts_generation: 0,
             events: FxHashMap::default(),
             counts: FxHashMap::default(),
             key: Vec::with_capacity(256),
@@ -160,12 +176,34 @@ impl Folder {
     #[inline(never)]
     fn new_frame_id(&mut self, f: &Frame, java: bool, names: &Names) -> u32 {
         let j = java as usize;
-        // The line as perf prints it; inferno ignores the address, and the
-        // offset is stripped whatever its value.
-        let mut line = b"0 ".to_vec();
-        frame_text(&mut line, f, names);
-        let text = String::from_utf8_lossy(&line);
-        let id = self.fold_line(text.trim_end(), java);
+        let generation = names.machine.dsos.generation();
+        if generation != self.symbol_texts_generation {
+            self.symbol_texts.clear();
+            self.symbol_texts_generation = generation;
+        }
+        let key = SymbolText {
+            sym: f.sym.map_or(u32::MAX, |s| s.0),
+            // An inline frame's line names no DSO (`(inlined)`).
+            dso: match (f.inlined, f.dso) {
+                (true, _) => u32::MAX - 1,
+                (false, Some(d)) => d.0,
+                (false, None) => u32::MAX,
+            },
+            java,
+        };
+        let id = match self.symbol_texts.get(&key) {
+            Some(&id) => id,
+            None => {
+                // The line as perf prints it; inferno ignores the address,
+                // and the offset is stripped whatever its value.
+                let mut line = b"0 ".to_vec();
+                frame_text(&mut line, f, names);
+                let text = String::from_utf8_lossy(&line);
+                let id = self.fold_line(text.trim_end(), java);
+                self.symbol_texts.insert(key, id);
+                id
+            }
+        };
         match f.key {
             FrameKey::Slot(slot) => {
                 let v = &mut self.slot_texts[j];
