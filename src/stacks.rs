@@ -21,7 +21,7 @@ use inferno::collapse::Collapse as _;
 
 use crate::error::Error;
 use crate::pipeline::{self, Options};
-use crate::writers::folded::{write_lines, Folder};
+use crate::writers::folded::{merge_sorted, write_lines, Folder};
 use crate::writers::script::ScriptWriter;
 use crate::writers::{Names, SampleSink, SampleView};
 
@@ -130,28 +130,6 @@ fn fold_fast(opts: &Options, event_filter: Option<String>) -> Result<Vec<(String
     let mut sink = Collect::new(event_filter);
     pipeline::run_in_place(opts, &mut sink)?;
     Ok(sink.lines)
-}
-
-/// Sorted `(stack, count)` lists merged into one, the counts of equal
-/// stacks added (wrapping, as inferno's).
-fn merge_sorted(parts: Vec<Vec<(String, u64)>>) -> Vec<(String, u64)> {
-    let total = parts.iter().map(Vec::len).sum();
-    let mut merged: Vec<(String, u64)> = Vec::with_capacity(total);
-    let mut heads: Vec<_> = parts.into_iter().map(|p| p.into_iter().peekable()).collect();
-    loop {
-        let next = heads
-            .iter_mut()
-            .enumerate()
-            .filter_map(|(i, h)| h.peek().map(|(s, _)| (i, s)))
-            .min_by(|a, b| a.1.cmp(b.1))
-            .map(|(i, _)| i);
-        let Some(i) = next else { return merged };
-        let (stack, count) = heads[i].next().expect("a peeked line");
-        match merged.last_mut() {
-            Some(last) if last.0 == stack => last.1 = last.1.wrapping_add(count),
-            _ => merged.push((stack, count)),
-        }
-    }
 }
 
 /// perf script text of `opts.input`, folded by inferno's collapser into `out`.

@@ -31,9 +31,11 @@ use super::text::{frame_text, header_line, ip_suffix, render_sample, FrameTexts}
 use super::{flamegraph, fmt, Header, Names, SampleSink, SampleView};
 use crate::frames::{Frame, FrameKey};
 
-/// Slot-cache marker: not computed yet.
-/// Marks a placeholder id of a pending frame (bit 30: folded for Java).
+/// Marks a placeholder id of a pending frame.
 const PENDING: u32 = 1 << 31;
+/// A placeholder's frames are folded by the Java rule.
+const JAVA_PENDING: u32 = 1 << 30;
+/// Slot-cache marker: not computed yet.
 const UNSET: u32 = u32::MAX;
 /// Slot-cache marker: inferno drops this frame.
 const DROPPED: u32 = u32::MAX - 1;
@@ -99,6 +101,9 @@ pub struct Folder {
     /// the many slots of one function; emptied when a DSO is renamed.
     symbol_texts: FxHashMap<SymbolText, u32>,
     symbol_texts_generation: u64,
+    /// The folded text ids a pending placeholder stands for, once
+    /// [`Folder::resolve_deferred`] found them.
+    expanded: FxHashMap<u32, Vec<u32>>,
     events: FxHashMap<(u32, i32, usize), EventLine>,
     counts: FxHashMap<Box<[u32]>, u64>,
     key: Vec<u32>,
@@ -121,6 +126,7 @@ impl Folder {
             unmapped_text: [UNSET; 2],
             symbol_texts: FxHashMap::default(),
             symbol_texts_generation: 0,
+            expanded: FxHashMap::default(),
             events: FxHashMap::default(),
             counts: FxHashMap::default(),
             key: Vec::with_capacity(256),
@@ -157,7 +163,7 @@ impl Folder {
     fn frame_id(&mut self, f: &Frame, java: bool, names: &Names) -> u32 {
         let j = java as usize;
         let cached = match f.key {
-            FrameKey::Pending(id) => return PENDING | (u32::from(java) << 30) | id,
+            FrameKey::Pending(id) => return PENDING | if java { JAVA_PENDING } else { 0 } | id,
             FrameKey::Unmapped => self.unmapped_text[j],
             FrameKey::Slot(slot) => self.slot_texts[j]
                 .get(slot as usize)
@@ -369,79 +375,123 @@ impl Folder {
         self.key = key;
     }
 
-    /// Replaces the placeholders of pending frames by the folded texts of
-    /// the frames they stand for (callee first there, root first here) and
-    /// merges the stacks that become equal.
+    /// Finds the folded texts of the frames each pending placeholder stands
+    /// for (callee first there, root first here); [`Self::into_lines`] puts
+    /// them in place, and its merge of equal lines merges the stacks that
+    /// become equal.
     pub fn resolve_deferred(&mut self, names: &Names) {
-        let mut expanded: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
-        let old = std::mem::take(&mut self.counts);
-        for (key, count) in old {
-            let mut new_key: Vec<u32> = Vec::with_capacity(key.len());
-            for &id in key.iter() {
-                if id & PENDING == 0 {
-                    new_key.push(id);
-                    continue;
-                }
-                if let std::collections::hash_map::Entry::Vacant(slot) = expanded.entry(id) {
-                    let java = id & (1 << 30) != 0;
-                    let frames = names.inlines.deferred(id & !(PENDING | (1 << 30)));
-                    let mut ids = Vec::with_capacity(frames.len());
-                    for f in frames.iter().rev() {
-                        let t = self.frame_id(f, java, names);
-                        if t != DROPPED {
-                            ids.push(t);
-                        }
-                    }
-                    slot.insert(ids);
-                }
-                new_key.extend_from_slice(&expanded[&id]);
-            }
-            match self.counts.get_mut(new_key.as_slice()) {
-                Some(c) => *c = c.wrapping_add(count),
-                None => {
-                    self.counts.insert(new_key.into_boxed_slice(), count);
+        let mut seen = rustc_hash::FxHashSet::default();
+        let wanted: Vec<u32> = self
+            .counts
+            .keys()
+            .flat_map(|key| key.iter().copied())
+            .filter(|&id| id & PENDING != 0 && seen.insert(id))
+            .collect();
+        for id in wanted {
+            let java = id & JAVA_PENDING != 0;
+            let frames = names.inlines.deferred(id & !(PENDING | JAVA_PENDING));
+            let mut ids = Vec::with_capacity(frames.len());
+            for f in frames.iter().rev() {
+                let t = self.frame_id(f, java, names);
+                if t != DROPPED {
+                    ids.push(t);
                 }
             }
+            self.expanded.insert(id, ids);
         }
     }
 
     /// The sorted `stack count` lines. Different id sequences that spell the
-    /// same text (a comm containing `;`) are merged, as inferno's string keys are.
+    /// same text (a comm containing `;`, pending frames) are merged, as
+    /// inferno's string keys are. With many stacks, half of them are spelt
+    /// and sorted on a second thread (this is the last step of a run, with
+    /// a core to spare), and the two halves merged.
     pub fn into_lines(mut self) -> Vec<(String, u64)> {
         let counts = &mut self.text_counts;
         self.by_text.finish(&mut |stack, weight| {
             let c = counts.entry(stack).or_insert(0);
             *c = c.wrapping_add(weight);
         });
-        let mut lines: Vec<(String, u64)> = self
-            .counts
-            .into_iter()
-            .map(|(ids, count)| {
-                let mut s = String::new();
-                for (i, id) in ids.iter().enumerate() {
-                    if i > 0 {
-                        s.push(';');
-                    }
-                    s.push_str(&self.texts[*id as usize]);
-                }
-                (s, count)
-            })
-            .chain(self.text_counts)
-            .collect();
-        lines.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        lines.dedup_by(|later, first| {
-            let same = later.0 == first.0;
-            if same {
-                first.1 = first.1.wrapping_add(later.1);
-            }
-            same
+        let mut stacks: Vec<(Box<[u32]>, u64)> = self.counts.into_iter().collect();
+        let theirs = stacks.split_off(if stacks.len() >= LINES_ON_TWO_THREADS_FROM {
+            stacks.len() / 2
+        } else {
+            stacks.len()
         });
-        lines
+        let (texts, expanded) = (&self.texts, &self.expanded);
+        let spell = |stacks: &[(Box<[u32]>, u64)], more: Vec<(String, u64)>| {
+            let mut lines: Vec<(String, u64)> = stacks
+                .iter()
+                .map(|(ids, count)| (spell_stack(ids, texts, expanded), *count))
+                .chain(more)
+                .collect();
+            lines.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            lines
+        };
+        let (mine, theirs) = std::thread::scope(|s| {
+            let helper = match theirs.is_empty() {
+                true => None,
+                false => std::thread::Builder::new()
+                    .spawn_scoped(s, || spell(&theirs, Vec::new()))
+                    .ok(),
+            };
+            let mine = spell(&stacks, self.text_counts.into_iter().collect());
+            let theirs = match helper.map(|h| h.join()) {
+                Some(Ok(lines)) => lines,
+                Some(Err(panic)) => std::panic::resume_unwind(panic),
+                // No second thread: this one spells the other half too.
+                None => spell(&theirs, Vec::new()),
+            };
+            (mine, theirs)
+        });
+        merge_sorted(vec![mine, theirs])
     }
 
     /// Writes the folded lines to `out`.
     pub fn write_to(self, out: &mut dyn Write) -> io::Result<()> {
         write_lines(&self.into_lines(), out)
+    }
+}
+
+/// Stacks from this many on are spelt on two threads ([`Folder::into_lines`]).
+const LINES_ON_TWO_THREADS_FROM: usize = 4096;
+
+/// A stack's folded line: the texts of its ids, pending placeholders
+/// replaced by the ids they stand for, joined by `;`.
+fn spell_stack(ids: &[u32], texts: &[Box<str>], expanded: &FxHashMap<u32, Vec<u32>>) -> String {
+    let mut s = String::with_capacity(256);
+    let frames = ids.iter().flat_map(|id| match id & PENDING {
+        0 => std::slice::from_ref(id),
+        _ => expanded.get(id).map_or(&[][..], Vec::as_slice),
+    });
+    for (i, id) in frames.enumerate() {
+        if i > 0 {
+            s.push(';');
+        }
+        s.push_str(&texts[*id as usize]);
+    }
+    s
+}
+
+/// Sorted `(stack, count)` lists merged into one, the counts of equal
+/// stacks added (wrapping, as inferno's).
+pub fn merge_sorted(parts: Vec<Vec<(String, u64)>>) -> Vec<(String, u64)> {
+    let total = parts.iter().map(Vec::len).sum();
+    let mut merged: Vec<(String, u64)> = Vec::with_capacity(total);
+    let mut heads: Vec<_> = parts.into_iter().map(|p| p.into_iter().peekable()).collect();
+    loop {
+        let next = heads
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, h)| h.peek().map(|(s, _)| (i, s)))
+            .min_by(|a, b| a.1.cmp(b.1))
+            .map(|(i, _)| i);
+        let Some(i) = next else { return merged };
+        let (stack, count) = heads[i].next().expect("a peeked line");
+        match merged.last_mut() {
+            Some(last) if last.0 == stack => last.1 = last.1.wrapping_add(count),
+            _ => merged.push((stack, count)),
+        }
     }
 }
 
