@@ -12,8 +12,12 @@ use std::borrow::Cow;
 use std::path::Path;
 
 const SHF_COMPRESSED: u64 = 0x800;
-/// Inflated sections at least this large are kept in the persistent cache.
-pub const CACHED_SECTION: u64 = 256 * 1024;
+/// Inflated sections at least this large are kept in the persistent cache:
+/// miniz_oxide inflates about 50 bytes a microsecond, a cached section is
+/// mapped and checksummed at a few GB/s, and an open costs some
+/// microseconds (libc's debug file: 12 sections between 16 and 256 KiB,
+/// 1 MB in all, took 5 ms to inflate on every run).
+pub const CACHED_SECTION: u64 = 16 * 1024;
 const SECTION_KIND: &str = "debugsec";
 
 /// Section contents: part of the mapped file, inflated now, or inflated by
