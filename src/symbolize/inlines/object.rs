@@ -171,15 +171,21 @@ impl ObjFile {
         Some(None)
     }
 
-    /// [`ObjFile::contents`], with inflated sections of at least
-    /// [`CACHED_SECTION`] bytes kept in the persistent cache and read from
-    /// it (mapped) when there. The key is the file's identity (device,
-    /// inode, size, modification and change times: any write to the file
-    /// changes its change time, which users cannot set back) and the
-    /// section's place and sizes; the stored bytes are the inflated ones.
-    pub fn contents_cached(&self, idx: usize) -> Option<Contents<'_>> {
-        let Some((data, size)) = self.compressed(idx)? else {
-            return self.raw(idx).map(Contents::Borrowed);
+    /// [`ObjFile::contents`] where it needs no inflating: a section stored
+    /// as is, or an inflated one of at least [`CACHED_SECTION`] bytes kept
+    /// in the persistent cache (mapped). Otherwise `Err` with the key to
+    /// store the section under once [`Self::inflate_and_store`] inflated
+    /// it. The key is the file's identity (device, inode, size,
+    /// modification and change times: any write to the file changes its
+    /// change time, which users cannot set back) and the section's place
+    /// and sizes; the stored bytes are the inflated ones.
+    #[allow(clippy::type_complexity)]
+    pub fn contents_at_hand(&self, idx: usize) -> Result<Option<Contents<'_>>, Option<Vec<u8>>> {
+        let Some(compressed) = self.compressed(idx) else {
+            return Ok(None);
+        };
+        let Some((_, size)) = compressed else {
+            return Ok(self.raw(idx).map(Contents::Borrowed));
         };
         let key = self.identity.filter(|_| size >= CACHED_SECTION).map(|id| {
             let h = &self.sections[idx].hdr;
@@ -192,12 +198,18 @@ impl ObjFile {
         if let Some(key) = &key {
             if let Some(m) = crate::cache::load_mapped(SECTION_KIND, key) {
                 if m.bytes().len() as u64 == size {
-                    return Some(Contents::Mapped(m));
+                    return Ok(Some(Contents::Mapped(m)));
                 }
             }
         }
+        Err(key)
+    }
+
+    /// Inflates a compressed section and stores it under `key`.
+    pub fn inflate_and_store(&self, idx: usize, key: Option<&[u8]>) -> Option<Contents<'_>> {
+        let (data, size) = self.compressed(idx)??;
         let out = inflate(data, size)?;
-        if let Some(key) = &key {
+        if let Some(key) = key {
             crate::cache::store(SECTION_KIND, key, &out);
         }
         Some(Contents::Owned(out))

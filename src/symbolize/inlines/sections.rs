@@ -54,15 +54,21 @@ impl SecStore {
             });
             idx[k] = i.filter(|&i| obj.sections[i].has_contents());
         }
-        // Compressed sections (Debian's debug files) are inflated in
-        // parallel: the first lookup in libc waits for all of them.
+        // Raw sections and cache hits are taken here; compressed sections
+        // (Debian's debug files) not in the cache are inflated in parallel:
+        // the first lookup in libc waits for all of them.
         let mut d: [Option<Data>; 9] = Default::default();
+        let mut to_inflate = Vec::new();
+        for (k, i) in idx.iter().enumerate().filter_map(|(k, i)| i.map(|i| (k, i))) {
+            match obj.contents_at_hand(i) {
+                Ok(found) => d[k] = found.map(conv),
+                Err(key) => to_inflate.push((k, i, key)),
+            }
+        }
         std::thread::scope(|sc| {
-            let jobs: Vec<_> = idx
+            let jobs: Vec<_> = to_inflate
                 .iter()
-                .enumerate()
-                .filter_map(|(k, i)| i.map(|i| (k, i)))
-                .map(|(k, i)| (k, sc.spawn(move || obj.contents_cached(i))))
+                .map(|(k, i, key)| (*k, sc.spawn(move || obj.inflate_and_store(*i, key.as_deref()))))
                 .collect();
             for (k, j) in jobs {
                 d[k] = j.join().ok().flatten().map(conv);
