@@ -37,6 +37,9 @@ pub struct Memory<'a> {
     /// address space while its maps do not change (reads past the copy's
     /// end come in runs within one map, sample after sample).
     pub(super) last_map: &'a Cell<Option<Map>>,
+    /// The index in `modules` of the last module [`Memory::locate`] found,
+    /// kept by the address space (checked before use: any index is safe).
+    pub(super) last_module: &'a Cell<usize>,
 }
 
 impl Memory<'_> {
@@ -88,10 +91,26 @@ impl Memory<'_> {
 
     /// The DSO of the module holding `addr` and the address's SVMA under
     /// the module's current base (what perf's `find_proc_info` would use).
+    /// Consecutive frames mostly lie in the module of the frame before, so
+    /// that module is tried first ([`Memory::last_module`]).
     pub fn locate(&self, addr: u64) -> Option<(DsoId, u64)> {
-        let i = self.modules.partition_point(|m| m.start <= addr);
-        let m = self.modules.get(i.checked_sub(1)?)?;
-        (addr < m.end).then(|| (m.dso, addr.wrapping_sub(m.base)))
+        let modules = self.modules;
+        let last = self.last_module.get();
+        // The module the search would find: the last one starting at or
+        // below `addr`.
+        let found = match modules.get(last) {
+            Some(m)
+                if m.start <= addr && modules.get(last + 1).is_none_or(|n| n.start > addr) =>
+            {
+                m
+            }
+            _ => {
+                let i = modules.partition_point(|m| m.start <= addr).checked_sub(1)?;
+                self.last_module.set(i);
+                &modules[i]
+            }
+        };
+        (addr < found.end).then(|| (found.dso, addr.wrapping_sub(found.base)))
     }
 
     /// The unwind tables of a DSO.
@@ -110,4 +129,50 @@ impl Memory<'_> {
         row
     }
 
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `locate` with the remembered module gives what the binary search
+    /// gives, whatever module was remembered (stale indexes included).
+    #[test]
+    fn locate_with_a_remembered_module_matches_the_search() {
+        let m = |start, end, dso| Registered {
+            start,
+            end,
+            base: start / 2,
+            dso: DsoId(dso),
+        };
+        // A gap (0x3000..0x4000), and a module starting where one ends.
+        let modules = [m(0x1000, 0x3000, 1), m(0x4000, 0x5000, 2), m(0x5000, 0x8000, 3)];
+        let maps = Maps::default();
+        let files = FxHashMap::default();
+        let rows = RowCache::default();
+        let last_map = Cell::new(None);
+        let searched = |addr: u64| {
+            let i = modules.partition_point(|m| m.start <= addr).checked_sub(1)?;
+            let m = &modules[i];
+            (addr < m.end).then(|| (m.dso, addr.wrapping_sub(m.base)))
+        };
+        for remembered in 0..6 {
+            for addr in (0..0x9000).step_by(0x400).chain([0x2fff, 0x4fff, 0x5000, 0x7fff]) {
+                let last_module = Cell::new(remembered);
+                let mem = Memory {
+                    stack: &[],
+                    sp: 0,
+                    maps: &maps,
+                    modules: &modules,
+                    files: &files,
+                    rows: &rows,
+                    last_map: &last_map,
+                    last_module: &last_module,
+                };
+                assert_eq!(mem.locate(addr), searched(addr), "{addr:#x} from {remembered}");
+                // And again, from what the first call remembered.
+                assert_eq!(mem.locate(addr), searched(addr), "{addr:#x} again");
+            }
+        }
+    }
 }

@@ -148,6 +148,8 @@ struct Space {
     prepared: bool,
     /// [`Memory::last_map`]: emptied when the maps change.
     last_map: Cell<Option<Map>>,
+    /// [`Memory::last_module`].
+    last_module: Cell<usize>,
 }
 
 /// Unwinders of every address space, and the unwind tables of every file.
@@ -211,6 +213,7 @@ impl Unwinding {
             files: &self.files,
             rows: &self.rows,
             last_map: &space.last_map,
+            last_module: &space.last_module,
         };
         space.unwinder.unwind(regs, &mem, max_stack, out);
     }
@@ -243,6 +246,7 @@ impl Unwinding {
             files: &self.files,
             rows: &self.rows,
             last_map: &space.last_map,
+            last_module: &space.last_module,
         };
         space.unwinder.leaf_caller(regs, user_ip, &mem)
     }
@@ -312,6 +316,7 @@ impl Unwinding {
             unwinder: SpaceUnwinder::new(arch),
             prepared: false,
             last_map: Cell::new(None),
+            last_module: Cell::new(0),
         });
         if !space.prepared {
             space.prepared = maps.iter().any(|m| {
