@@ -6,14 +6,69 @@
 //! evaluates.
 
 use gimli::{
-    BaseAddresses, CfaRule, EhFrame, EhFrameHdr, Evaluation, EvaluationResult, LittleEndian,
-    Location, RegisterRule, UnwindContext, UnwindSection, UnwindTableRow, Value,
+    BaseAddresses, CfaRule, EhFrame, EhFrameHdr, EhFrameOffset, Evaluation, EvaluationResult,
+    LittleEndian, Location, RegisterRule, UnwindContext, UnwindSection, UnwindTableRow, Value,
 };
 
 use super::file::UnwindFile;
 
 type R<'a> = gimli::EndianSlice<'a, LittleEndian>;
 type Fde<'a> = gimli::FrameDescriptionEntry<R<'a>>;
+
+/// The `.eh_frame_hdr` search table, decoded once per file: gimli's
+/// `EhHdrTable::fde_for_address` decodes a dozen entries and parses the
+/// header again for every lookup.
+pub struct HdrTable {
+    /// (initial location, FDE address) per entry, in the table's order.
+    entries: Vec<(u64, u64)>,
+    /// The address `.eh_frame` starts at (the header's `eh_frame_ptr`).
+    eh_frame: u64,
+}
+
+impl HdrTable {
+    /// The table of a `.eh_frame_hdr`, or `None` where gimli's search would
+    /// not take it as a whole (no table, an encoding it does not search,
+    /// an indirect or unreadable entry): lookups then go to gimli.
+    fn decode(hdr: &[u8], bases: &BaseAddresses) -> Option<HdrTable> {
+        let parsed = EhFrameHdr::new(hdr, LittleEndian).parse(bases, 8).ok()?;
+        let table = parsed.table()?;
+        let eh_frame = parsed.eh_frame_ptr().direct().ok()?;
+        let mut entries = Vec::new();
+        let mut iter = table.iter(bases);
+        while let Some((initial, fde)) = iter.next().ok()? {
+            entries.push((initial.direct().ok()?, fde.direct().ok()?));
+        }
+        // gimli's lookup searches fixed-size entries only (it fails for
+        // every address otherwise): such a table stays with gimli.
+        if !entries.is_empty() && table.lookup(0, bases).is_err() {
+            return None;
+        }
+        Some(HdrTable { entries, eh_frame })
+    }
+
+    /// The `.eh_frame` offset of the FDE that gimli's `EhHdrTable::lookup`
+    /// picks for `address` (same halving, so the same entry even in a table
+    /// out of order); the caller checks that the FDE covers it.
+    fn fde_offset(&self, address: u64) -> Option<usize> {
+        let (mut at, mut len) = (0, self.entries.len());
+        while len > 1 {
+            let mid = at + len / 2;
+            match self.entries[mid].0.cmp(&address) {
+                std::cmp::Ordering::Equal => {
+                    at = mid;
+                    break;
+                }
+                std::cmp::Ordering::Less => {
+                    at = mid;
+                    len -= len / 2;
+                }
+                std::cmp::Ordering::Greater => len /= 2,
+            }
+        }
+        let (_, fde) = *self.entries.get(at)?;
+        usize::try_from(fde.checked_sub(self.eh_frame)?).ok()
+    }
+}
 
 /// How the CFI treats an address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,14 +141,25 @@ impl UnwindFile {
             return None;
         };
         let bases = self.bases();
-        let parsed = EhFrameHdr::new(&hdr.bytes, LittleEndian)
-            .parse(&bases, 8)
-            .ok()?;
         let eh = EhFrame::new(&eh.bytes, LittleEndian);
-        let fde = parsed
-            .table()?
-            .fde_for_address(&eh, &bases, svma, EhFrame::cie_from_offset)
-            .ok()?;
+        let table = self
+            .hdr_table
+            .get_or_init(|| HdrTable::decode(&hdr.bytes, &bases));
+        let fde = match table {
+            Some(table) => {
+                let offset = table.fde_offset(svma)?;
+                let fde = eh
+                    .fde_from_offset(&bases, EhFrameOffset(offset), EhFrame::cie_from_offset)
+                    .ok()?;
+                fde.contains(svma).then_some(fde)?
+            }
+            None => EhFrameHdr::new(&hdr.bytes, LittleEndian)
+                .parse(&bases, 8)
+                .ok()?
+                .table()?
+                .fde_for_address(&eh, &bases, svma, EhFrame::cie_from_offset)
+                .ok()?,
+        };
         Some((eh, bases, fde))
     }
 
@@ -278,4 +344,43 @@ fn eval(
         };
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The decoded table finds the same FDE as gimli's search of the
+    /// section, at every 7th address of the text (and around it) of this
+    /// test binary and of libc.
+    #[test]
+    fn decoded_table_finds_what_gimli_finds() {
+        let exe = std::env::current_exe().unwrap();
+        let libc = std::path::Path::new("/lib/x86_64-linux-gnu/libc.so.6");
+        for path in [exe.as_path(), libc].into_iter().filter(|p| p.exists()) {
+            let file = UnwindFile::load(path, &[]).unwrap();
+            let (Some(hdr), Some(eh)) = (&file.eh_frame_hdr, &file.eh_frame) else {
+                continue;
+            };
+            let bases = file.bases();
+            let table = HdrTable::decode(&hdr.bytes, &bases).expect("a decodable table");
+            assert!(table.entries.len() > 100, "{}", path.display());
+            let eh = EhFrame::new(&eh.bytes, LittleEndian);
+            let parsed = EhFrameHdr::new(&hdr.bytes, LittleEndian).parse(&bases, 8).unwrap();
+            let text = file.text.clone().unwrap();
+            let mut found = 0;
+            for svma in (text.start.saturating_sub(64)..text.end + 64).step_by(7) {
+                let by_gimli = parsed
+                    .table()
+                    .unwrap()
+                    .fde_for_address(&eh, &bases, svma, EhFrame::cie_from_offset)
+                    .ok()
+                    .map(|f| f.offset());
+                let ours = file.eh_frame_fde(svma).map(|(_, _, f)| f.offset());
+                assert_eq!(ours, by_gimli, "{} at {svma:#x}", path.display());
+                found += usize::from(ours.is_some());
+            }
+            assert!(found > 1000, "{}: {found}", path.display());
+        }
+    }
 }

@@ -54,6 +54,9 @@ pub struct UnwindFile {
     pub eh_frame: Option<LoadedSection>,
     pub debug_frame: Option<MappedBytes>,
     pub text: Option<Range<u64>>,
+    /// The `.eh_frame_hdr` search table decoded on first use (`cfi.rs`):
+    /// `None` inside where it cannot be (gimli then searches the section).
+    pub(super) hdr_table: std::sync::OnceLock<Option<super::cfi::HdrTable>>,
 }
 
 fn section(file: &Arc<Mmap>, elf: &Elf, name: &str) -> Option<LoadedSection> {
@@ -103,6 +106,7 @@ impl UnwindFile {
             debug_frame,
             text,
             data,
+            hdr_table: std::sync::OnceLock::new(),
         })
     }
 
