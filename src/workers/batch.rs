@@ -80,6 +80,14 @@ pub struct SideItem {
 }
 
 impl Batch {
+    /// The bytes its items, frames and byte fields take (what holding it
+    /// back costs; buffers kept for reuse not counted).
+    pub fn size(&self) -> usize {
+        self.items.len() * std::mem::size_of::<Item>()
+            + self.frames.len() * std::mem::size_of::<Frame>()
+            + self.bytes.len()
+    }
+
     pub fn clear(&mut self) {
         self.delta.clear();
         self.items.clear();

@@ -53,8 +53,14 @@ use mirror::{Mirror, Sent};
 const BATCH_ITEMS: usize = 1024;
 /// Batches in flight between the two threads.
 const DEPTH: usize = 4;
-/// Batches held back for inline answers before the pipeline waits for them.
+/// Batches held back for inline answers before the pipeline waits for
+/// them: at least this many, and more while they hold under
+/// [`MAX_HELD_BYTES`]. The first lookups in a large DWARF file (libc's)
+/// take the worker tens of milliseconds; four batches made the pipeline
+/// wait for them (docs/performance.md, session 9).
 const MAX_HELD: usize = 4;
+/// The memory held-back batches may take before the pipeline waits.
+const MAX_HELD_BYTES: usize = 16 << 20;
 
 /// [`BATCH_ITEMS`], or `$PERFOLD_SINK_BATCH` when set to a number: the
 /// tests hand over every item or few on their own, so that even the
@@ -62,6 +68,16 @@ const MAX_HELD: usize = 4;
 fn batch_items() -> usize {
     static ITEMS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *ITEMS.get_or_init(|| test_knob("PERFOLD_SINK_BATCH").map_or(BATCH_ITEMS, |n| n as usize))
+}
+
+/// [`MAX_HELD_BYTES`]; none with `$PERFOLD_SINK_BATCH` set, so that the
+/// tests' tiny batches still make the pipeline wait for inline answers.
+fn max_held_bytes() -> usize {
+    static BYTES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *BYTES.get_or_init(|| match test_knob("PERFOLD_SINK_BATCH") {
+        Some(_) => 0,
+        None => MAX_HELD_BYTES,
+    })
 }
 
 /// A test knob: environment variable `var` when it holds a positive number.
@@ -102,6 +118,8 @@ pub struct ThreadedSink<'scope, 'env> {
     /// for their inline answers, and the sink thread expands them.
     expand: bool,
     held: VecDeque<Batch>,
+    /// What the batches in `held` take ([`Batch::size`]).
+    held_bytes: usize,
 }
 
 type Joined<'env> = (&'env mut (dyn SampleSink + Send), io::Result<()>);
@@ -131,6 +149,7 @@ impl<'scope, 'env> ThreadedSink<'scope, 'env> {
             sent: Sent::default(),
             expand,
             held: VecDeque::new(),
+            held_bytes: 0,
         }
     }
 
@@ -145,6 +164,7 @@ impl<'scope, 'env> ThreadedSink<'scope, 'env> {
         if !self.expand {
             return self.transmit(full);
         }
+        self.held_bytes += full.size();
         self.held.push_back(full);
         self.release_answered(names)
     }
@@ -160,6 +180,7 @@ impl<'scope, 'env> ThreadedSink<'scope, 'env> {
             let Some(mut batch) = self.held.pop_front() else {
                 break;
             };
+            self.held_bytes -= batch.size();
             self.sent.catch_up_late(names, &mut batch.delta);
             self.transmit(batch)?;
         }
@@ -263,7 +284,9 @@ impl SampleSink for ThreadedSink<'_, '_> {
             return None;
         }
         match self.held.front() {
-            Some(b) if self.held.len() > MAX_HELD => Some(b.pending_upto),
+            Some(b) if self.held.len() > MAX_HELD && self.held_bytes > max_held_bytes() => {
+                Some(b.pending_upto)
+            }
             _ => Some(0),
         }
     }
