@@ -204,7 +204,10 @@ impl Folder {
                 // and the offset is stripped whatever its value.
                 let mut line = b"0 ".to_vec();
                 frame_text(&mut line, f, names);
-                let text = String::from_utf8_lossy(&line);
+                let text = match std::str::from_utf8(&line) {
+                    Ok(text) => std::borrow::Cow::Borrowed(text),
+                    Err(_) => String::from_utf8_lossy(&line),
+                };
                 let id = self.fold_line(text.trim_end(), java);
                 self.symbol_texts.insert(key, id);
                 id

@@ -114,8 +114,13 @@ fn find_debug_info(f: &ObjFile) -> Option<usize> {
         })
 }
 
+/// `b` as text, invalid UTF-8 replaced (the check of valid text, nearly
+/// all names, goes by words where `from_utf8_lossy` goes by bytes).
 fn lossy(b: &[u8]) -> Box<str> {
-    String::from_utf8_lossy(b).into()
+    match std::str::from_utf8(b) {
+        Ok(s) => s.into(),
+        Err(_) => String::from_utf8_lossy(b).into(),
+    }
 }
 
 impl InlineResolver {
