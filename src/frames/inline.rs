@@ -235,8 +235,7 @@ impl InlineFrames {
         let Some(mut worker) = self.worker.take() else {
             return;
         };
-        let mut answers = Vec::new();
-        worker.finish(|records| answers.push(records));
+        let answers = worker.finish();
         if symbols.symbolizer.demangles() {
             let names = answers.iter().flat_map(|r| r.iter().take(MAX_INLINE_RECORDS));
             self.demangle_on_two_threads(names.map(|r| r.function.as_deref().unwrap_or("??")));

@@ -127,32 +127,27 @@ impl InlineWorker {
         Some(answer)
     }
 
-    /// Hands `each` the answers of every query not taken yet, in query
-    /// order, as they come: the caller's work on one answer overlaps the
-    /// worker's lookups of the next ones.
+    /// Waits for the answers of every query not taken yet, in query order.
     ///
     /// A worker that answered everything is not joined: what is left for it
     /// is freeing its resolvers' tables, which it does beside the caller's
     /// last steps instead of before them. A worker that died is joined, and
     /// its panic goes on here.
-    pub fn finish(&mut self, mut each: impl FnMut(Answer)) {
+    pub fn finish(&mut self) -> Vec<Answer> {
         self.flush();
         self.tx = None;
-        while self.unanswered > 0 {
-            let Ok(answer) = self.answers.recv() else {
-                break;
-            };
-            self.unanswered -= 1;
-            each(answer);
-        }
+        let answers: Vec<Answer> = self.answers.iter().take(self.unanswered).collect();
+        let died = answers.len() < self.unanswered;
+        self.unanswered = 0;
         if let Some(h) = self.handle.take() {
             // Dropping the handle of a worker that answered everything
             // leaves it to end on its own.
-            if self.unanswered > 0 {
+            if died {
                 if let Err(e) = h.join() {
                     std::panic::resume_unwind(e);
                 }
             }
         }
+        answers
     }
 }
