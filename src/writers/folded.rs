@@ -163,7 +163,9 @@ impl Folder {
     fn frame_id(&mut self, f: &Frame, java: bool, names: &Names) -> u32 {
         let j = java as usize;
         let cached = match f.key {
-            FrameKey::Pending(id) => return PENDING | if java { JAVA_PENDING } else { 0 } | id,
+            FrameKey::Pending(id) => {
+                return PENDING | (u32::from(java) * JAVA_PENDING) | id;
+            }
             FrameKey::Unmapped => self.unmapped_text[j],
             FrameKey::Slot(slot) => self.slot_texts[j]
                 .get(slot as usize)
