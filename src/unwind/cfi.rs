@@ -10,21 +10,14 @@ use gimli::{
     LittleEndian, Location, RegisterRule, UnwindContext, UnwindSection, UnwindTableRow, Value,
 };
 
-use super::file::UnwindFile;
+use super::file::{HdrTable, UnwindFile};
 
 type R<'a> = gimli::EndianSlice<'a, LittleEndian>;
 type Fde<'a> = gimli::FrameDescriptionEntry<R<'a>>;
 
-/// The `.eh_frame_hdr` search table, decoded once per file: gimli's
-/// `EhHdrTable::fde_for_address` decodes a dozen entries and parses the
-/// header again for every lookup.
-pub struct HdrTable {
-    /// (initial location, FDE address) per entry, in the table's order.
-    entries: Vec<(u64, u64)>,
-    /// The address `.eh_frame` starts at (the header's `eh_frame_ptr`).
-    eh_frame: u64,
-}
-
+/// Decoding and searching [`HdrTable`] as gimli's `EhHdrTable` searches
+/// the section, which decodes a dozen entries and parses the header again
+/// for every lookup.
 impl HdrTable {
     /// The table of a `.eh_frame_hdr`, or `None` where gimli's search would
     /// not take it as a whole (no table, an encoding it does not search,

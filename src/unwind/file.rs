@@ -56,7 +56,16 @@ pub struct UnwindFile {
     pub text: Option<Range<u64>>,
     /// The `.eh_frame_hdr` search table decoded on first use (`cfi.rs`):
     /// `None` inside where it cannot be (gimli then searches the section).
-    pub(super) hdr_table: std::sync::OnceLock<Option<super::cfi::HdrTable>>,
+    pub(super) hdr_table: std::sync::OnceLock<Option<HdrTable>>,
+}
+
+/// The `.eh_frame_hdr` search table, decoded once per file (`cfi.rs`
+/// decodes and searches it).
+pub struct HdrTable {
+    /// (initial location, FDE address) per entry, in the table's order.
+    pub(super) entries: Vec<(u64, u64)>,
+    /// The address `.eh_frame` starts at (the header's `eh_frame_ptr`).
+    pub(super) eh_frame: u64,
 }
 
 fn section(file: &Arc<Mmap>, elf: &Elf, name: &str) -> Option<LoadedSection> {
