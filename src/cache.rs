@@ -17,7 +17,12 @@
 //!   file, and a reader sees either no file or a complete one.
 //! - Every failure (no directory, full disk, permissions) is a miss or a
 //!   skipped store: the cache never makes a run fail and never changes what
-//!   it prints. What a key must cover, so that equal keys mean equal
+//!   it prints.
+//! - The directory stays under [`MAX_BYTES`]: a hit sets its file's
+//!   modification time, and the first store of a run that finds the
+//!   directory larger deletes the entries used longest ago, down to
+//!   [`KEEP_BYTES`] (a concurrent run that has one mapped keeps reading it;
+//!   one that looks it up finds a miss). What a key must cover, so that equal keys mean equal
 //!   payloads, is each caller's argument (see their module docs).
 
 use std::fs;
@@ -26,6 +31,11 @@ use std::path::{Path, PathBuf};
 
 /// File layout version; part of every file's header.
 const MAGIC: &[u8; 8] = b"PFCACHE1";
+
+/// The size of the directory's entries past which a store trims it.
+pub const MAX_BYTES: u64 = 1 << 30;
+/// What trimming leaves.
+pub const KEEP_BYTES: u64 = MAX_BYTES / 4 * 3;
 
 /// The cache directory, or `None` when caching is off.
 pub fn dir() -> Option<PathBuf> {
@@ -144,8 +154,11 @@ pub fn load(kind: &str, key: &[u8]) -> Option<Vec<u8>> {
 
 /// [`load`] from a given directory.
 pub fn load_in(dir: &Path, kind: &str, key: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Read;
     let key = &full_key(key)[..];
-    let bytes = fs::read(file_of(dir, kind, key)).ok()?;
+    let mut f = fs::File::open(file_of(dir, kind, key)).ok()?;
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes).ok()?;
     let rest = bytes.strip_prefix(MAGIC.as_slice())?;
     let (klen, rest) = split_u64(rest)?;
     let klen = usize::try_from(klen).ok()?;
@@ -163,7 +176,17 @@ pub fn load_in(dir: &Path, kind: &str, key: &[u8]) -> Option<Vec<u8>> {
     }
     let (payload, sum) = rest.split_at(plen);
     let body = &bytes[..bytes.len() - 8];
-    (u64::from_le_bytes(sum.try_into().ok()?) == hash(body)).then(|| payload.to_vec())
+    if u64::from_le_bytes(sum.try_into().ok()?) != hash(body) {
+        return None;
+    }
+    used(&f);
+    Some(payload.to_vec())
+}
+
+/// Marks a hit's file as just used (its modification time), so that
+/// trimming keeps it longest. Failures are ignored.
+fn used(f: &fs::File) {
+    let _ = f.set_modified(std::time::SystemTime::now());
 }
 
 /// The payload stored under (`kind`, `key`) as a read-only map of the
@@ -227,7 +250,11 @@ pub fn load_mapped_in(dir: &Path, kind: &str, key: &[u8]) -> Option<Mapped> {
     // SAFETY: cache files are never written in place (each store renames a
     // new file over the name), so the mapped file does not change.
     let map = unsafe { memmap2::Mmap::map(&f) }.ok()?;
-    (map.len() == total).then_some(Mapped { map, start })
+    if map.len() != total {
+        return None;
+    }
+    used(&f);
+    Some(Mapped { map, start })
 }
 
 fn split_u64(b: &[u8]) -> Option<(u64, &[u8])> {
@@ -236,7 +263,7 @@ fn split_u64(b: &[u8]) -> Option<(u64, &[u8])> {
 }
 
 /// Removes the entries of `kind` (and temporary files a stopped run left)
-/// last written before `before`: for entries whose key holds something
+/// last written or used before `before`: for entries whose key holds something
 /// that changed since, so they can never be found again (the kernel's
 /// symbols of an earlier boot). Failures are ignored; a concurrent run that
 /// has such an entry mapped keeps reading it.
@@ -285,7 +312,48 @@ pub fn store_in(dir: &Path, kind: &str, key: &[u8], payload: &[u8]) -> bool {
     body.extend_from_slice(payload);
     let sum = hash(&body);
     body.extend_from_slice(&sum.to_le_bytes());
-    write_atomically(dir, &file_of(dir, kind, key), &body).is_ok()
+    let written = write_atomically(dir, &file_of(dir, kind, key), &body).is_ok();
+    static TRIMMED: std::sync::Once = std::sync::Once::new();
+    if written {
+        TRIMMED.call_once(|| trim_in(dir, MAX_BYTES, KEEP_BYTES));
+    }
+    written
+}
+
+/// When the entries in `dir` take more than `max` bytes, deletes those
+/// used longest ago (oldest modification time first) until `keep` bytes
+/// are left. Temporary files are counted but left to their writers.
+/// Failures are ignored.
+pub fn trim_in(dir: &Path, max: u64, keep: u64) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let mut total = 0u64;
+    let mut files: Vec<(std::time::SystemTime, u64, PathBuf)> = Vec::new();
+    for e in entries.flatten() {
+        let Ok(m) = e.metadata() else { continue };
+        if !m.is_file() {
+            continue;
+        }
+        total += m.len();
+        let name = e.file_name();
+        let is_entry = !name.as_encoded_bytes().contains(&b'.');
+        if let (true, Ok(t)) = (is_entry, m.modified()) {
+            files.push((t, m.len(), e.path()));
+        }
+    }
+    if total <= max {
+        return;
+    }
+    files.sort();
+    for (_, len, path) in files {
+        if total <= keep {
+            break;
+        }
+        if fs::remove_file(&path).is_ok() {
+            total -= len;
+        }
+    }
 }
 
 fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -322,6 +390,77 @@ mod tests {
         let d = std::env::temp_dir().join(format!("perfold-cache-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&d);
         d
+    }
+
+    /// Trimming deletes the entries used longest ago until `keep` bytes
+    /// are left, counts temporary files without deleting them, and leaves
+    /// a directory under `max` alone.
+    #[test]
+    fn trimming_keeps_the_entries_used_last() {
+        let d = scratch("trim");
+        fs::create_dir_all(&d).unwrap();
+        let t0 = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        let put = |name: &str, len: usize, age: u64| {
+            let f = fs::File::create(d.join(name)).unwrap();
+            f.set_len(len as u64).unwrap();
+            f.set_modified(t0 - std::time::Duration::from_secs(age))
+                .unwrap();
+        };
+        put("symtab-0000000000000001", 400, 50);
+        put("symtab-0000000000000002", 300, 40);
+        put("debugsec-0000000000000003", 200, 30);
+        put("kallsyms-0000000000000004", 100, 20);
+        put("symtab-0000000000000005.tmp.1.2", 100, 60);
+        let left = || {
+            let mut v: Vec<String> = fs::read_dir(&d)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            v.sort();
+            v
+        };
+        // 1 100 bytes in all: under 1 100, nothing goes.
+        trim_in(&d, 1_100, 500);
+        assert_eq!(left().len(), 5);
+        // Over 1 000: the oldest entries go until 500 bytes are left; the
+        // temporary file (oldest of all) stays.
+        trim_in(&d, 1_000, 500);
+        assert_eq!(
+            left(),
+            [
+                "debugsec-0000000000000003",
+                "kallsyms-0000000000000004",
+                "symtab-0000000000000005.tmp.1.2"
+            ]
+        );
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    /// A hit marks its entry as used: its modification time moves.
+    #[test]
+    fn a_hit_marks_its_entry_used() {
+        let d = scratch("used");
+        assert!(store_in(&d, "k", b"key", b"payload"));
+        let path = fs::read_dir(&d).unwrap().next().unwrap().unwrap().path();
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        assert_eq!(load_in(&d, "k", b"key").as_deref(), Some(&b"payload"[..]));
+        let after = fs::metadata(&path).unwrap().modified().unwrap();
+        assert!(after > old);
+        fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        assert!(load_mapped_in(&d, "k", b"key").is_some());
+        assert!(fs::metadata(&path).unwrap().modified().unwrap() > old);
+        let _ = fs::remove_dir_all(&d);
     }
 
     #[test]
