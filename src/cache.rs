@@ -443,23 +443,17 @@ mod tests {
         assert!(store_in(&d, "k", b"key", b"payload"));
         let path = fs::read_dir(&d).unwrap().next().unwrap().unwrap().path();
         let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
-        fs::File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
+        let age = || {
+            let f = fs::File::options().write(true).open(&path).unwrap();
+            f.set_modified(old).unwrap();
+        };
+        let used = || fs::metadata(&path).unwrap().modified().unwrap() > old;
+        age();
         assert_eq!(load_in(&d, "k", b"key").as_deref(), Some(&b"payload"[..]));
-        let after = fs::metadata(&path).unwrap().modified().unwrap();
-        assert!(after > old);
-        fs::File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
+        assert!(used());
+        age();
         assert!(load_mapped_in(&d, "k", b"key").is_some());
-        assert!(fs::metadata(&path).unwrap().modified().unwrap() > old);
+        assert!(used());
         let _ = fs::remove_dir_all(&d);
     }
 
