@@ -18,12 +18,14 @@
 //! - Every failure (no directory, full disk, permissions) is a miss or a
 //!   skipped store: the cache never makes a run fail and never changes what
 //!   it prints.
-//! - The directory stays under [`MAX_BYTES`]: a hit sets its file's
-//!   modification time, and the first store of a run that finds the
-//!   directory larger deletes the entries used longest ago, down to
-//!   [`KEEP_BYTES`] (a concurrent run that has one mapped keeps reading it;
-//!   one that looks it up finds a miss). What a key must cover, so that equal keys mean equal
-//!   payloads, is each caller's argument (see their module docs).
+//! - The directory is trimmed back when it passes [`MAX_BYTES`]: a hit sets
+//!   its file's modification time, and the first store of a process that
+//!   finds the directory larger deletes the entries used longest ago, down
+//!   to [`KEEP_BYTES`] (a concurrent run that has one mapped keeps reading
+//!   it; one that looks it up finds a miss).
+//!
+//! What a key must cover, so that equal keys mean equal payloads, is each
+//! caller's argument (see their module docs).
 
 use std::fs;
 use std::io::Write;
