@@ -570,3 +570,34 @@ impl<W: Write + Send> SampleSink for FoldWriter<W> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Many stacks (spelt in two halves on two threads): the lines come out
+    /// sorted and unique, stacks of different ids that spell the same text
+    /// are added up wherever the halves put them, and pending placeholders
+    /// are spelt as the ids they stand for.
+    #[test]
+    fn lines_of_many_stacks_are_sorted_merged_and_expanded() {
+        let mut f = Folder::new(None);
+        let (a, bc, b, c) = (f.intern("a"), f.intern("b;c"), f.intern("b"), f.intern("c"));
+        let pending = PENDING | 7;
+        f.expanded.insert(pending, vec![b, c]);
+        // Three spellings of "a;b;c", counted 1, 2 and 4.
+        f.counts.insert(vec![a, bc].into(), 1);
+        f.counts.insert(vec![a, b, c].into(), 2);
+        f.counts.insert(vec![a, pending].into(), 4);
+        let many = LINES_ON_TWO_THREADS_FROM * 2;
+        for k in 0..many {
+            let id = f.intern(&format!("f{k:05}"));
+            f.counts.insert(vec![a, id].into(), 1);
+        }
+        let lines = f.into_lines();
+        assert_eq!(lines.len(), many + 1);
+        assert!(lines.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(lines.iter().find(|l| l.0 == "a;b;c").map(|l| l.1), Some(7));
+        assert_eq!(lines.iter().map(|l| l.1).sum::<u64>(), many as u64 + 7);
+    }
+}
