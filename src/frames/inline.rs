@@ -545,3 +545,29 @@ fn record_srcline(r: &InlineRecord, full_path: bool) -> Vec<u8> {
     };
     format!("{file}:{}", r.line).into_bytes()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Names demangled on two threads are those `demangle_sym` gives, each
+    /// under its own raw name (a name it does not demangle stays as is).
+    #[test]
+    fn names_demangled_on_two_threads_match_one_by_one() {
+        let raw: Vec<String> = (0..150)
+            .map(|i| match i % 3 {
+                0 => format!("_ZN2ns4funcILi{i}EEEvv"),
+                1 => format!("_ZN3std6thread5f{i}17h0123456789abcdefE"),
+                _ => format!("plain_{i}"),
+            })
+            .collect();
+        let mut frames = InlineFrames::default();
+        frames.demangle_on_two_threads(raw.iter().map(String::as_str).chain(["plain_2"]));
+        assert_eq!(frames.demangled.len(), raw.len());
+        for r in &raw {
+            let want = demangle_sym(r.as_bytes()).unwrap_or_else(|| r.clone());
+            assert_eq!(frames.demangled.get(r.as_str()).map(|d| &**d), Some(&*want), "{r}");
+        }
+        assert_ne!(&*frames.demangled["_ZN2ns4funcILi0EEEvv"], "_ZN2ns4funcILi0EEEvv");
+    }
+}
