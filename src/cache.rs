@@ -1,5 +1,6 @@
 //! The persistent cache: bytes derived from slow inputs (the kernel's symbol
-//! table, inflated debug sections, perf's symbol-tree shapes), stored under
+//! table, inflated debug sections, perf's symbol-tree shapes, decoded DWARF
+//! units), stored under
 //! the user's cache directory so the next run can skip the work.
 //!
 //! Where: `$PERFOLD_CACHE_DIR` (set but empty: no cache), else

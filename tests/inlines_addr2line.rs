@@ -3,7 +3,12 @@
 //! way perf feeds it: one long-lived process per file, each address
 //! followed by a `,` line whose `??`/`??:0` answer ends the records.
 //!
+//! Each file is read twice, in address order then shuffled, by two
+//! resolvers sharing a fresh persistent cache: the second reads the units
+//! the first decoded from the cache (`unit_cache.rs`).
+//!
 //! Files: a C, a C++ and a Rust program compiled here with debug info,
+//! a C program built with `-flto` (its DWARF references DIEs across units),
 //! a `--strip-debug` copy (symbols only), libc (DWARF from the libc6-dbg
 //! build-id file), and a fully stripped libc copy without build-id and
 //! debug link (dynamic symbols only). Skipped when addr2line, gcc or the
@@ -17,6 +22,18 @@ use perfold::addr2line::{InlineRecord, InlineResolver};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+const LTO1_SRC: &str = r#"
+static inline int sq(int x) { return x * x; }
+int sum_squares(int n) { int s = 0; for (int i = 0; i < n; i++) s += sq(i ^ n); return s; }
+"#;
+
+const LTO2_SRC: &str = r#"
+#include <stdio.h>
+int sum_squares(int n);
+static inline int twice(int x) { return sum_squares(x) + sum_squares(x + 1); }
+int main(int argc, char **argv) { printf("%d\n", twice(argc * 1000)); return argv[0][0] == 'x'; }
+"#;
 
 const C_SRC: &str = r#"
 #include <stdio.h>
@@ -311,6 +328,10 @@ fn matches_binutils_addr2line() {
         return;
     }
     let dir = common::scratch_dir("inlines");
+    let cache = dir.join("cache");
+    // Only this test runs in this process: nothing reads the environment
+    // concurrently.
+    std::env::set_var("PERFOLD_CACHE_DIR", &cache);
     let mut files: Vec<(String, PathBuf, u64)> = Vec::new();
 
     let c = dir.join("c.c");
@@ -339,6 +360,19 @@ fn matches_binutils_addr2line() {
         clbin,
         1,
     ));
+
+    // Link-time optimization: the DIEs of the optimized unit name their
+    // abstract origins in the units compiled before (DW_FORM_ref_addr).
+    let lto_src = [("lto1.c", LTO1_SRC), ("lto2.c", LTO2_SRC)];
+    for (name, src) in lto_src {
+        std::fs::write(dir.join(name), src).expect("write");
+    }
+    let lto = dir.join("lto");
+    assert!(run(Command::new("gcc")
+        .args(["-O2", "-g", "-flto", "-o"])
+        .arg(&lto)
+        .args(lto_src.map(|(n, _)| dir.join(n)))));
+    files.push(("C -O2 -g -flto".into(), lto, 1));
 
     // A debug file found through .gnu_debuglink (CRC-checked) only.
     let dbg = dir.join("cprog.debug");
@@ -434,7 +468,17 @@ fn matches_binutils_addr2line() {
             total.1 += n;
         }
     }
+    let stored = std::fs::read_dir(&cache)
+        .map(|r| {
+            r.filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("dwarf-unit-"))
+            })
+            .count()
+        })
+        .unwrap_or(0);
     let _ = std::fs::remove_dir_all(&dir);
+    assert!(stored > 0, "no decoded unit was stored in the cache");
     eprintln!("total: {} / {} match", total.0, total.1);
     assert_eq!(total.0, total.1, "records differing from addr2line");
 }

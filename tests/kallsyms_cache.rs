@@ -1,6 +1,7 @@
 //! The persistent cache (src/cache.rs) never changes output: a live
 //! recording with kernel frames (and, with `--call-graph dwarf`, inline
-//! frames from libc's compressed debug sections when the machine has them)
+//! frames from libc's compressed debug sections and its decoded units when
+//! the machine has them)
 //! gives the same bytes with no cache, on a miss, on a hit, after the cache
 //! files were damaged, and from eight runs filling one cache at once; on a
 //! hit, `perf-script` still prints what real `perf script` prints.
@@ -101,6 +102,13 @@ fn cache_never_changes_output() {
             .iter()
             .any(|f| f.to_string_lossy().contains("kallsyms-")),
         "no kallsyms entry in {files:?}"
+    );
+    // libc's debug sections were read (and inflated): its decoded units
+    // were stored too.
+    let has = |kind: &str| files.iter().any(|f| f.to_string_lossy().contains(kind));
+    assert!(
+        !has("debugsec-") || has("dwarf-unit-"),
+        "debug sections but no decoded unit in {files:?}"
     );
     // The kernel frames were resolved, and as perf resolves them. Both read
     // this HOME's build-id cache, where perf record put the [vdso] it saw.

@@ -16,9 +16,10 @@ use super::lines::R;
 use super::sections::{read_rangelist, unit_header, Aranges, RangeListEncoding, Secs, Val};
 use gimli::{constants, AttributeValue, DwLang};
 
-/// The name `find_abstract_instance` gives a function, and whether it is
-/// a linkage name.
-pub(super) type OriginName = (Option<Arc<[u8]>>, bool);
+/// The name `find_abstract_instance` gives a function, whether it is a
+/// linkage name, and whether finding it followed a reference into another
+/// unit.
+pub(super) type OriginName = (Option<Arc<[u8]>>, bool, bool);
 
 /// What the DIE scan needs of the unit list.
 pub(super) trait UnitList {
@@ -46,7 +47,11 @@ pub(super) trait UnitList {
     /// The name and linkage flag `abstract_instance` found from nothing
     /// for the DIE at `.debug_info` offset `die`, if it ran for it before.
     fn origin(&self, die: usize) -> Option<OriginName>;
-    fn remember_origin(&mut self, die: usize, name: Option<Arc<[u8]>>, is_linkage: bool);
+    fn remember_origin(&mut self, die: usize, origin: OriginName);
+    /// How many references into another unit were followed so far.
+    fn crossings(&self) -> u64;
+    /// Counts a reference followed into another unit.
+    fn cross(&mut self);
 }
 
 pub struct Func {
@@ -335,6 +340,9 @@ fn abstract_instance(
             (cu, die_ref as usize)
         }
     };
+    if target_cu != cu {
+        units.cross();
+    }
     let toff = units.unit_offset(target_cu);
     // The name a valid reference leads to, from nothing, is the same at
     // every reference to the DIE: the units it decodes on the way stay
@@ -342,12 +350,16 @@ fn abstract_instance(
     // inlined instances name one abstract function.
     let remembered = (depth == 0 && name.is_none()).then_some(toff + unit_off);
     if let Some(die) = remembered {
-        if let Some((n, linkage)) = units.origin(die) {
+        if let Some((n, linkage, crossed)) = units.origin(die) {
             *name = n;
             *is_linkage = linkage;
+            if crossed {
+                units.cross();
+            }
             return true;
         }
     }
+    let crossings = units.crossings();
     let Some(abbrevs) = units.abbrevs_of(s, target_cu) else {
         return false;
     };
@@ -409,7 +421,8 @@ fn abstract_instance(
         }
     }
     if let Some(die) = remembered {
-        units.remember_origin(die, name.clone(), *is_linkage);
+        let crossed = units.crossings() != crossings;
+        units.remember_origin(die, (name.clone(), *is_linkage, crossed));
     }
     true
 }
@@ -418,12 +431,12 @@ fn abstract_instance(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) struct FuncSpan {
     /// The lowest address of the function's ranges.
-    low: u64,
+    pub(super) low: u64,
     /// The highest end of this and every earlier entry's ranges (the
     /// function's own highest end before the watermark is taken).
-    max_high: u64,
+    pub(super) max_high: u64,
     /// Index of the function in its unit's table.
-    func: u32,
+    pub(super) func: u32,
 }
 
 /// `build_lookup_funcinfo_table`: entries sorted by (low, high, index).

@@ -33,19 +33,19 @@ pub struct Row {
     pub disc: u32,
 }
 
-struct Seq {
-    low_pc: u64,
-    rows: Vec<Row>,
+pub struct Seq {
+    pub low_pc: u64,
+    pub rows: Vec<Row>,
     /// Creation index reversed (BFD's stable tiebreak; newest = 0).
-    order: usize,
+    pub order: usize,
 }
 
 /// The file/directory tables of one line program header.
 pub struct FileTable {
-    v5: bool,
-    comp_dir: Option<Box<[u8]>>,
-    dirs: Vec<Option<Box<[u8]>>>,
-    files: Vec<(Option<Box<[u8]>>, u64)>,
+    pub v5: bool,
+    pub comp_dir: Option<Box<[u8]>>,
+    pub dirs: Vec<Option<Box<[u8]>>>,
+    pub files: Vec<(Option<Box<[u8]>>, u64)>,
 }
 
 impl FileTable {
@@ -97,7 +97,8 @@ pub struct LineTable {
     pub files: FileTable,
     /// Interned row file names.
     pub names: Vec<Box<[u8]>>,
-    seqs: Vec<Seq>,
+    /// The sequences, sorted for lookup.
+    pub seqs: Vec<Seq>,
 }
 
 /// String forms `read_formatted_entries` accepts for a path

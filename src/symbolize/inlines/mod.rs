@@ -43,6 +43,7 @@ mod lines;
 mod object;
 mod sections;
 mod unit;
+mod unit_cache;
 pub mod worker;
 
 use object::{FindFunctionCache, ObjFile, SymSet, NO_SYM};
@@ -165,7 +166,8 @@ impl InlineResolver {
         let mut state = None;
         if let Some(i) = find_debug_info(&self.main) {
             if let Some(store) = SecStore::load(&self.main, i) {
-                let stash = Stash::new(&store.view(&self.main));
+                let key = unit_cache::file_key(self.main.identity(), i);
+                let stash = Stash::new(&store.view(&self.main), key);
                 state = Some(DwarfState {
                     separate: false,
                     store,
@@ -176,7 +178,8 @@ impl InlineResolver {
         } else if let Some(dbg) = debugfile::find_debug_file(&self.path, &self.main) {
             if let Some(i) = find_debug_info(&dbg) {
                 if let Some(store) = SecStore::load(&dbg, i) {
-                    let stash = Stash::new(&store.view(&dbg));
+                    let key = unit_cache::file_key(dbg.identity(), i);
+                    let stash = Stash::new(&store.view(&dbg), key);
                     let debug_syms = SymSet::new(dbg.symbols(false));
                     state = Some(DwarfState {
                         separate: true,

@@ -205,6 +205,11 @@ impl ObjFile {
         Err(key)
     }
 
+    /// What identifies the file's contents for the persistent cache.
+    pub fn identity(&self) -> Option<[i64; 7]> {
+        self.identity
+    }
+
     /// Inflates a compressed section and stores it under `key`.
     pub fn inflate_and_store(&self, idx: usize, key: Option<&[u8]>) -> Option<Contents<'_>> {
         let (data, size) = self.compressed(idx)??;

@@ -147,6 +147,12 @@ impl Aranges {
         }
         self.list.insert(1, (low, high));
     }
+    /// Ranges as [`Aranges::list`] gave them.
+    pub(super) fn from_list(list: &[(u64, u64)]) -> Aranges {
+        Aranges {
+            list: list.into(),
+        }
+    }
     /// The (low, high) ranges, the head first.
     pub(super) fn list(&self) -> &[(u64, u64)] {
         &self.list

@@ -27,7 +27,11 @@
 //! the unit search. `function.rs`'s DIE scan gets the unit list as a
 //! [`UnitList`] (implemented here): BFD decodes a referenced unit in the
 //! middle of another unit's scan, which reaches back into
-//! [`Stash::ensure_decoded`] through that trait.
+//! [`Stash::ensure_decoded`] through that trait. A decoded unit comes from
+//! the persistent cache when a run stored it (`unit_cache.rs`); a unit is
+//! stored only when its scan followed no reference into another unit, so
+//! that installing it skips no decoding of another unit that BFD's order
+//! would have done.
 
 use super::function::{
     build_lookup, lookup_function, scan_unit, Func, FuncSpan, OriginName, UnitList,
@@ -35,6 +39,7 @@ use super::function::{
 use super::lines::{cstr_at, decode, LineTable, StrSecs, R};
 use super::sections::{read_rangelist, root_abbrev, Aranges, RangeListEncoding, Secs, Val};
 use gimli::{constants, AttributeValue, LittleEndian};
+use super::unit_cache;
 use std::sync::Arc;
 
 pub(super) struct Decoded {
@@ -131,6 +136,11 @@ pub struct Stash {
     /// `UnitList::origin`); emptied when a unit fails, since an answer
     /// found while that unit was being scanned would now be an error.
     origins: rustc_hash::FxHashMap<usize, OriginName>,
+    /// How many times a DIE walk followed a reference into another unit
+    /// (a walk that did not can store its unit in the cache).
+    crossings: u64,
+    /// The key of this file's units in the persistent cache, if stored.
+    cache_key: Option<Vec<u8>>,
 }
 
 type Header<'a> = gimli::UnitHeader<R<'a>>;
@@ -154,7 +164,8 @@ struct GainedRange {
 }
 
 impl Stash {
-    pub fn new(s: &Secs<'_>) -> Stash {
+    /// The unit list of a file; `cache_key` from [`unit_cache::file_key`].
+    pub fn new(s: &Secs<'_>, cache_key: Option<Vec<u8>>) -> Stash {
         let info = gimli::DebugInfo::new(s.info, LittleEndian);
         let mut units = Vec::new();
         let mut iter = info.units();
@@ -196,6 +207,8 @@ impl Stash {
             files: Default::default(),
             names: Default::default(),
             origins: Default::default(),
+            crossings: 0,
+            cache_key,
         }
     }
 
@@ -472,6 +485,16 @@ impl Stash {
             u.state = UnitState::Failed;
             return false;
         };
+        if let Some(c) = self.cache_key.as_deref().and_then(|k| unit_cache::load(k, u.offset)) {
+            let gained = c.gained.iter().map(|&(low, high)| GainedRange { low, high, unit: cu });
+            self.gain(gained.collect());
+            self.units[cu as usize].state = UnitState::Decoded(Decoded {
+                lines: c.lines,
+                funcs: c.funcs,
+                lookup: c.lookup,
+            });
+            return true;
+        }
         let mut seq_ranges = Vec::new();
         let strs = Self::strs(s, u);
         let Some(lt) = decode(
@@ -486,6 +509,7 @@ impl Stash {
             return false;
         };
         u.state = UnitState::Lines(lt);
+        let crossings = self.crossings;
         let Some(funcs) = scan_unit(self, s, cu) else {
             self.units[cu as usize].state = UnitState::Failed;
             self.origins.clear();
@@ -506,17 +530,13 @@ impl Stash {
                 unit: cu,
             })
             .collect();
-        if !fresh.is_empty() {
-            // Each goes after every range already there with a low at or
-            // below its own, in the order gained: a stable sort, then a
-            // merge that puts the old range first on equal lows.
-            fresh.sort_by_key(|e| e.low);
-            for e in &fresh {
-                self.extra_max = self.extra_max.max(e.high - e.low);
-            }
-            let old = std::mem::take(&mut self.extra);
-            self.extra = merge_by_low(old, fresh);
-        }
+        // Each goes after every range already there with a low at or below
+        // its own, in the order gained: a stable sort here, then a merge
+        // that puts the old range first on equal lows.
+        fresh.sort_by_key(|e| e.low);
+        let ranges: Vec<(u64, u64)> = fresh.iter().map(|e| (e.low, e.high)).collect();
+        self.gain(fresh);
+        let u = &mut self.units[cu as usize];
         // The scan leaves its own unit in `Lines` (a reference back to it
         // finds the line table there).
         let UnitState::Lines(lines) = std::mem::replace(&mut u.state, UnitState::Failed) else {
@@ -524,12 +544,29 @@ impl Stash {
             return false;
         };
         let lookup = build_lookup(&funcs);
-        u.state = UnitState::Decoded(Decoded {
+        // A walk that reached no other unit decoded none on the way: the
+        // result depends on this unit's bytes alone and can be stored.
+        if let (Some(key), true) = (self.cache_key.as_deref(), self.crossings == crossings) {
+            unit_cache::store(key, u.offset, &lines, &funcs, &lookup, &ranges);
+        }
+        self.units[cu as usize].state = UnitState::Decoded(Decoded {
             lines,
             funcs,
             lookup,
         });
         true
+    }
+
+    /// Adds ranges a unit gained (sorted by low) to the unit search.
+    fn gain(&mut self, fresh: Vec<GainedRange>) {
+        if fresh.is_empty() {
+            return;
+        }
+        for e in &fresh {
+            self.extra_max = self.extra_max.max(e.high - e.low);
+        }
+        let old = std::mem::take(&mut self.extra);
+        self.extra = merge_by_low(old, fresh);
     }
 }
 
@@ -633,8 +670,16 @@ impl UnitList for Stash {
         self.origins.get(&die).cloned()
     }
 
-    fn remember_origin(&mut self, die: usize, name: Option<Arc<[u8]>>, is_linkage: bool) {
-        self.origins.insert(die, (name, is_linkage));
+    fn remember_origin(&mut self, die: usize, origin: OriginName) {
+        self.origins.insert(die, origin);
+    }
+
+    fn crossings(&self) -> u64 {
+        self.crossings
+    }
+
+    fn cross(&mut self) {
+        self.crossings += 1;
     }
 
     fn abbrevs_of(&mut self, s: &Secs<'_>, cu: u32) -> Option<Arc<gimli::Abbreviations>> {

@@ -1,0 +1,461 @@
+//! Decoded units kept in the persistent cache ([`crate::cache`]): a unit's
+//! line table, function table, lookup order and the ranges it adds to the
+//! unit search, as [`Stash::ensure_decoded`](super::unit::Stash) left them,
+//! so that a later run installs them instead of decoding the unit's line
+//! program and walking its DIEs again (most of the inline worker's time
+//! on a DWARF recording: libc's units, the program's own).
+//!
+//! Which units are stored is `unit.rs`'s argument: only units whose DIE
+//! walk stayed inside the unit (no reference reached another unit, so the
+//! walk decoded no other unit on the way and its result is a function of
+//! the file's bytes and the unit's offset alone), and only when the walk
+//! succeeded. Names are stored as bytes: the decoded tables keep no
+//! pointer into the sections.
+//!
+//! The key: the identity ([`file_identity`](crate::objfile::fs::file_identity))
+//! of the file holding the DWARF, which `.debug_info` section BFD chose,
+//! and the unit's offset in it. A payload that does not read back whole is
+//! a miss.
+
+use super::function::{Func, FuncSpan, NONE};
+use super::lines::{FileTable, LineTable, Row, Seq};
+use super::sections::Aranges;
+use rustc_hash::FxHashMap;
+use std::sync::Arc;
+
+const KIND: &str = "dwarf-unit";
+
+/// A unit as [`load`] gives it back.
+pub(super) struct CachedUnit {
+    pub lines: LineTable,
+    pub funcs: Vec<Func>,
+    pub lookup: Vec<FuncSpan>,
+    /// The ranges the unit adds to the unit search, in the order they are
+    /// merged.
+    pub gained: Vec<(u64, u64)>,
+}
+
+/// The key of every unit of one file: `None` when the file's identity is
+/// unknown (not a plain file) or caching is off.
+pub(super) fn file_key(identity: Option<[i64; 7]>, info_section: usize) -> Option<Vec<u8>> {
+    crate::cache::dir()?;
+    let mut key = b"dwarf unit v1\n".to_vec();
+    for v in identity?.iter().map(|&v| v as u64).chain([info_section as u64]) {
+        key.extend_from_slice(&v.to_le_bytes());
+    }
+    Some(key)
+}
+
+fn unit_key(file_key: &[u8], unit_offset: usize) -> Vec<u8> {
+    let mut key = file_key.to_vec();
+    key.extend_from_slice(&(unit_offset as u64).to_le_bytes());
+    key
+}
+
+pub(super) fn load(file_key: &[u8], unit_offset: usize) -> Option<CachedUnit> {
+    decode(&crate::cache::load(KIND, &unit_key(file_key, unit_offset))?)
+}
+
+pub(super) fn store(
+    file_key: &[u8],
+    unit_offset: usize,
+    lines: &LineTable,
+    funcs: &[Func],
+    lookup: &[FuncSpan],
+    gained: &[(u64, u64)],
+) {
+    let payload = encode(lines, funcs, lookup, gained);
+    crate::cache::store(KIND, &unit_key(file_key, unit_offset), &payload);
+}
+
+/// Writes the payload: little-endian integers, byte strings with a length.
+struct Out(Vec<u8>);
+
+impl Out {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn len(&mut self, n: usize) {
+        self.u64(n as u64);
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.len(b.len());
+        self.0.extend_from_slice(b);
+    }
+    fn opt_bytes(&mut self, b: Option<&[u8]>) {
+        match b {
+            Some(b) => {
+                self.u8(1);
+                self.bytes(b);
+            }
+            None => self.u8(0),
+        }
+    }
+    fn ranges(&mut self, r: &[(u64, u64)]) {
+        self.len(r.len());
+        for &(l, h) in r {
+            self.u64(l);
+            self.u64(h);
+        }
+    }
+}
+
+/// Reads a payload back; every read is checked, and a count is believed
+/// only if the bytes left could hold that many items (no allocation
+/// larger than the payload).
+struct In<'a>(&'a [u8]);
+
+impl<'a> In<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if n > self.0.len() {
+            return None;
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Some(a)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+    /// A count of items of at least `min_size` bytes each.
+    fn len(&mut self, min_size: usize) -> Option<usize> {
+        let n = usize::try_from(self.u64()?).ok()?;
+        (n <= self.0.len() / min_size.max(1)).then_some(n)
+    }
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let n = self.len(1)?;
+        self.take(n)
+    }
+    fn opt_bytes(&mut self) -> Option<Option<&'a [u8]>> {
+        match self.u8()? {
+            0 => Some(None),
+            1 => Some(Some(self.bytes()?)),
+            _ => None,
+        }
+    }
+    fn ranges(&mut self) -> Option<Vec<(u64, u64)>> {
+        let n = self.len(16)?;
+        (0..n).map(|_| Some((self.u64()?, self.u64()?))).collect()
+    }
+}
+
+fn encode(lines: &LineTable, funcs: &[Func], lookup: &[FuncSpan], gained: &[(u64, u64)]) -> Vec<u8> {
+    let mut o = Out(Vec::with_capacity(4096));
+    let ft = &lines.files;
+    o.u8(u8::from(ft.v5));
+    o.opt_bytes(ft.comp_dir.as_deref());
+    o.len(ft.dirs.len());
+    for d in &ft.dirs {
+        o.opt_bytes(d.as_deref());
+    }
+    o.len(ft.files.len());
+    for (name, dir) in &ft.files {
+        o.opt_bytes(name.as_deref());
+        o.u64(*dir);
+    }
+    o.len(lines.names.len());
+    for n in &lines.names {
+        o.bytes(n);
+    }
+    o.len(lines.seqs.len());
+    for s in &lines.seqs {
+        o.u64(s.low_pc);
+        o.u64(s.order as u64);
+        o.len(s.rows.len());
+        for r in &s.rows {
+            o.u64(r.address);
+            o.u8(r.op_index);
+            o.u8(u8::from(r.end));
+            o.u32(r.file);
+            o.u32(r.line);
+            o.u32(r.disc);
+        }
+    }
+    // The functions' names and call-site files, each once (inlined
+    // instances share their abstract function's name).
+    let mut strings: Vec<&[u8]> = Vec::new();
+    let mut index: FxHashMap<*const u8, u32> = FxHashMap::default();
+    let mut refs: Vec<(u32, u32)> = Vec::with_capacity(funcs.len());
+    for f in funcs {
+        let name = string_index(&mut strings, &mut index, f.name.as_deref());
+        let file = string_index(&mut strings, &mut index, f.caller_file.as_deref());
+        refs.push((name, file));
+    }
+    o.len(strings.len());
+    for s in &strings {
+        o.bytes(s);
+    }
+    o.len(funcs.len());
+    for (f, (name, file)) in funcs.iter().zip(refs) {
+        o.u8(u8::from(f.inlined) | u8::from(f.is_linkage) << 1);
+        o.u32(f.caller);
+        o.u32(file);
+        o.u32(f.caller_line);
+        o.u32(name);
+        o.ranges(f.ranges.list());
+    }
+    o.len(lookup.len());
+    for e in lookup {
+        o.u64(e.low);
+        o.u64(e.max_high);
+        o.u32(e.func);
+    }
+    o.ranges(gained);
+    o.0
+}
+
+/// The place of `s` in `strings` (added on first sight, by address: the
+/// tables share one allocation per name), [`NONE`] for no string.
+fn string_index<'a>(
+    strings: &mut Vec<&'a [u8]>,
+    index: &mut FxHashMap<*const u8, u32>,
+    s: Option<&'a [u8]>,
+) -> u32 {
+    let Some(s) = s else { return NONE };
+    *index.entry(s.as_ptr()).or_insert_with(|| {
+        strings.push(s);
+        strings.len() as u32 - 1
+    })
+}
+
+fn decode(p: &[u8]) -> Option<CachedUnit> {
+    let mut i = In(p);
+    let boxed = |b: Option<&[u8]>| b.map(Box::<[u8]>::from);
+    let v5 = i.u8()? != 0;
+    let comp_dir = boxed(i.opt_bytes()?);
+    let n = i.len(1)?;
+    let dirs = (0..n)
+        .map(|_| Some(boxed(i.opt_bytes()?)))
+        .collect::<Option<Vec<_>>>()?;
+    let n = i.len(9)?;
+    let files = (0..n)
+        .map(|_| Some((boxed(i.opt_bytes()?), i.u64()?)))
+        .collect::<Option<Vec<_>>>()?;
+    let n = i.len(8)?;
+    let names = (0..n)
+        .map(|_| Some(Box::<[u8]>::from(i.bytes()?)))
+        .collect::<Option<Vec<_>>>()?;
+    let n = i.len(24)?;
+    let mut seqs = Vec::with_capacity(n);
+    for _ in 0..n {
+        let low_pc = i.u64()?;
+        let order = usize::try_from(i.u64()?).ok()?;
+        let rows = i.len(22)?;
+        let rows = (0..rows)
+            .map(|_| {
+                Some(Row {
+                    address: i.u64()?,
+                    op_index: i.u8()?,
+                    end: i.u8()? != 0,
+                    file: i.u32()?,
+                    line: i.u32()?,
+                    disc: i.u32()?,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        if rows.iter().any(|r| r.file != u32::MAX && r.file as usize >= names.len()) {
+            return None;
+        }
+        seqs.push(Seq {
+            low_pc,
+            rows,
+            order,
+        });
+    }
+    let lines = LineTable {
+        files: FileTable {
+            v5,
+            comp_dir,
+            dirs,
+            files,
+        },
+        names,
+        seqs,
+    };
+    let n = i.len(8)?;
+    let strings = (0..n)
+        .map(|_| Some(Arc::<[u8]>::from(i.bytes()?)))
+        .collect::<Option<Vec<_>>>()?;
+    let string = |k: u32| -> Option<Option<Arc<[u8]>>> {
+        if k == NONE {
+            return Some(None);
+        }
+        Some(Some(strings.get(k as usize)?.clone()))
+    };
+    let n = i.len(25)?;
+    let mut funcs = Vec::with_capacity(n);
+    for k in 0..n {
+        let flags = i.u8()?;
+        // An enclosing function comes before the functions it encloses
+        // (the DIE walk's order): the caller chain ends.
+        let caller = i.u32()?;
+        if caller != NONE && caller as usize >= k {
+            return None;
+        }
+        let caller_file = string(i.u32()?)?;
+        let caller_line = i.u32()?;
+        let name = string(i.u32()?)?;
+        let ranges = Aranges::from_list(&i.ranges()?);
+        funcs.push(Func {
+            inlined: flags & 1 != 0,
+            caller,
+            caller_file,
+            caller_line,
+            name,
+            is_linkage: flags & 2 != 0,
+            ranges,
+        });
+    }
+    let n = i.len(20)?;
+    let lookup = (0..n)
+        .map(|_| {
+            Some(FuncSpan {
+                low: i.u64()?,
+                max_high: i.u64()?,
+                func: i.u32()?,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    if lookup.iter().any(|e| e.func as usize >= funcs.len()) {
+        return None;
+    }
+    let gained = i.ranges()?;
+    i.0.is_empty().then_some(CachedUnit {
+        lines,
+        funcs,
+        lookup,
+        gained,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::symbolize::inlines::function::build_lookup;
+
+    fn row(address: u64, file: u32, line: u32, end: bool) -> Row {
+        Row {
+            address,
+            op_index: (address % 3) as u8,
+            end,
+            file,
+            line,
+            disc: line % 2,
+        }
+    }
+
+    /// A unit with every kind of field: names shared between functions, a
+    /// function with several ranges, missing names and files.
+    fn sample() -> Parts {
+        let lines = LineTable {
+            files: FileTable {
+                v5: true,
+                comp_dir: Some(b"/build".as_slice().into()),
+                dirs: vec![Some(b"/usr/include".as_slice().into()), None],
+                files: vec![(Some(b"a.c".as_slice().into()), 0), (None, 7)],
+            },
+            names: vec![b"/build/a.c".as_slice().into(), b"".as_slice().into()],
+            seqs: vec![
+                Seq {
+                    low_pc: 0x1000,
+                    rows: vec![row(0x1000, 0, 3, false), row(0x1010, u32::MAX, 0, true)],
+                    order: 1,
+                },
+                Seq {
+                    low_pc: 0x2000,
+                    rows: vec![row(0x2000, 1, 9, false), row(0x2040, 0, 12, true)],
+                    order: 0,
+                },
+            ],
+        };
+        let shared: Arc<[u8]> = b"inlined_helper".as_slice().into();
+        let file: Arc<[u8]> = b"/build/a.h".as_slice().into();
+        let func = |name: Option<Arc<[u8]>>, caller: u32, ranges: &[(u64, u64)]| Func {
+            inlined: caller != NONE,
+            caller,
+            caller_file: (caller != NONE).then(|| file.clone()),
+            caller_line: caller.wrapping_add(40),
+            name,
+            is_linkage: caller == NONE,
+            ranges: Aranges::from_list(ranges),
+        };
+        let funcs = vec![
+            func(Some(b"main".as_slice().into()), NONE, &[(0x1000, 0x1010), (0x2000, 0x2040)]),
+            func(Some(shared.clone()), 0, &[(0x1004, 0x1008)]),
+            func(Some(shared), 0, &[(0x2010, 0x2020)]),
+            func(None, NONE, &[]),
+        ];
+        let lookup = build_lookup(&funcs);
+        (lines, funcs, lookup, vec![(0x2000, 0x2040), (0x3000, 0x3001)])
+    }
+
+    type Parts = (LineTable, Vec<Func>, Vec<FuncSpan>, Vec<(u64, u64)>);
+
+    #[test]
+    fn a_stored_unit_reads_back_as_it_was() {
+        let (lines, funcs, lookup, gained) = sample();
+        let bytes = encode(&lines, &funcs, &lookup, &gained);
+        let back = decode(&bytes).expect("decodes");
+        // Everything the payload holds, compared by encoding it again.
+        assert_eq!(encode(&back.lines, &back.funcs, &back.lookup, &back.gained), bytes);
+        assert_eq!(back.gained, gained);
+        // Names shared before are shared again (one copy per name).
+        assert!(Arc::ptr_eq(
+            back.funcs[1].name.as_ref().unwrap(),
+            back.funcs[2].name.as_ref().unwrap()
+        ));
+        for addr in [0x1000, 0x1005, 0x100f, 0x2000, 0x2039, 0x2040, 0x5000] {
+            assert_eq!(back.lines.lookup(addr), lines.lookup(addr), "{addr:#x}");
+        }
+        assert_eq!(back.funcs[0].ranges.list(), funcs[0].ranges.list());
+        assert_eq!(back.funcs[3].name, None);
+        assert_eq!(back.funcs[1].caller_file.as_deref(), Some(b"/build/a.h".as_slice()));
+    }
+
+    #[test]
+    fn a_cut_or_bent_payload_is_a_miss() {
+        let (lines, funcs, lookup, gained) = sample();
+        let bytes = encode(&lines, &funcs, &lookup, &gained);
+        for n in 0..bytes.len() {
+            assert!(decode(&bytes[..n]).is_none(), "cut at {n}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(decode(&longer).is_none());
+        // A count no payload could hold is refused before anything is
+        // allocated for it; other bent bytes never panic.
+        for at in 0..bytes.len() {
+            for v in [0xff, 0x80, 0x01] {
+                let mut b = bytes.clone();
+                b[at] ^= v;
+                let _ = decode(&b);
+            }
+        }
+        let mut huge = bytes.clone();
+        huge[1] = 1;
+        huge[2..10].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(decode(&huge).is_none());
+    }
+
+    #[test]
+    fn a_caller_after_its_callee_or_a_file_out_of_range_is_refused() {
+        let (lines, mut funcs, lookup, gained) = sample();
+        funcs[1].caller = 2;
+        assert!(decode(&encode(&lines, &funcs, &lookup, &gained)).is_none());
+        let (mut lines, funcs, lookup, gained) = sample();
+        lines.seqs[0].rows[0].file = 2;
+        assert!(decode(&encode(&lines, &funcs, &lookup, &gained)).is_none());
+    }
+}
