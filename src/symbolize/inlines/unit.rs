@@ -546,8 +546,10 @@ impl Stash {
         let lookup = build_lookup(&funcs);
         // A walk that reached no other unit decoded none on the way: the
         // result depends on this unit's bytes alone and can be stored.
-        if let (Some(key), true) = (self.cache_key.as_deref(), self.crossings == crossings) {
-            unit_cache::store(key, u.offset, &lines, &funcs, &lookup, &ranges);
+        if let Some(key) = self.cache_key.as_deref() {
+            if self.crossings == crossings && unit_cache::worth_storing(&lines, &funcs) {
+                unit_cache::store(key, u.offset, &lines, &funcs, &lookup, &ranges);
+            }
         }
         self.units[cu as usize].state = UnitState::Decoded(Decoded {
             lines,
