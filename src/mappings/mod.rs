@@ -93,10 +93,14 @@ impl Machine {
 
     /// perf's `machine__findnew_thread`: the thread with `tid`, created with
     /// comm `:<tid>` if new; non-leader threads share the leader's maps.
-    pub fn findnew_thread(&mut self, pid: i32, tid: i32) -> &Thread {
-        if self.threads.contains_key(&tid) {
+    pub fn findnew_thread(&mut self, pid: i32, tid: i32) -> Thread {
+        if let Some(&th) = self.threads.get(&tid) {
+            // Nearly every sample: a known thread whose pid is settled.
+            if pid == th.pid || pid == -1 || th.pid != -1 {
+                return th;
+            }
             self.update_thread_pid(tid, pid);
-            return &self.threads[&tid];
+            return self.threads[&tid];
         }
         let comm = self.comms.intern(format!(":{tid}").as_bytes());
         let maps = if pid == tid || pid == -1 {
@@ -114,7 +118,7 @@ impl Machine {
                 maps,
             },
         );
-        &self.threads[&tid]
+        self.threads[&tid]
     }
 
     /// perf's `machine__update_thread_pid`: a thread first seen without its pid
@@ -144,11 +148,11 @@ impl Machine {
 
     /// perf's `machine__process_fork_event`.
     pub fn fork(&mut self, t: &Task) {
-        let parent = *self.findnew_thread(t.ppid, t.ptid);
+        let parent = self.findnew_thread(t.ppid, t.ptid);
         let parent = if parent.pid != t.ppid {
             // An existing thread that is not the parent: replace it.
             self.threads.remove(&t.ptid);
-            *self.findnew_thread(t.ppid, t.ptid)
+            self.findnew_thread(t.ppid, t.ptid)
         } else {
             parent
         };
@@ -210,7 +214,7 @@ impl Machine {
             || name.starts_with(b"/anon_hugepage")
             || m.flags & MAP_HUGETLB != 0;
         let no_dso = name.starts_with(b"[stack") || name.starts_with(b"/SYSV") || name == b"[heap]";
-        let th = *self.findnew_thread(m.pid, m.tid);
+        let th = self.findnew_thread(m.pid, m.tid);
         let mut pgoff = m.pgoff;
         let dso = if (anon || no_dso) && m.prot & PROT_EXEC != 0 {
             // perf looks for JIT symbols in /tmp/perf-<pid>.map for executable anon memory.
@@ -465,7 +469,7 @@ mod tests {
     #[test]
     fn unknown_threads_are_named_by_tid_and_the_idle_thread_is_swapper() {
         let mut m = Machine::new();
-        let t = *m.findnew_thread(7, 9);
+        let t = m.findnew_thread(7, 9);
         assert_eq!(m.comms.get(t.comm), b":9");
         let idle = *m.thread(0).unwrap();
         assert_eq!(m.comms.get(idle.comm), b"swapper");

@@ -536,7 +536,7 @@ impl State<'_> {
         {
             return Ok(());
         }
-        let thread = *self.machine.findnew_thread(s.pid, s.tid);
+        let thread = self.machine.findnew_thread(s.pid, s.tid);
         if self
             .filters
             .skips_thread(self.machine.comms.get(thread.comm), thread.pid, thread.tid)
