@@ -95,9 +95,13 @@ pub fn ip_suffix(out: &mut Vec<u8>, s: &SampleView, names: &Names) {
     frame_text(out, &s.ip_frame, names);
 }
 
-/// The text of each (DSO, address) pair, `sym+0xoff (dso)`, rendered once
-/// and then copied: indexed by the frame's slot, no hashing. Also carries the
-/// memory columns, whose data-source width perf grows over the run.
+/// The callchain line of each (DSO, address) pair, rendered once and then
+/// copied: indexed by the frame's slot, no hashing. A user-space frame's
+/// line is cached whole, `\t<addr> sym+0xoff (dso)\n` (its printed address
+/// is the DSO-relative one, the same for every frame of the slot); a kernel
+/// frame prints its raw address before the cached `sym+0xoff (dso)`. Also
+/// carries the memory columns, whose data-source width perf grows over the
+/// run.
 #[derive(Default)]
 pub struct FrameTexts {
     ranges: Vec<(u32, u32)>,
@@ -106,7 +110,15 @@ pub struct FrameTexts {
 }
 
 impl FrameTexts {
-    fn append(&mut self, out: &mut Vec<u8>, f: &Frame, names: &Names) {
+    /// Appends frame `f`'s callchain line.
+    fn append_line(&mut self, out: &mut Vec<u8>, f: &Frame, names: &Names) {
+        let kernel = f.dso.is_some_and(|d| {
+            matches!(
+                names.machine.dsos.get(d).kind,
+                DsoKind::Kernel | DsoKind::Module
+            )
+        });
+        let whole_line = f.dso.is_some() && !kernel;
         // The offset of an address past its symbol's end depends on the map
         // (perf's rule), so only the usual case is cached.
         let slot = match f.key {
@@ -116,21 +128,45 @@ impl FrameTexts {
             {
                 slot as usize
             }
-            _ => return frame_text(out, f, names),
+            _ => {
+                address_prefix(out, f.printed_addr(kernel));
+                frame_text(out, f, names);
+                out.push(b'\n');
+                return;
+            }
         };
+        if !whole_line {
+            address_prefix(out, f.printed_addr(kernel));
+        }
         if let Some(&(start, len)) = self.ranges.get(slot).filter(|r| r.1 != u32::MAX) {
             out.extend_from_slice(&self.arena[start as usize..(start + len) as usize]);
-            return;
+        } else {
+            let start = self.arena.len();
+            if whole_line {
+                address_prefix(&mut self.arena, f.printed_addr(kernel));
+            }
+            frame_text(&mut self.arena, f, names);
+            if whole_line {
+                self.arena.push(b'\n');
+            }
+            let len = self.arena.len() - start;
+            if self.ranges.len() <= slot {
+                self.ranges.resize(slot + 1, (0, u32::MAX));
+            }
+            self.ranges[slot] = (start as u32, len as u32);
+            out.extend_from_slice(&self.arena[start..]);
         }
-        let start = self.arena.len();
-        frame_text(&mut self.arena, f, names);
-        let len = self.arena.len() - start;
-        if self.ranges.len() <= slot {
-            self.ranges.resize(slot + 1, (0, u32::MAX));
+        if !whole_line {
+            out.push(b'\n');
         }
-        self.ranges[slot] = (start as u32, len as u32);
-        out.extend_from_slice(&self.arena[start..]);
     }
+}
+
+/// `\t<addr> `, the start of a callchain line (`%16lx`).
+fn address_prefix(out: &mut Vec<u8>, addr: u64) {
+    out.push(b'\t');
+    fmt::hex_padded(out, addr, 16);
+    out.push(b' ');
 }
 
 /// Appends the whole text of one sample to `out`.
@@ -146,17 +182,7 @@ pub fn render_sample(out: &mut Vec<u8>, texts: &mut FrameTexts, s: &SampleView, 
         if ev.callchain {
             out.push(b'\n');
             for f in s.frames {
-                out.push(b'\t');
-                let kernel = f.dso.is_some_and(|d| {
-                    matches!(
-                        names.machine.dsos.get(d).kind,
-                        DsoKind::Kernel | DsoKind::Module
-                    )
-                });
-                fmt::hex_padded(out, f.printed_addr(kernel), 16);
-                out.push(b' ');
-                texts.append(out, f, names);
-                out.push(b'\n');
+                texts.append_line(out, f, names);
             }
         } else {
             ip_suffix(out, s, names);
