@@ -47,6 +47,26 @@ pub fn dec_padded(out: &mut Vec<u8>, v: u64, width: usize, fill: u8) {
     aligned(out, itoa::Buffer::new().format(v).as_bytes(), width, fill);
 }
 
+/// Appends `v` (below a million) as six decimal digits, zero-padded
+/// (printf `%06lu` of a timestamp's microseconds), two digits a step.
+pub fn dec6(out: &mut Vec<u8>, v: u64) {
+    debug_assert!(v < 1_000_000);
+    let pair = |p: u64| DEC_PAIRS[(p % 100) as usize];
+    let (a, b, c) = (pair(v / 10_000), pair(v / 100), pair(v));
+    out.extend_from_slice(&[a[0], a[1], b[0], b[1], c[0], c[1]]);
+}
+
+/// The two decimal digits of every number below 100.
+const DEC_PAIRS: [[u8; 2]; 100] = {
+    let mut pairs = [[0u8; 2]; 100];
+    let mut n = 0;
+    while n < 100 {
+        pairs[n] = [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
+        n += 1;
+    }
+    pairs
+};
+
 /// Appends the signed decimal `v` right-aligned in `width` (printf `%5d`).
 pub fn signed_padded(out: &mut Vec<u8>, v: i64, width: usize) {
     aligned(out, itoa::Buffer::new().format(v).as_bytes(), width, b' ');
@@ -97,5 +117,15 @@ mod tests {
         b.clear();
         str_padded(&mut b, b"a", 3);
         assert_eq!(b, b"  a");
+    }
+
+    #[test]
+    fn six_digits_as_printf_06() {
+        let mut b = Vec::new();
+        for v in (0..1_000_000).step_by(7).chain([0, 9, 10, 99, 100, 999_999]) {
+            b.clear();
+            dec6(&mut b, v);
+            assert_eq!(b, format!("{v:06}").into_bytes(), "{v}");
+        }
     }
 }

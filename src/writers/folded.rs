@@ -27,7 +27,7 @@ use rustc_hash::FxHashMap;
 
 use super::inferno_rules as rules;
 use super::layout::EventLayout;
-use super::text::{frame_text, header_line, ip_suffix, render_sample, FrameTexts};
+use super::text::{frame_text, header_line, ip_suffix, render_sample, FrameTexts, HeaderMemo};
 use super::{flamegraph, fmt, Header, Names, SampleSink, SampleView};
 use crate::frames::{Frame, FrameKey};
 
@@ -243,7 +243,8 @@ impl Folder {
         let ev = &formats.events[s.event];
         self.line.clear();
         if ev.tid && ev.time && s.header.tid >= 0 {
-            header_line(&mut self.line, ev, formats.name_width, &s.header);
+            let memo = &mut HeaderMemo::default();
+            header_line(&mut self.line, ev, formats.name_width, &s.header, memo);
         } else {
             let fixed = EventLayout {
                 tid: true,
@@ -255,7 +256,8 @@ impl Folder {
                 time: if ev.time { s.header.time } else { 0 },
                 ..s.header
             };
-            header_line(&mut self.line, &fixed, formats.name_width, &header);
+            let memo = &mut HeaderMemo::default();
+            header_line(&mut self.line, &fixed, formats.name_width, &header, memo);
         }
         if ev.ip && !ev.callchain {
             ip_suffix(&mut self.line, s, names);

@@ -12,7 +12,13 @@ use crate::mappings::DsoKind;
 
 /// Appends the sample's first line up to and including `<event>: ` (and,
 /// for callchains, the newline); frames follow.
-pub fn header_line(out: &mut Vec<u8>, ev: &EventLayout, name_width: usize, h: &Header) {
+pub fn header_line(
+    out: &mut Vec<u8>,
+    ev: &EventLayout,
+    name_width: usize,
+    h: &Header,
+    memo: &mut HeaderMemo,
+) {
     // "%s " when the sample prints a callchain, "%16s " otherwise.
     if ev.ip && ev.callchain {
         out.extend_from_slice(h.comm);
@@ -22,8 +28,10 @@ pub fn header_line(out: &mut Vec<u8>, ev: &EventLayout, name_width: usize, h: &H
         out.push(b' ');
     }
     if ev.tid {
-        fmt::signed_padded(out, h.tid as i64, 5);
-        out.push(b' ');
+        memo.tid.append(out, h.tid as i64 as u64, |out| {
+            fmt::signed_padded(out, h.tid as i64, 5);
+            out.push(b' ');
+        });
     }
     if ev.cpu {
         out.push(b'[');
@@ -33,22 +41,64 @@ pub fn header_line(out: &mut Vec<u8>, ev: &EventLayout, name_width: usize, h: &H
     if ev.time {
         let secs = h.time / 1_000_000_000;
         let usecs = (h.time % 1_000_000_000) / 1_000;
-        // "%12s" of "<secs>.<usecs>": pad by the width the digits take.
-        let secs_digits = secs.checked_ilog10().unwrap_or(0) as usize + 1;
-        for _ in (secs_digits + 7)..12 {
-            out.push(b' ');
-        }
-        fmt::dec_padded(out, secs, 0, b' ');
-        out.push(b'.');
-        fmt::dec_padded(out, usecs, 6, b'0');
+        memo.secs.append(out, secs, |out| {
+            // "%12s" of "<secs>.<usecs>": pad by the width the digits take.
+            let secs_digits = secs.checked_ilog10().unwrap_or(0) as usize + 1;
+            for _ in (secs_digits + 7)..12 {
+                out.push(b' ');
+            }
+            fmt::dec_padded(out, secs, 0, b' ');
+            out.push(b'.');
+        });
+        fmt::dec6(out, usecs);
         out.extend_from_slice(b": ");
     }
     if ev.period {
-        fmt::dec_padded(out, h.period, 10, b' ');
-        out.push(b' ');
+        memo.period.append(out, h.period, |out| {
+            fmt::dec_padded(out, h.period, 10, b' ');
+            out.push(b' ');
+        });
     }
     fmt::str_padded(out, ev.name.as_bytes(), name_width);
     out.extend_from_slice(b": ");
+}
+
+/// The text of the numbers a header line printed last: samples in a row
+/// mostly share the thread, the second and the period, so each is copied
+/// instead of formatted again.
+#[derive(Default)]
+pub struct HeaderMemo {
+    tid: Memo,
+    secs: Memo,
+    period: Memo,
+}
+
+/// One number's last text.
+#[derive(Default)]
+struct Memo {
+    value: u64,
+    len: usize,
+    text: [u8; 24],
+}
+
+impl Memo {
+    /// Appends `value`'s text: the remembered one, or what `render`
+    /// appends (then remembered).
+    fn append(&mut self, out: &mut Vec<u8>, value: u64, render: impl FnOnce(&mut Vec<u8>)) {
+        if self.len > 0 && self.value == value {
+            out.extend_from_slice(&self.text[..self.len]);
+            return;
+        }
+        let start = out.len();
+        render(out);
+        let new = &out[start..];
+        self.len = 0;
+        if new.len() <= self.text.len() {
+            self.text[..new.len()].copy_from_slice(new);
+            self.len = new.len();
+            self.value = value;
+        }
+    }
 }
 
 /// The `+0x...` offset perf prints after a frame's symbol of `[start, end)`:
@@ -107,6 +157,7 @@ pub struct FrameTexts {
     ranges: Vec<(u32, u32)>,
     arena: Vec<u8>,
     memory: MemoryColumns,
+    header: HeaderMemo,
 }
 
 impl FrameTexts {
@@ -173,7 +224,7 @@ fn address_prefix(out: &mut Vec<u8>, addr: u64) {
 pub fn render_sample(out: &mut Vec<u8>, texts: &mut FrameTexts, s: &SampleView, names: &Names) {
     let formats = names.formats;
     let ev = &formats.events[s.event];
-    header_line(out, ev, formats.name_width, &s.header);
+    header_line(out, ev, formats.name_width, &s.header, &mut texts.header);
     if let Some(trace) = s.trace {
         out.extend_from_slice(trace);
     }
