@@ -146,19 +146,32 @@ pub fn ip_suffix(out: &mut Vec<u8>, s: &SampleView, names: &Names) {
 }
 
 /// The callchain line of each (DSO, address) pair, rendered once and then
-/// copied: indexed by the frame's slot, no hashing. A user-space frame's
-/// line is cached whole, `\t<addr> sym+0xoff (dso)\n` (its printed address
-/// is the DSO-relative one, the same for every frame of the slot); a kernel
-/// frame prints its raw address before the cached `sym+0xoff (dso)`. Also
-/// carries the memory columns, whose data-source width perf grows over the
-/// run.
+/// copied: indexed by the frame's slot, no hashing. The line is
+/// `\t<addr> sym+0xoff (dso)\n`; the address perf prints is the
+/// DSO-relative one for a user-space frame (the same for every frame of
+/// the slot) but the raw one for a kernel frame, so the line is kept with
+/// the address it was rendered with, and a frame printing another one
+/// takes only the text after it. Also carries the memory columns, whose
+/// data-source width perf grows over the run.
 #[derive(Default)]
 pub struct FrameTexts {
-    ranges: Vec<(u32, u32)>,
+    /// By slot: the line's place in `arena` and the address it prints
+    /// (`len == u32::MAX`: not rendered yet).
+    lines: Vec<CachedLine>,
     arena: Vec<u8>,
     memory: MemoryColumns,
     header: HeaderMemo,
 }
+
+#[derive(Clone, Copy)]
+struct CachedLine {
+    start: u32,
+    len: u32,
+    addr: u64,
+}
+
+/// The bytes of `\t<addr> ` before a frame's text.
+const ADDRESS_PREFIX: usize = 18;
 
 impl FrameTexts {
     /// Appends frame `f`'s callchain line.
@@ -169,7 +182,7 @@ impl FrameTexts {
                 DsoKind::Kernel | DsoKind::Module
             )
         });
-        let whole_line = f.dso.is_some() && !kernel;
+        let addr = f.printed_addr(kernel);
         // The offset of an address past its symbol's end depends on the map
         // (perf's rule), so only the usual case is cached.
         let slot = match f.key {
@@ -180,36 +193,41 @@ impl FrameTexts {
                 slot as usize
             }
             _ => {
-                address_prefix(out, f.printed_addr(kernel));
+                address_prefix(out, addr);
                 frame_text(out, f, names);
                 out.push(b'\n');
                 return;
             }
         };
-        if !whole_line {
-            address_prefix(out, f.printed_addr(kernel));
-        }
-        if let Some(&(start, len)) = self.ranges.get(slot).filter(|r| r.1 != u32::MAX) {
-            out.extend_from_slice(&self.arena[start as usize..(start + len) as usize]);
-        } else {
-            let start = self.arena.len();
-            if whole_line {
-                address_prefix(&mut self.arena, f.printed_addr(kernel));
+        if let Some(c) = self.lines.get(slot).filter(|c| c.len != u32::MAX) {
+            let line = &self.arena[c.start as usize..(c.start + c.len) as usize];
+            if c.addr == addr {
+                out.extend_from_slice(line);
+            } else {
+                address_prefix(out, addr);
+                out.extend_from_slice(&line[ADDRESS_PREFIX..]);
             }
-            frame_text(&mut self.arena, f, names);
-            if whole_line {
-                self.arena.push(b'\n');
-            }
-            let len = self.arena.len() - start;
-            if self.ranges.len() <= slot {
-                self.ranges.resize(slot + 1, (0, u32::MAX));
-            }
-            self.ranges[slot] = (start as u32, len as u32);
-            out.extend_from_slice(&self.arena[start..]);
+            return;
         }
-        if !whole_line {
-            out.push(b'\n');
+        let start = self.arena.len();
+        address_prefix(&mut self.arena, addr);
+        frame_text(&mut self.arena, f, names);
+        self.arena.push(b'\n');
+        let len = self.arena.len() - start;
+        if self.lines.len() <= slot {
+            let empty = CachedLine {
+                start: 0,
+                len: u32::MAX,
+                addr: 0,
+            };
+            self.lines.resize(slot + 1, empty);
         }
+        self.lines[slot] = CachedLine {
+            start: start as u32,
+            len: len as u32,
+            addr,
+        };
+        out.extend_from_slice(&self.arena[start..]);
     }
 }
 
