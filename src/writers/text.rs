@@ -167,7 +167,13 @@ pub struct FrameTexts {
 struct CachedLine {
     start: u32,
     len: u32,
+    /// The address the line prints.
     addr: u64,
+    /// The raw address of the frame the line was rendered for.
+    ip: u64,
+    /// The line prints the DSO-relative address (a user-space DSO): every
+    /// frame of the slot prints it.
+    relative: bool,
 }
 
 /// The bytes of `\t<addr> ` before a frame's text.
@@ -176,6 +182,16 @@ const ADDRESS_PREFIX: usize = 18;
 impl FrameTexts {
     /// Appends frame `f`'s callchain line.
     fn append_line(&mut self, out: &mut Vec<u8>, f: &Frame, names: &Names) {
+        // Most frames: a line of the slot printing this frame's address
+        // (the slot fixes the DSO, the symbol and the DSO-relative address).
+        if let FrameKey::Slot(slot) = f.key {
+            if let Some(c) = self.lines.get(slot as usize) {
+                if c.len != u32::MAX && (c.relative || c.ip == f.ip) {
+                    out.extend_from_slice(&self.arena[c.start as usize..(c.start + c.len) as usize]);
+                    return;
+                }
+            }
+        }
         let kernel = f.dso.is_some_and(|d| {
             matches!(
                 names.machine.dsos.get(d).kind,
@@ -219,6 +235,8 @@ impl FrameTexts {
                 start: 0,
                 len: u32::MAX,
                 addr: 0,
+                ip: 0,
+                relative: false,
             };
             self.lines.resize(slot + 1, empty);
         }
@@ -226,6 +244,8 @@ impl FrameTexts {
             start: start as u32,
             len: len as u32,
             addr,
+            ip: f.ip,
+            relative: f.dso.is_some() && !kernel,
         };
         out.extend_from_slice(&self.arena[start..]);
     }
