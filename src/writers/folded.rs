@@ -112,6 +112,8 @@ pub struct Folder {
     by_text: rules::LineFolder,
     text_counts: FxHashMap<String, u64>,
     texts_cache: FrameTexts,
+    /// The numbers of the header lines `render_line` writes.
+    header_memo: HeaderMemo,
 }
 
 impl Folder {
@@ -134,6 +136,7 @@ impl Folder {
             by_text: rules::LineFolder::default(),
             text_counts: FxHashMap::default(),
             texts_cache: FrameTexts::default(),
+            header_memo: HeaderMemo::default(),
         }
     }
 
@@ -243,7 +246,7 @@ impl Folder {
         let ev = &formats.events[s.event];
         self.line.clear();
         if ev.tid && ev.time && s.header.tid >= 0 {
-            let memo = &mut HeaderMemo::default();
+            let memo = &mut self.header_memo;
             header_line(&mut self.line, ev, formats.name_width, &s.header, memo);
         } else {
             let fixed = EventLayout {
@@ -256,7 +259,7 @@ impl Folder {
                 time: if ev.time { s.header.time } else { 0 },
                 ..s.header
             };
-            let memo = &mut HeaderMemo::default();
+            let memo = &mut self.header_memo;
             header_line(&mut self.line, &fixed, formats.name_width, &header, memo);
         }
         if ev.ip && !ev.callchain {

@@ -28,7 +28,8 @@ pub fn header_line(
         out.push(b' ');
     }
     if ev.tid {
-        memo.tid.append(out, h.tid as i64 as u64, |out| {
+        let slot = h.tid as u32 as usize % memo.tids.len();
+        memo.tids[slot].append(out, h.tid as i64 as u64, |out| {
             fmt::signed_padded(out, h.tid as i64, 5);
             out.push(b' ');
         });
@@ -63,14 +64,24 @@ pub fn header_line(
     out.extend_from_slice(b": ");
 }
 
-/// The text of the numbers a header line printed last: samples in a row
-/// mostly share the thread, the second and the period, so each is copied
-/// instead of formatted again.
-#[derive(Default)]
+/// The text of the numbers header lines printed last: samples in a row
+/// mostly share the second and the period, and come from a few threads
+/// (one text kept per tid modulo 64), so each is copied instead of
+/// formatted again.
 pub struct HeaderMemo {
-    tid: Memo,
+    tids: [Memo; 64],
     secs: Memo,
     period: Memo,
+}
+
+impl Default for HeaderMemo {
+    fn default() -> HeaderMemo {
+        HeaderMemo {
+            tids: std::array::from_fn(|_| Memo::default()),
+            secs: Memo::default(),
+            period: Memo::default(),
+        }
+    }
 }
 
 /// One number's last text.
