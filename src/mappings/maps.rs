@@ -60,19 +60,17 @@ impl Maps {
             // An empty range can never be found; perf keeps it but never hits it.
             return;
         }
-        let mut overlapped = Vec::new();
-        // The map starting at or before map.start may reach into the new one.
-        if let Some((&s, m)) = self.by_start.range(..=map.start).next_back() {
-            if m.end > map.start {
-                overlapped.push(s);
-            }
-        }
-        overlapped.extend(
-            self.by_start
-                .range(map.start.saturating_add(1)..map.end)
-                .map(|(&s, _)| s),
-        );
-        for s in overlapped {
+        // The maps starting before the new one's end, from the last down,
+        // while they reach past its start (the maps do not overlap, so the
+        // first that ends at or before it ends the walk); usually none.
+        let overlapped: smallvec::SmallVec<[u64; 4]> = self
+            .by_start
+            .range(..map.end)
+            .rev()
+            .take_while(|(_, m)| m.end > map.start)
+            .map(|(&s, _)| s)
+            .collect();
+        for &s in overlapped.iter().rev() {
             let pos = self.by_start.remove(&s).unwrap();
             if !pos.identity {
                 self.generation += 1;
