@@ -247,6 +247,9 @@ fi
 size_mb=$(awk -v b="$(stat -c %s "$data")" 'BEGIN{printf "%.1f", b/1e6}')
 samples=$(perf report -i "$data" --stats 2>/dev/null | awk '/SAMPLE events:/{print $3; exit}' || true)
 
+# The recording just written is still being flushed to disk: writing it back is perf record's
+# cost, and would fall on whichever command runs first.
+sync
 # perf script | inferno-collapse-perf, each stage under GNU time.
 t0=$EPOCHREALTIME
 sh -c "/usr/bin/time -f %M -o '$work/ps1.rss' perf script -i '$data' 2>/dev/null \
