@@ -38,8 +38,8 @@ use super::function::{
 };
 use super::lines::{cstr_at, decode, LineTable, StrSecs, R};
 use super::sections::{read_rangelist, root_abbrev, Aranges, RangeListEncoding, Secs, Val};
-use gimli::{constants, AttributeValue, LittleEndian};
 use super::unit_cache;
+use gimli::{constants, AttributeValue, LittleEndian};
 use std::sync::Arc;
 
 pub(super) struct Decoded {
