@@ -38,7 +38,7 @@ use super::function::{
 };
 use super::lines::{cstr_at, decode, LineTable, StrSecs, R};
 use super::sections::{read_rangelist, root_abbrev, Aranges, RangeListEncoding, Secs, Val};
-use super::unit_cache;
+use super::unit_cache::{self, UnitRoot};
 use gimli::{constants, AttributeValue, LittleEndian};
 use std::sync::Arc;
 
@@ -82,6 +82,43 @@ pub(super) enum UnitState {
 }
 
 impl Unit {
+    /// What the persistent cache keeps of the unit's root DIE.
+    fn root(&self) -> UnitRoot {
+        UnitRoot {
+            offset: self.offset,
+            version: self.version,
+            addr_size: self.addr_size,
+            offset_size: self.offset_size,
+            abbrev_off: self.abbrev_off,
+            lang: self.lang,
+            comp_dir: self.comp_dir.clone(),
+            stmt_list: self.stmt_list,
+            base_address: self.base_address,
+            str_offsets_base: self.str_offsets_base,
+            addr_base: self.addr_base,
+            ranges: self.ranges.list().to_vec(),
+        }
+    }
+
+    /// A unit read back from the cache, not yet decoded.
+    fn from_root(r: UnitRoot) -> Unit {
+        Unit {
+            offset: r.offset,
+            version: r.version,
+            addr_size: r.addr_size,
+            offset_size: r.offset_size,
+            abbrev_off: r.abbrev_off,
+            lang: r.lang,
+            comp_dir: r.comp_dir,
+            stmt_list: r.stmt_list,
+            base_address: r.base_address,
+            str_offsets_base: r.str_offsets_base,
+            addr_base: r.addr_base,
+            ranges: Aranges::from_list(&r.ranges),
+            state: UnitState::Root,
+        }
+    }
+
     pub(super) fn range_list_encoding(&self) -> RangeListEncoding {
         RangeListEncoding {
             version: self.version,
@@ -166,15 +203,18 @@ struct GainedRange {
 impl Stash {
     /// The unit list of a file; `cache_key` from [`unit_cache::file_key`].
     pub fn new(s: &Secs<'_>, cache_key: Option<Vec<u8>>) -> Stash {
-        let info = gimli::DebugInfo::new(s.info, LittleEndian);
-        let mut units = Vec::new();
-        let mut iter = info.units();
-        while let Ok(Some(h)) = iter.next() {
-            match Self::parse_unit(s, &h) {
-                Some(u) => units.push(u),
-                None => break,
+        let stored = cache_key.as_deref().and_then(unit_cache::load_roots);
+        let units: Vec<Unit> = match stored {
+            Some(roots) => roots.into_iter().map(Unit::from_root).collect(),
+            None => {
+                let units = Self::parse_units(s);
+                if let Some(key) = cache_key.as_deref() {
+                    let roots: Vec<UnitRoot> = units.iter().map(Unit::root).collect();
+                    unit_cache::store_roots(key, &roots);
+                }
+                units
             }
-        }
+        };
         let mut index = Vec::new();
         let mut no_ranges = Vec::new();
         for (i, u) in units.iter().enumerate() {
@@ -210,6 +250,21 @@ impl Stash {
             crossings: 0,
             cache_key,
         }
+    }
+
+    /// Every unit's root DIE, in `.debug_info` order, up to the first BFD
+    /// gives up on.
+    fn parse_units(s: &Secs<'_>) -> Vec<Unit> {
+        let info = gimli::DebugInfo::new(s.info, LittleEndian);
+        let mut units = Vec::new();
+        let mut iter = info.units();
+        while let Ok(Some(h)) = iter.next() {
+            match Self::parse_unit(s, &h) {
+                Some(u) => units.push(u),
+                None => break,
+            }
+        }
+        units
     }
 
     /// `parse_comp_unit`: `None` when BFD gives up on this unit (and so on

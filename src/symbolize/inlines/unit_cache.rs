@@ -12,10 +12,14 @@
 //! succeeded. Names are stored as bytes: the decoded tables keep no
 //! pointer into the sections.
 //!
+//! The unit list itself (each unit's root DIE as `parse_comp_unit` read
+//! it, [`UnitRoot`]) is stored once per file too: reading every root DIE of
+//! libc's 1 800 units was most of the worker's time on a small recording.
+//!
 //! The key: the identity ([`file_identity`](crate::objfile::fs::file_identity))
 //! of the file holding the DWARF, which `.debug_info` section BFD chose,
-//! and the unit's offset in it. A payload that does not read back whole is
-//! a miss.
+//! and the unit's offset in it (or, for the list, nothing more). A payload
+//! that does not read back whole is a miss.
 
 use super::function::{Func, FuncSpan, NONE};
 use super::lines::{FileTable, LineTable, Row, Seq};
@@ -81,6 +85,92 @@ pub(super) fn store(
 ) {
     let payload = encode(lines, funcs, lookup, gained);
     crate::cache::store(KIND, &unit_key(file_key, unit_offset), &payload);
+}
+
+const ROOTS_KIND: &str = "dwarf-roots";
+
+/// A unit's root DIE as `parse_comp_unit` read it: what the unit list
+/// keeps of a unit before it is decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct UnitRoot {
+    pub offset: usize,
+    pub version: u16,
+    pub addr_size: u8,
+    pub offset_size: u8,
+    pub abbrev_off: usize,
+    pub lang: u64,
+    pub comp_dir: Option<Box<[u8]>>,
+    pub stmt_list: Option<u64>,
+    pub base_address: u64,
+    pub str_offsets_base: u64,
+    pub addr_base: u64,
+    pub ranges: Vec<(u64, u64)>,
+}
+
+/// The bytes a [`UnitRoot`] takes at least.
+const MIN_ROOT: usize = 8 + 2 + 1 + 1 + 8 + 8 + 1 + 1 + 8 * 5;
+
+pub(super) fn load_roots(file_key: &[u8]) -> Option<Vec<UnitRoot>> {
+    decode_roots(&crate::cache::load(ROOTS_KIND, file_key)?)
+}
+
+pub(super) fn store_roots(file_key: &[u8], roots: &[UnitRoot]) {
+    crate::cache::store(ROOTS_KIND, file_key, &encode_roots(roots));
+}
+
+fn encode_roots(roots: &[UnitRoot]) -> Vec<u8> {
+    let mut o = Out(Vec::with_capacity(roots.len() * (MIN_ROOT + 32) + 8));
+    o.len(roots.len());
+    for r in roots {
+        o.u64(r.offset as u64);
+        o.0.extend_from_slice(&r.version.to_le_bytes());
+        o.u8(r.addr_size);
+        o.u8(r.offset_size);
+        o.u64(r.abbrev_off as u64);
+        o.u64(r.lang);
+        o.opt_bytes(r.comp_dir.as_deref());
+        o.u8(u8::from(r.stmt_list.is_some()));
+        o.u64(r.stmt_list.unwrap_or(0));
+        o.u64(r.base_address);
+        o.u64(r.str_offsets_base);
+        o.u64(r.addr_base);
+        o.ranges(&r.ranges);
+    }
+    o.0
+}
+
+fn decode_roots(p: &[u8]) -> Option<Vec<UnitRoot>> {
+    let mut i = In(p);
+    let n = i.len(MIN_ROOT)?;
+    let mut roots = Vec::with_capacity(n);
+    for _ in 0..n {
+        let offset = usize::try_from(i.u64()?).ok()?;
+        let version = u16::from_le_bytes(i.take(2)?.try_into().ok()?);
+        let addr_size = i.u8()?;
+        let offset_size = i.u8()?;
+        let abbrev_off = usize::try_from(i.u64()?).ok()?;
+        let lang = i.u64()?;
+        let comp_dir = i.opt_bytes()?.map(Box::<[u8]>::from);
+        let has_stmt = i.u8()? != 0;
+        let stmt = i.u64()?;
+        roots.push(UnitRoot {
+            offset,
+            version,
+            addr_size,
+            offset_size,
+            abbrev_off,
+            lang,
+            comp_dir,
+            stmt_list: has_stmt.then_some(stmt),
+            base_address: i.u64()?,
+            str_offsets_base: i.u64()?,
+            addr_base: i.u64()?,
+            ranges: i.ranges()?,
+        });
+    }
+    // Units in `.debug_info` order, as the list is searched.
+    let ordered = roots.windows(2).all(|w| w[0].offset < w[1].offset);
+    (i.0.is_empty() && ordered).then_some(roots)
 }
 
 /// Writes the payload: little-endian integers, byte strings with a length.
@@ -469,6 +559,50 @@ mod tests {
         huge[1] = 1;
         huge[2..10].copy_from_slice(&u64::MAX.to_le_bytes());
         assert!(decode(&huge).is_none());
+    }
+
+    fn roots() -> Vec<UnitRoot> {
+        let root = |offset: usize, comp_dir: Option<&[u8]>, stmt_list, ranges: Vec<(u64, u64)>| {
+            UnitRoot {
+                offset,
+                version: 5,
+                addr_size: 8,
+                offset_size: 4,
+                abbrev_off: offset * 3,
+                lang: 0x1d,
+                comp_dir: comp_dir.map(Into::into),
+                stmt_list,
+                base_address: 0x1000 + offset as u64,
+                str_offsets_base: 8,
+                addr_base: 16,
+                ranges,
+            }
+        };
+        vec![
+            root(0, Some(b"/build"), Some(0), vec![(0x1000, 0x1100)]),
+            root(0x40, None, None, vec![]),
+            root(0x90, Some(b""), Some(0x77), vec![(0x2000, 0x2010), (0x1800, 0x1900)]),
+        ]
+    }
+
+    #[test]
+    fn a_stored_unit_list_reads_back_as_it_was() {
+        let roots = roots();
+        assert_eq!(decode_roots(&encode_roots(&roots)), Some(roots.clone()));
+        assert_eq!(decode_roots(&encode_roots(&[])), Some(Vec::new()));
+        let bytes = encode_roots(&roots);
+        for n in 0..bytes.len() {
+            assert!(decode_roots(&bytes[..n]).is_none(), "cut at {n}");
+        }
+        for at in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[at] ^= 0x81;
+            let _ = decode_roots(&b);
+        }
+        // Units out of `.debug_info` order are refused.
+        let mut swapped = roots;
+        swapped.swap(0, 1);
+        assert!(decode_roots(&encode_roots(&swapped)).is_none());
     }
 
     #[test]
