@@ -39,6 +39,7 @@
 
 mod debugfile;
 mod function;
+mod gained;
 mod lines;
 mod object;
 mod sections;

@@ -58,14 +58,15 @@ fn unit_key(file_key: &[u8], unit_offset: usize) -> Vec<u8> {
     key
 }
 
-/// Units with fewer line rows and functions than this are decoded again
-/// rather than stored: measured on the DWARF bench round, the 241 of its
-/// 313 units under 100 rows and functions took 5.7 ms to decode and 11 ms
-/// to store (a file written and renamed each), and a load costs about what
-/// their decoding does; the 18 units of 1 000 or more took 47 ms to decode.
+/// Units with fewer line rows and functions than this are kept together
+/// in one entry per file ([`SmallUnits`]) rather than one each: measured
+/// on the DWARF bench round, the 241 of its 313 units under 100 rows and
+/// functions took 5.7 ms to decode and 11 ms to store (a file written and
+/// renamed each), and a load of its own file costs about what their
+/// decoding does; the 18 units of 1 000 or more took 47 ms to decode.
 const MIN_STORED_SIZE: usize = 300;
 
-/// Whether a decoded unit is large enough to keep.
+/// Whether a decoded unit is large enough for an entry of its own.
 pub(super) fn worth_storing(lines: &LineTable, funcs: &[Func]) -> bool {
     let rows: usize = lines.seqs.iter().map(|s| s.rows.len()).sum();
     rows + funcs.len() >= MIN_STORED_SIZE
@@ -85,6 +86,102 @@ pub(super) fn store(
 ) {
     let payload = encode(lines, funcs, lookup, gained);
     crate::cache::store(KIND, &unit_key(file_key, unit_offset), &payload);
+}
+
+const SMALL_KIND: &str = "dwarf-small-units";
+/// The small units of a file are stored again once this many were decoded
+/// since they were read or last stored. Stores happen while lookups are
+/// answered, never after the last (the worker is not waited for at exit),
+/// so a run leaves at most this many less its last store to be decoded
+/// again by the next.
+const SMALL_STORE_EVERY: usize = 16;
+
+/// A file's small units (see [`MIN_STORED_SIZE`]), kept in one entry: the
+/// payloads read from it, and those of the units decoded since. Each store
+/// writes the whole set again.
+#[derive(Default)]
+pub(super) struct SmallUnits {
+    /// The stored entry's payload: a count, then per unit its offset, its
+    /// payload's length and the payload.
+    stored: Vec<u8>,
+    /// Unit offset -> where its payload is in `stored`.
+    index: FxHashMap<usize, (usize, usize)>,
+    /// Units decoded in this run: (offset, payload).
+    added: Vec<(usize, Vec<u8>)>,
+    /// Units added since the set was read or stored.
+    unsaved: usize,
+}
+
+impl SmallUnits {
+    /// The set stored for the file, empty if there is none (or it is damaged).
+    pub(super) fn load(file_key: &[u8]) -> SmallUnits {
+        let stored = crate::cache::load(SMALL_KIND, file_key).unwrap_or_default();
+        let index = index_small(&stored).unwrap_or_default();
+        SmallUnits {
+            stored: if index.is_empty() { Vec::new() } else { stored },
+            index,
+            ..SmallUnits::default()
+        }
+    }
+
+    /// Unit `offset` as stored, if it is.
+    pub(super) fn get(&self, offset: usize) -> Option<CachedUnit> {
+        let &(start, len) = self.index.get(&offset)?;
+        decode(self.stored.get(start..start + len)?)
+    }
+
+    /// Adds a decoded unit, and stores the set when enough were added.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn add(
+        &mut self,
+        file_key: &[u8],
+        offset: usize,
+        lines: &LineTable,
+        funcs: &[Func],
+        lookup: &[FuncSpan],
+        gained: &[(u64, u64)],
+    ) {
+        self.added.push((offset, encode(lines, funcs, lookup, gained)));
+        self.unsaved += 1;
+        if self.unsaved >= SMALL_STORE_EVERY {
+            self.unsaved = 0;
+            crate::cache::store(SMALL_KIND, file_key, &self.payload());
+        }
+    }
+
+    /// The stored units and the added ones, as one entry's payload.
+    fn payload(&self) -> Vec<u8> {
+        let added_bytes: usize = self.added.iter().map(|(_, p)| p.len() + 16).sum();
+        let mut o = Out(Vec::with_capacity(self.stored.len() + added_bytes + 8));
+        o.len(self.index.len() + self.added.len());
+        let mut stored: Vec<(usize, (usize, usize))> =
+            self.index.iter().map(|(&k, &v)| (k, v)).collect();
+        stored.sort_unstable();
+        for (offset, (start, len)) in stored {
+            o.u64(offset as u64);
+            o.bytes(&self.stored[start..start + len]);
+        }
+        for (offset, p) in &self.added {
+            o.u64(*offset as u64);
+            o.bytes(p);
+        }
+        o.0
+    }
+}
+
+/// Where each unit's payload is in a stored set of small units; `None`
+/// if the set does not read back whole.
+fn index_small(p: &[u8]) -> Option<FxHashMap<usize, (usize, usize)>> {
+    let mut i = In(p);
+    let n = i.len(16)?;
+    let mut index = FxHashMap::default();
+    for _ in 0..n {
+        let offset = usize::try_from(i.u64()?).ok()?;
+        let bytes = i.bytes()?;
+        let start = bytes.as_ptr() as usize - p.as_ptr() as usize;
+        index.insert(offset, (start, bytes.len()));
+    }
+    i.0.is_empty().then_some(index)
 }
 
 const ROOTS_KIND: &str = "dwarf-roots";
@@ -603,6 +700,39 @@ mod tests {
         let mut swapped = roots;
         swapped.swap(0, 1);
         assert!(decode_roots(&encode_roots(&swapped)).is_none());
+    }
+
+    #[test]
+    fn small_units_are_stored_together_and_read_back_one_by_one() {
+        let (lines, funcs, lookup, gained) = sample();
+        let one = encode(&lines, &funcs, &lookup, &gained);
+        let first = SmallUnits {
+            added: vec![(0x40, one.clone()), (0x10, one.clone())],
+            ..SmallUnits::default()
+        };
+        let stored = first.payload();
+        let index = index_small(&stored).expect("reads back");
+        let read = SmallUnits {
+            stored: stored.clone(),
+            index,
+            ..SmallUnits::default()
+        };
+        for offset in [0x40, 0x10] {
+            let u = read.get(offset).expect("stored");
+            assert_eq!(encode(&u.lines, &u.funcs, &u.lookup, &u.gained), one);
+        }
+        assert!(read.get(0x20).is_none());
+        // A later store keeps the units read and adds the new ones.
+        let mut later = read;
+        later.added.push((0x20, one.clone()));
+        let again = index_small(&later.payload()).expect("reads back");
+        let mut offsets: Vec<usize> = again.keys().copied().collect();
+        offsets.sort_unstable();
+        assert_eq!(offsets, [0x10, 0x20, 0x40]);
+        // A set cut short reads as none.
+        for n in 0..stored.len() {
+            assert!(index_small(&stored[..n]).is_none(), "cut at {n}");
+        }
     }
 
     #[test]
