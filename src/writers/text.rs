@@ -160,14 +160,14 @@ pub fn ip_suffix(out: &mut Vec<u8>, s: &SampleView, names: &Names) {
 /// copied: indexed by the frame's slot, no hashing. The line is
 /// `\t<addr> sym+0xoff (dso)\n`; the address perf prints is the
 /// DSO-relative one for a user-space frame (the same for every frame of
-/// the slot) but the raw one for a kernel frame, so the line is kept with
-/// the address it was rendered with, and a frame printing another one
-/// takes only the text after it. Also carries the memory columns, whose
-/// data-source width perf grows over the run.
+/// the slot) but the raw one for a kernel frame, so a kernel frame of
+/// another raw address takes only the text after the line's address. Also
+/// carries the memory columns, whose data-source width perf grows over the
+/// run.
 #[derive(Default)]
 pub struct FrameTexts {
-    /// By slot: the line's place in `arena` and the address it prints
-    /// (`len == u32::MAX`: not rendered yet).
+    /// By slot: the line's place in `arena` (`len == u32::MAX`: not
+    /// rendered yet).
     lines: Vec<CachedLine>,
     arena: Vec<u8>,
     memory: MemoryColumns,
@@ -178,8 +178,6 @@ pub struct FrameTexts {
 struct CachedLine {
     start: u32,
     len: u32,
-    /// The address the line prints.
-    addr: u64,
     /// The raw address of the frame the line was rendered for.
     ip: u64,
     /// The line prints the DSO-relative address (a user-space DSO): every
@@ -227,13 +225,10 @@ impl FrameTexts {
             }
         };
         if let Some(c) = self.lines.get(slot).filter(|c| c.len != u32::MAX) {
+            // A kernel frame of another raw address than the line's.
             let line = &self.arena[c.start as usize..(c.start + c.len) as usize];
-            if c.addr == addr {
-                out.extend_from_slice(line);
-            } else {
-                address_prefix(out, addr);
-                out.extend_from_slice(&line[ADDRESS_PREFIX..]);
-            }
+            address_prefix(out, addr);
+            out.extend_from_slice(&line[ADDRESS_PREFIX..]);
             return;
         }
         let start = self.arena.len();
@@ -245,7 +240,6 @@ impl FrameTexts {
             let empty = CachedLine {
                 start: 0,
                 len: u32::MAX,
-                addr: 0,
                 ip: 0,
                 relative: false,
             };
@@ -254,7 +248,6 @@ impl FrameTexts {
         self.lines[slot] = CachedLine {
             start: start as u32,
             len: len as u32,
-            addr,
             ip: f.ip,
             relative: f.dso.is_some() && !kernel,
         };
