@@ -42,6 +42,7 @@ mod function;
 mod gained;
 mod lines;
 mod object;
+mod root;
 mod sections;
 mod unit;
 mod unit_cache;

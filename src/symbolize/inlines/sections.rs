@@ -115,7 +115,7 @@ pub struct Secs<'a> {
 
 /// BFD's `struct arange` list: the head, then later ranges inserted right
 /// after the head; a range touching an existing one extends it.
-#[derive(Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Aranges {
     /// (low, high) pairs, the head first; most functions have one range,
     /// kept in place (a unit's scan makes one of these per function DIE).

@@ -39,7 +39,8 @@ use super::function::{
 use super::lines::{cstr_at, decode, LineTable, StrSecs, R};
 use super::sections::{read_rangelist, root_abbrev, Aranges, RangeListEncoding, Secs, Val};
 use super::gained::{merge_by_low, Cover, GainedRange};
-use super::unit_cache::{self, SmallUnits, UnitRoot};
+use super::root::UnitRoot;
+use super::unit_cache::{self, SmallUnits};
 use gimli::{constants, AttributeValue, LittleEndian};
 use std::sync::Arc;
 
@@ -51,18 +52,7 @@ pub(super) struct Decoded {
 }
 
 pub(super) struct Unit {
-    pub(super) offset: usize,
-    pub(super) version: u16,
-    pub(super) addr_size: u8,
-    pub(super) offset_size: u8,
-    pub(super) abbrev_off: usize,
-    pub(super) lang: u64,
-    pub(super) comp_dir: Option<Box<[u8]>>,
-    pub(super) stmt_list: Option<u64>,
-    pub(super) base_address: u64,
-    pub(super) str_offsets_base: u64,
-    pub(super) addr_base: u64,
-    pub(super) ranges: Aranges,
+    pub(super) root: UnitRoot,
     pub(super) state: UnitState,
 }
 
@@ -83,49 +73,8 @@ pub(super) enum UnitState {
 }
 
 impl Unit {
-    /// What the persistent cache keeps of the unit's root DIE.
-    fn root(&self) -> UnitRoot {
-        UnitRoot {
-            offset: self.offset,
-            version: self.version,
-            addr_size: self.addr_size,
-            offset_size: self.offset_size,
-            abbrev_off: self.abbrev_off,
-            lang: self.lang,
-            comp_dir: self.comp_dir.clone(),
-            stmt_list: self.stmt_list,
-            base_address: self.base_address,
-            str_offsets_base: self.str_offsets_base,
-            addr_base: self.addr_base,
-            ranges: self.ranges.list().to_vec(),
-        }
-    }
-
-    /// A unit read back from the cache, not yet decoded.
-    fn from_root(r: UnitRoot) -> Unit {
-        Unit {
-            offset: r.offset,
-            version: r.version,
-            addr_size: r.addr_size,
-            offset_size: r.offset_size,
-            abbrev_off: r.abbrev_off,
-            lang: r.lang,
-            comp_dir: r.comp_dir,
-            stmt_list: r.stmt_list,
-            base_address: r.base_address,
-            str_offsets_base: r.str_offsets_base,
-            addr_base: r.addr_base,
-            ranges: Aranges::from_list(&r.ranges),
-            state: UnitState::Root,
-        }
-    }
-
     pub(super) fn range_list_encoding(&self) -> RangeListEncoding {
-        RangeListEncoding {
-            version: self.version,
-            addr_size: self.addr_size,
-            base_address: self.base_address,
-        }
+        self.root.range_list_encoding()
     }
 }
 
@@ -199,22 +148,25 @@ impl Stash {
     /// The unit list of a file; `cache_key` from [`unit_cache::file_key`].
     pub fn new(s: &Secs<'_>, cache_key: Option<Vec<u8>>) -> Stash {
         let stored = cache_key.as_deref().and_then(unit_cache::load_roots);
-        let units: Vec<Unit> = match stored {
-            Some(roots) => roots.into_iter().map(Unit::from_root).collect(),
-            None => {
-                let units = Self::parse_units(s);
-                if let Some(key) = cache_key.as_deref() {
-                    let roots: Vec<UnitRoot> = units.iter().map(Unit::root).collect();
-                    unit_cache::store_roots(key, &roots);
-                }
-                units
+        let roots = stored.unwrap_or_else(|| {
+            let roots = Self::parse_units(s);
+            if let Some(key) = cache_key.as_deref() {
+                unit_cache::store_roots(key, &roots.iter().collect::<Vec<_>>());
             }
-        };
+            roots
+        });
+        let units: Vec<Unit> = roots
+            .into_iter()
+            .map(|root| Unit {
+                root,
+                state: UnitState::Root,
+            })
+            .collect();
         let mut index = Vec::new();
         let mut no_ranges = Vec::new();
         for (i, u) in units.iter().enumerate() {
-            if u.ranges.has_any() {
-                for &(l, h) in u.ranges.list() {
+            if u.root.ranges.has_any() {
+                for &(l, h) in u.root.ranges.list() {
                     index.push(UnitRange {
                         low: l,
                         high: h,
@@ -250,7 +202,7 @@ impl Stash {
 
     /// Every unit's root DIE, in `.debug_info` order, up to the first BFD
     /// gives up on.
-    fn parse_units(s: &Secs<'_>) -> Vec<Unit> {
+    fn parse_units(s: &Secs<'_>) -> Vec<UnitRoot> {
         let info = gimli::DebugInfo::new(s.info, LittleEndian);
         let mut units = Vec::new();
         let mut iter = info.units();
@@ -265,14 +217,14 @@ impl Stash {
 
     /// `parse_comp_unit`: `None` when BFD gives up on this unit (and so on
     /// every later one).
-    fn parse_unit(s: &Secs<'_>, h: &Header<'_>) -> Option<Unit> {
+    fn parse_unit(s: &Secs<'_>, h: &Header<'_>) -> Option<UnitRoot> {
         let version = h.version();
         if !(2..=5).contains(&version) || ![2, 4, 8].contains(&h.address_size()) {
             return None;
         }
         let aoff = h.debug_abbrev_offset().0;
         let offset = h.offset().0;
-        let mut u = Unit {
+        let mut u = UnitRoot {
             offset,
             version,
             addr_size: h.address_size(),
@@ -285,7 +237,6 @@ impl Stash {
             str_offsets_base: 0,
             addr_base: 0,
             ranges: Aranges::default(),
-            state: UnitState::Root,
         };
         // Only the root DIE's abbreviation is looked up here; whole tables
         // are parsed for the units that get searched.
@@ -328,7 +279,7 @@ impl Stash {
     }
 
     /// `read_attribute_value` + `is_int_form` / `is_str_form`.
-    fn attr_value<'a>(s: &'a Secs<'_>, u: &Unit, a: &AttributeValue<R<'a>>) -> Val<'a> {
+    fn attr_value<'a>(s: &'a Secs<'_>, u: &UnitRoot, a: &AttributeValue<R<'a>>) -> Val<'a> {
         use AttributeValue as A;
         match *a {
             A::Addr(v) => Val::Int(v, true),
@@ -366,7 +317,7 @@ impl Stash {
         }
     }
 
-    fn strs<'a>(s: &'a Secs<'_>, u: &Unit) -> StrSecs<'a> {
+    fn strs<'a>(s: &'a Secs<'_>, u: &UnitRoot) -> StrSecs<'a> {
         StrSecs {
             str_: s.str_,
             line_str: s.line_str,
@@ -380,7 +331,7 @@ impl Stash {
     /// when `first` is false). `false` = the unit fails.
     #[allow(clippy::too_many_arguments)]
     fn root_attr(
-        u: &mut Unit,
+        u: &mut UnitRoot,
         s: &Secs<'_>,
         a: &gimli::Attribute<R<'_>>,
         is_cu: bool,
@@ -532,11 +483,11 @@ impl Stash {
             UnitState::Lines(_) | UnitState::Decoded(_) => return true,
             UnitState::Failed => return false,
         }
-        let Some(off) = u.stmt_list else {
+        let Some(off) = u.root.stmt_list else {
             u.state = UnitState::Failed;
             return false;
         };
-        let offset = u.offset;
+        let offset = u.root.offset;
         let stored = self.cache_key.as_deref().and_then(|k| {
             let small = self.small.get_or_insert_with(|| SmallUnits::load(k));
             small.get(offset).or_else(|| unit_cache::load(k, offset))
@@ -553,12 +504,12 @@ impl Stash {
             return true;
         }
         let mut seq_ranges = Vec::new();
-        let strs = Self::strs(s, u);
+        let strs = Self::strs(s, &u.root);
         let Some(lt) = decode(
             s.line,
             off,
-            u.addr_size,
-            u.comp_dir.as_deref(),
+            u.root.addr_size,
+            u.root.comp_dir.as_deref(),
             &strs,
             &mut seq_ranges,
         ) else {
@@ -577,7 +528,7 @@ impl Stash {
             gained.extend_from_slice(f.ranges.list());
         }
         let u = &mut self.units[cu as usize];
-        let root = Cover::of(u.ranges.list());
+        let root = Cover::of(u.root.ranges.list());
         let mut fresh: Vec<GainedRange> = gained
             .into_iter()
             .filter(|&(l, h)| l < h && !root.covers(l, h))
@@ -605,10 +556,10 @@ impl Stash {
         // result depends on this unit's bytes alone and can be stored.
         if let (Some(key), true) = (self.cache_key.as_deref(), self.crossings == crossings) {
             if unit_cache::worth_storing(&lines, &funcs) {
-                unit_cache::store(key, u.offset, &lines, &funcs, &lookup, &ranges);
+                unit_cache::store(key, u.root.offset, &lines, &funcs, &lookup, &ranges);
             } else {
                 let small = self.small.get_or_insert_with(SmallUnits::default);
-                small.add(key, u.offset, &lines, &funcs, &lookup, &ranges);
+                small.add(key, u.root.offset, &lines, &funcs, &lookup, &ranges);
             }
         }
         self.units[cu as usize].state = UnitState::Decoded(Decoded {
@@ -634,16 +585,16 @@ impl Stash {
 
 impl UnitList for Stash {
     fn unit_offset(&self, cu: u32) -> usize {
-        self.units[cu as usize].offset
+        self.units[cu as usize].root.offset
     }
 
     fn unit_at(&self, offset: usize) -> Option<u32> {
-        let k = self.units.partition_point(|u| u.offset <= offset);
+        let k = self.units.partition_point(|u| u.root.offset <= offset);
         k.checked_sub(1).map(|t| t as u32)
     }
 
     fn value<'a>(&self, s: &'a Secs<'_>, cu: u32, a: &AttributeValue<R<'a>>) -> Val<'a> {
-        Self::attr_value(s, &self.units[cu as usize], a)
+        Self::attr_value(s, &self.units[cu as usize].root, a)
     }
 
     fn file_name(&mut self, cu: u32, file: u64) -> Option<Arc<[u8]>> {
@@ -664,7 +615,7 @@ impl UnitList for Stash {
     }
 
     fn lang(&self, cu: u32) -> u64 {
-        self.units[cu as usize].lang
+        self.units[cu as usize].root.lang
     }
 
     fn range_list_encoding(&self, cu: u32) -> RangeListEncoding {
@@ -696,7 +647,7 @@ impl UnitList for Stash {
     }
 
     fn abbrevs_of(&mut self, s: &Secs<'_>, cu: u32) -> Option<Arc<gimli::Abbreviations>> {
-        let off = self.units[cu as usize].abbrev_off;
+        let off = self.units[cu as usize].root.abbrev_off;
         if let Some(a) = self.abbrevs.get(&off) {
             return Some(a.clone());
         }

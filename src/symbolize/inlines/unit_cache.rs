@@ -13,7 +13,7 @@
 //! pointer into the sections.
 //!
 //! The unit list itself (each unit's root DIE as `parse_comp_unit` read
-//! it, [`UnitRoot`]) is stored once per file too: reading every root DIE of
+//! it, `root.rs`'s `UnitRoot`) is stored once per file too: reading every root DIE of
 //! libc's 1 800 units was most of the worker's time on a small recording.
 //!
 //! The key: the identity ([`file_identity`](crate::objfile::fs::file_identity))
@@ -23,6 +23,7 @@
 
 use super::function::{Func, FuncSpan, NONE};
 use super::lines::{FileTable, LineTable, Row, Seq};
+use super::root::UnitRoot;
 use super::sections::Aranges;
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
@@ -186,24 +187,6 @@ fn index_small(p: &[u8]) -> Option<FxHashMap<usize, (usize, usize)>> {
 
 const ROOTS_KIND: &str = "dwarf-roots";
 
-/// A unit's root DIE as `parse_comp_unit` read it: what the unit list
-/// keeps of a unit before it is decoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct UnitRoot {
-    pub offset: usize,
-    pub version: u16,
-    pub addr_size: u8,
-    pub offset_size: u8,
-    pub abbrev_off: usize,
-    pub lang: u64,
-    pub comp_dir: Option<Box<[u8]>>,
-    pub stmt_list: Option<u64>,
-    pub base_address: u64,
-    pub str_offsets_base: u64,
-    pub addr_base: u64,
-    pub ranges: Vec<(u64, u64)>,
-}
-
 /// The bytes a [`UnitRoot`] takes at least.
 const MIN_ROOT: usize = 8 + 2 + 1 + 1 + 8 + 8 + 1 + 1 + 8 * 5;
 
@@ -211,11 +194,11 @@ pub(super) fn load_roots(file_key: &[u8]) -> Option<Vec<UnitRoot>> {
     decode_roots(&crate::cache::load(ROOTS_KIND, file_key)?)
 }
 
-pub(super) fn store_roots(file_key: &[u8], roots: &[UnitRoot]) {
+pub(super) fn store_roots(file_key: &[u8], roots: &[&UnitRoot]) {
     crate::cache::store(ROOTS_KIND, file_key, &encode_roots(roots));
 }
 
-fn encode_roots(roots: &[UnitRoot]) -> Vec<u8> {
+fn encode_roots(roots: &[&UnitRoot]) -> Vec<u8> {
     let mut o = Out(Vec::with_capacity(roots.len() * (MIN_ROOT + 32) + 8));
     o.len(roots.len());
     for r in roots {
@@ -231,7 +214,7 @@ fn encode_roots(roots: &[UnitRoot]) -> Vec<u8> {
         o.u64(r.base_address);
         o.u64(r.str_offsets_base);
         o.u64(r.addr_base);
-        o.ranges(&r.ranges);
+        o.ranges(r.ranges.list());
     }
     o.0
 }
@@ -262,7 +245,7 @@ fn decode_roots(p: &[u8]) -> Option<Vec<UnitRoot>> {
             base_address: i.u64()?,
             str_offsets_base: i.u64()?,
             addr_base: i.u64()?,
-            ranges: i.ranges()?,
+            ranges: Aranges::from_list(&i.ranges()?),
         });
     }
     // Units in `.debug_info` order, as the list is searched.
@@ -672,7 +655,7 @@ mod tests {
                 base_address: 0x1000 + offset as u64,
                 str_offsets_base: 8,
                 addr_base: 16,
-                ranges,
+                ranges: Aranges::from_list(&ranges),
             }
         };
         vec![
@@ -685,9 +668,10 @@ mod tests {
     #[test]
     fn a_stored_unit_list_reads_back_as_it_was() {
         let roots = roots();
-        assert_eq!(decode_roots(&encode_roots(&roots)), Some(roots.clone()));
+        let refs: Vec<&UnitRoot> = roots.iter().collect();
+        assert_eq!(decode_roots(&encode_roots(&refs)), Some(roots.clone()));
         assert_eq!(decode_roots(&encode_roots(&[])), Some(Vec::new()));
-        let bytes = encode_roots(&roots);
+        let bytes = encode_roots(&refs);
         for n in 0..bytes.len() {
             assert!(decode_roots(&bytes[..n]).is_none(), "cut at {n}");
         }
@@ -697,7 +681,7 @@ mod tests {
             let _ = decode_roots(&b);
         }
         // Units out of `.debug_info` order are refused.
-        let mut swapped = roots;
+        let mut swapped = refs;
         swapped.swap(0, 1);
         assert!(decode_roots(&encode_roots(&swapped)).is_none());
     }
