@@ -13,10 +13,10 @@ use std::path::Path;
 
 const SHF_COMPRESSED: u64 = 0x800;
 /// Inflated sections at least this large are kept in the persistent cache:
-/// miniz_oxide inflates about 50 bytes a microsecond, a cached section is
-/// mapped and checksummed at a few GB/s, and an open costs some
-/// microseconds (libc's debug file: 12 sections between 16 and 256 KiB,
-/// 1 MB in all, took 5 ms to inflate on every run).
+/// inflating runs at tens of MB/s, a cached section is mapped and
+/// checksummed at a few GB/s, and an open costs some microseconds (libc's
+/// debug file: 12 sections between 16 and 256 KiB, 1 MB in all, took 5 ms
+/// to inflate with miniz_oxide on every run).
 pub const CACHED_SECTION: u64 = 16 * 1024;
 const SECTION_KIND: &str = "debugsec";
 
@@ -355,17 +355,16 @@ fn is_aarch64_special_symbol(name: &[u8]) -> bool {
 
 /// A zlib stream that must inflate to exactly `size` bytes, decompressed
 /// straight into a buffer of that size (growing a vector cost hundreds of
-/// thousands of reallocations on a libc debug file).
+/// thousands of reallocations on a libc debug file). zlib-rs inflates
+/// libc's debug sections in about two thirds of miniz_oxide's time: a
+/// small DWARF recording's first run, which waits for them, went from 49
+/// to 43 ms (docs/performance.md, session 11).
 fn inflate(data: &[u8], size: u64) -> Option<Vec<u8>> {
-    use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
-    use miniz_oxide::inflate::TINFLStatus;
     let limit = usize::try_from(size).ok()?;
     let mut out = vec![0u8; limit];
-    let mut state = Box::<DecompressorOxide>::default();
-    let flags = inflate_flags::TINFL_FLAG_PARSE_ZLIB_HEADER
-        | inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
-    let (status, _, written) = decompress(&mut state, data, &mut out, 0, flags);
-    (status == TINFLStatus::Done && written == limit).then_some(out)
+    let (inflated, rc) =
+        zlib_rs::decompress_slice(&mut out, data, zlib_rs::InflateConfig::default());
+    (rc == zlib_rs::ReturnCode::Ok && inflated.len() == limit).then_some(out)
 }
 
 /// A symbol list with the index `_bfd_elf_find_function` needs.
