@@ -50,7 +50,8 @@ pub mod worker;
 
 use object::{FindFunctionCache, ObjFile, SymSet, NO_SYM};
 use rustc_hash::FxHashMap;
-use sections::SecStore;
+use std::cell::OnceCell;
+use sections::{LazySecs, SecStore};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use unit::Stash;
@@ -71,7 +72,10 @@ pub struct InlineRecord {
 struct DwarfState {
     /// The DWARF lives in the separate debug file.
     separate: bool,
-    store: SecStore,
+    /// The `.debug_info` section BFD chose, and the sections, loaded when a
+    /// unit must be decoded ([`LazySecs`]).
+    info_idx: usize,
+    store: OnceCell<Option<SecStore>>,
     stash: Stash,
     /// The debug file's `.symtab` (BFD's `stash->f.syms`).
     debug_syms: SymSet,
@@ -167,28 +171,12 @@ impl InlineResolver {
         }
         let mut state = None;
         if let Some(i) = find_debug_info(&self.main) {
-            if let Some(store) = SecStore::load(&self.main, i) {
-                let key = unit_cache::file_key(self.main.identity(), i);
-                let stash = Stash::new(&store.view(&self.main), key);
-                state = Some(DwarfState {
-                    separate: false,
-                    store,
-                    stash,
-                    debug_syms: SymSet::new(Vec::new()),
-                });
-            }
+            state = dwarf_state(&self.main, i, false);
         } else if let Some(dbg) = debugfile::find_debug_file(&self.path, &self.main) {
             if let Some(i) = find_debug_info(&dbg) {
-                if let Some(store) = SecStore::load(&dbg, i) {
-                    let key = unit_cache::file_key(dbg.identity(), i);
-                    let stash = Stash::new(&store.view(&dbg), key);
-                    let debug_syms = SymSet::new(dbg.symbols(false));
-                    state = Some(DwarfState {
-                        separate: true,
-                        store,
-                        stash,
-                        debug_syms,
-                    });
+                state = dwarf_state(&dbg, i, true);
+                if let Some(st) = state.as_mut() {
+                    st.debug_syms = SymSet::new(dbg.symbols(false));
                     self.debug = Some(dbg);
                 }
             }
@@ -240,9 +228,13 @@ impl InlineResolver {
             } else {
                 &self.main
             };
-            let view = dw.store.view(dobj);
+            let secs = LazySecs {
+                obj: dobj,
+                info_idx: dw.info_idx,
+                store: &dw.store,
+            };
             let mut function = None;
-            if let Some((cu, func)) = dw.stash.find(&view, pc) {
+            if let Some((cu, func)) = dw.stash.find(&secs, pc) {
                 found = true;
                 if let Some(fi) = func {
                     function = Some((cu, fi));
@@ -337,6 +329,30 @@ impl InlineResolver {
         let file = (fsym != NO_SYM).then(|| self.main.sym_name(&set.syms[fsym as usize]).into());
         Some((name, file))
     }
+}
+
+/// The DWARF reader's state for `obj`, whose `.debug_info` is section
+/// `info_idx`. With the unit list in the persistent cache the sections
+/// are not read yet; otherwise they are, and `None` when they cannot be
+/// (as addr2line then finds no DWARF). A file whose unit list was stored
+/// had sections that could be read, and its identity is unchanged.
+fn dwarf_state(obj: &ObjFile, info_idx: usize, separate: bool) -> Option<DwarfState> {
+    let key = unit_cache::file_key(obj.identity(), info_idx);
+    let store = OnceCell::new();
+    let stash = match Stash::stored(key) {
+        Ok(stash) => stash,
+        Err(key) => {
+            let loaded = store.get_or_init(|| SecStore::load(obj, info_idx)).as_ref()?;
+            Stash::parse(&loaded.view(obj), key)
+        }
+    };
+    Some(DwarfState {
+        separate,
+        info_idx,
+        store,
+        stash,
+        debug_syms: SymSet::new(Vec::new()),
+    })
 }
 
 /// A function name and a file name as BFD answers them.

@@ -100,7 +100,27 @@ impl SecStore {
     }
 }
 
+/// A file's debug sections, loaded ([`SecStore::load`]) on first use: a
+/// run whose units all come from the persistent cache neither maps nor
+/// checksums them (libc's: 11 MB inflated).
+pub struct LazySecs<'a> {
+    pub obj: &'a ObjFile,
+    pub info_idx: usize,
+    pub store: &'a std::cell::OnceCell<Option<SecStore>>,
+}
+
+impl<'a> LazySecs<'a> {
+    /// The sections, loaded now if not yet; none if they cannot be read.
+    pub fn get(&self) -> Secs<'a> {
+        let store = self
+            .store
+            .get_or_init(|| SecStore::load(self.obj, self.info_idx));
+        store.as_ref().map(|st| st.view(self.obj)).unwrap_or_default()
+    }
+}
+
 /// A view of the debug sections.
+#[derive(Clone, Copy, Default)]
 pub struct Secs<'a> {
     pub info: &'a [u8],
     pub abbrev: &'a [u8],

@@ -37,7 +37,9 @@ use super::function::{
     build_lookup, lookup_function, scan_unit, Func, FuncSpan, OriginName, UnitList,
 };
 use super::lines::{cstr_at, decode, LineTable, StrSecs, R};
-use super::sections::{read_rangelist, root_abbrev, Aranges, RangeListEncoding, Secs, Val};
+use super::sections::{
+    read_rangelist, root_abbrev, Aranges, LazySecs, RangeListEncoding, Secs, Val,
+};
 use super::gained::{merge_by_low, Cover, GainedRange};
 use super::root::UnitRoot;
 use super::unit_cache::{self, SmallUnits};
@@ -145,16 +147,25 @@ struct UnitRange {
 }
 
 impl Stash {
-    /// The unit list of a file; `cache_key` from [`unit_cache::file_key`].
-    pub fn new(s: &Secs<'_>, cache_key: Option<Vec<u8>>) -> Stash {
-        let stored = cache_key.as_deref().and_then(unit_cache::load_roots);
-        let roots = stored.unwrap_or_else(|| {
-            let roots = Self::parse_units(s);
-            if let Some(key) = cache_key.as_deref() {
-                unit_cache::store_roots(key, &roots.iter().collect::<Vec<_>>());
-            }
-            roots
-        });
+    /// The unit list of a file as stored by an earlier run, if it was;
+    /// `cache_key` from [`unit_cache::file_key`].
+    pub fn stored(cache_key: Option<Vec<u8>>) -> Result<Stash, Option<Vec<u8>>> {
+        match cache_key.as_deref().and_then(unit_cache::load_roots) {
+            Some(roots) => Ok(Stash::of_roots(roots, cache_key)),
+            None => Err(cache_key),
+        }
+    }
+
+    /// The unit list read from the sections (and stored for later runs).
+    pub fn parse(s: &Secs<'_>, cache_key: Option<Vec<u8>>) -> Stash {
+        let roots = Self::parse_units(s);
+        if let Some(key) = cache_key.as_deref() {
+            unit_cache::store_roots(key, &roots.iter().collect::<Vec<_>>());
+        }
+        Stash::of_roots(roots, cache_key)
+    }
+
+    fn of_roots(roots: Vec<UnitRoot>, cache_key: Option<Vec<u8>>) -> Stash {
         let units: Vec<Unit> = roots
             .into_iter()
             .map(|root| Unit {
@@ -412,7 +423,7 @@ impl Stash {
 
 impl Stash {
     /// The unit search of `_bfd_dwarf2_find_nearest_line` for `addr`.
-    pub fn find(&mut self, s: &Secs<'_>, addr: u64) -> Option<(u32, Option<u32>)> {
+    pub fn find(&mut self, s: &LazySecs<'_>, addr: u64) -> Option<(u32, Option<u32>)> {
         let mut cands: Vec<u32> = Vec::new();
         let n = self.index.partition_point(|e| e.low <= addr);
         let mut i = n;
@@ -439,7 +450,7 @@ impl Stash {
         cands.sort_unstable();
         cands.dedup();
         for cu in cands {
-            if !self.ensure_decoded(s, cu) {
+            if !self.ensure_decoded(cu, || s.get()) {
                 continue;
             }
             let Some(d) = self.units[cu as usize].state.decoded() else {
@@ -475,8 +486,9 @@ impl Stash {
         }
     }
 
-    /// `comp_unit_maybe_decode_line_info`.
-    fn ensure_decoded(&mut self, s: &Secs<'_>, cu: u32) -> bool {
+    /// `comp_unit_maybe_decode_line_info`. `secs` gives the sections when
+    /// the unit is not in the persistent cache.
+    fn ensure_decoded<'s>(&mut self, cu: u32, secs: impl FnOnce() -> Secs<'s>) -> bool {
         let u = &mut self.units[cu as usize];
         match u.state {
             UnitState::Root => {}
@@ -503,6 +515,7 @@ impl Stash {
             });
             return true;
         }
+        let s = &secs();
         let mut seq_ranges = Vec::new();
         let strs = Self::strs(s, &u.root);
         let Some(lt) = decode(
@@ -623,7 +636,7 @@ impl UnitList for Stash {
     }
 
     fn ensure_decoded(&mut self, s: &Secs<'_>, cu: u32) -> bool {
-        Stash::ensure_decoded(self, s, cu)
+        Stash::ensure_decoded(self, cu, || *s)
     }
 
     fn failed(&self, cu: u32) -> bool {
