@@ -339,9 +339,9 @@ impl InlineResolver {
 fn dwarf_state(obj: &ObjFile, info_idx: usize, separate: bool) -> Option<DwarfState> {
     let key = unit_cache::file_key(obj.identity(), info_idx);
     let store = OnceCell::new();
-    let stash = match Stash::stored(key) {
-        Ok(stash) => stash,
-        Err(key) => {
+    let stash = match key.as_deref().and_then(unit_cache::load_roots) {
+        Some(roots) => Stash::of_roots(roots, key),
+        None => {
             let loaded = store.get_or_init(|| SecStore::load(obj, info_idx)).as_ref()?;
             Stash::parse(&loaded.view(obj), key)
         }

@@ -147,15 +147,6 @@ struct UnitRange {
 }
 
 impl Stash {
-    /// The unit list of a file as stored by an earlier run, if it was;
-    /// `cache_key` from [`unit_cache::file_key`].
-    pub fn stored(cache_key: Option<Vec<u8>>) -> Result<Stash, Option<Vec<u8>>> {
-        match cache_key.as_deref().and_then(unit_cache::load_roots) {
-            Some(roots) => Ok(Stash::of_roots(roots, cache_key)),
-            None => Err(cache_key),
-        }
-    }
-
     /// The unit list read from the sections (and stored for later runs).
     pub fn parse(s: &Secs<'_>, cache_key: Option<Vec<u8>>) -> Stash {
         let roots = Self::parse_units(s);
@@ -165,7 +156,9 @@ impl Stash {
         Stash::of_roots(roots, cache_key)
     }
 
-    fn of_roots(roots: Vec<UnitRoot>, cache_key: Option<Vec<u8>>) -> Stash {
+    /// The unit list from its roots (as stored by an earlier run);
+    /// `cache_key` from [`unit_cache::file_key`].
+    pub fn of_roots(roots: Vec<UnitRoot>, cache_key: Option<Vec<u8>>) -> Stash {
         let units: Vec<Unit> = roots
             .into_iter()
             .map(|root| Unit {
