@@ -107,17 +107,26 @@ impl Flat {
         if n == 0 {
             return;
         }
+        // Whether a kallsyms name has a `[module]` part, found once per
+        // name (it is the current entry, then the previous one).
+        let bracket = |e: &Entry| memchr::memchr(b'[', names.raw(e.name)).is_some();
+        let mut prev_bracket = None;
         for i in 1..n {
             let (prev, curr) = (self.entries[i - 1], self.entries[i]);
+            let mut curr_bracket = None;
             if prev.end == prev.start {
-                let other_kind = is_kallsyms
-                    && names.raw(prev.name).contains(&b'[') != names.raw(curr.name).contains(&b'[');
+                let other_kind = is_kallsyms && {
+                    let c = bracket(&curr);
+                    curr_bracket = Some(c);
+                    prev_bracket.unwrap_or_else(|| bracket(&prev)) != c
+                };
                 self.entries[i - 1].end = if other_kind {
                     roundup_4k(prev.end.wrapping_add(4096))
                 } else {
                     curr.start
                 };
             }
+            prev_bracket = curr_bracket;
         }
         let last = &mut self.entries[n - 1];
         if last.end == last.start {

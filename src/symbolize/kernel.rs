@@ -27,7 +27,62 @@ pub fn parse_kallsyms(data: &[u8], mut f: impl FnMut(&[u8], u8, u64) -> ControlF
 
 /// [`parse_kallsyms`], also giving where each name starts in `data` (a
 /// name's bytes are the file's bytes: the reader copies them one by one).
-pub fn parse_kallsyms_at(data: &[u8], mut f: impl FnMut(usize, &[u8], u8, u64) -> ControlFlow<()>) {
+pub fn parse_kallsyms_at(data: &[u8], f: impl FnMut(usize, &[u8], u8, u64) -> ControlFlow<()>) {
+    parse_lines(data, true, f);
+}
+
+/// Hex digit values by byte (`0xff`: not a digit), as `io__get_hex` reads them.
+const HEX: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// A name of at most this many bytes before its newline is read whole by
+/// perf's reader (its loop takes 513 characters: a 513-byte name leaves the
+/// newline for the next line's address).
+const WHOLE_NAME: usize = 512;
+
+/// The common line, `<16 hex digits> <type> <name>\n` with an ASCII name of
+/// at most [`WHOLE_NAME`] bytes, read in bulk: (address, type, name start,
+/// newline). What the byte reader gives for it; any other line goes to it.
+fn common_line(data: &[u8], pos: usize) -> Option<(u64, u8, usize, usize)> {
+    let head = data.get(pos..pos.checked_add(19)?)?;
+    if head[16] != b' ' || head[18] != b' ' {
+        return None;
+    }
+    let mut start = 0u64;
+    for &c in &head[..16] {
+        let v = HEX[c as usize];
+        if v > 15 {
+            return None;
+        }
+        start = (start << 4) | u64::from(v);
+    }
+    let name_start = pos + 19;
+    let window = data.get(name_start..(name_start + WHOLE_NAME + 1).min(data.len()))?;
+    let len = memchr::memchr(b'\n', window)?;
+    // Bytes >= 0x80 end a name in perf's reader (negative chars).
+    window[..len].is_ascii().then_some((start, head[17], name_start, name_start + len))
+}
+
+/// The reader; `bulk`: common lines read by [`common_line`] (off only in
+/// the test that checks the two readings agree).
+fn parse_lines(
+    data: &[u8],
+    bulk: bool,
+    mut f: impl FnMut(usize, &[u8], u8, u64) -> ControlFlow<()>,
+) {
     let mut pos = 0usize;
     let mut eof = false;
     // io__get_char: -1 at EOF (sticky), otherwise the byte as signed char.
@@ -47,6 +102,13 @@ pub fn parse_kallsyms_at(data: &[u8], mut f: impl FnMut(usize, &[u8], u8, u64) -
         }
     };
     while !eof {
+        if let Some((start, ty, name_start, newline)) = common_line(data, pos).filter(|_| bulk) {
+            pos = newline + 1;
+            if f(name_start, &data[name_start..newline], ty, start).is_break() {
+                break;
+            }
+            continue;
+        }
         // io__get_hex
         let mut start: u64 = 0;
         let mut first = true;
@@ -319,6 +381,50 @@ pub fn read_kallsyms(path: &Path) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every entry the reader gives, with or without the bulk reading of
+    /// common lines.
+    fn entries(data: &[u8], bulk: bool) -> Vec<(usize, Vec<u8>, u8, u64)> {
+        let mut out = Vec::new();
+        parse_lines(data, bulk, |off, name, ty, start| {
+            out.push((off, name.to_vec(), ty, start));
+            ControlFlow::Continue(())
+        });
+        out
+    }
+
+    #[test]
+    fn bulk_reading_gives_what_the_byte_reader_gives() {
+        let long = |n: usize| "n".repeat(n);
+        let mut text = String::new();
+        text.push_str("ffffffff81000000 T _text\n");
+        text.push_str("FFFFFFFF81000010 t upper_hex\n");
+        text.push_str("81000020 t short_address\n");
+        text.push_str(&format!("ffffffff81000030 t {}\n", long(512)));
+        // A 513-byte name leaves its newline: the next line is skipped.
+        text.push_str(&format!("ffffffff81000040 t {}\n", long(513)));
+        text.push_str("ffffffff81000050 t skipped_after_513\n");
+        text.push_str(&format!("ffffffff81000060 t {}\n", long(600)));
+        text.push_str("ffffffff81000070 t mod_fn\t[mymod]\n");
+        text.push_str("ffffffff8100007g t bad_digit\n");
+        text.push_str("ffffffff81000080  t two_spaces\n");
+        text.push('\n');
+        text.push_str("ffffffff81000090 t after_empty\n");
+        let mut data = text.into_bytes();
+        // Bytes >= 0x80 end a name; the reader goes on after them.
+        data.extend_from_slice(b"ffffffff810000a0 t na\xc3\xafve\n");
+        data.extend_from_slice(b"ffffffff810000b0 t \xffhigh\n");
+        data.extend_from_slice(b"ffffffff810000c0 \xff x\n");
+        data.extend_from_slice(b"ffffffff810000d0 t no_newline_at_end");
+        // The bulk reading is taken where it can be.
+        assert_eq!(common_line(&data, 0), Some((0xffff_ffff_8100_0000, b'T', 19, 24)));
+        let bulk = entries(&data, true);
+        assert_eq!(bulk, entries(&data, false));
+        assert!(bulk.len() > 10);
+        for cut in 0..data.len() {
+            assert_eq!(entries(&data[..cut], true), entries(&data[..cut], false), "cut at {cut}");
+        }
+    }
 
     fn load(text: &str, reloc: Option<(&str, u64)>) -> Kernel {
         let mods = HashSet::new();
