@@ -175,3 +175,92 @@ fn cache_never_changes_output() {
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A home whose build-id cache holds `copy` as perf record's copy of the
+/// running kernel's kallsyms (build-id `bid`).
+fn home_with_copy(dir: &Path, name: &str, bid: &str, copy: &[u8]) -> std::path::PathBuf {
+    let home = dir.join(name);
+    let at = home.join(".debug").join("[kernel.kallsyms]").join(bid);
+    std::fs::create_dir_all(&at).unwrap();
+    std::fs::write(at.join("kallsyms"), copy).unwrap();
+    home
+}
+
+/// On a miss, perf record's copy of kallsyms in the build-id cache stands
+/// in for `/proc/kallsyms` only where it shows this boot's core symbols:
+/// a faithful copy gives the same bytes, a copy whose `_text` moved is not
+/// used, and a copy with other names past its first lines is read (the
+/// names show it was, which is why the copy must be perf's own).
+#[test]
+fn recorded_kallsyms_copy_only_when_it_is_this_boots() {
+    if !have_tool("perf") {
+        return;
+    }
+    let dir = scratch_dir("kallsyms-copy");
+    let Some(fp) = record(&dir, "fp.data", &["-g"]) else {
+        eprintln!("perf record failed (not root?): skipped");
+        return;
+    };
+    let bid = Command::new("perf")
+        .args(["buildid-list", "-k"])
+        .output()
+        .unwrap();
+    let bid = String::from_utf8_lossy(&bid.stdout).trim().to_string();
+    let Ok(proc_text) = std::fs::read("/proc/kallsyms") else {
+        return;
+    };
+    if bid.is_empty() || proc_text.starts_with(b"0000000000000000 T") {
+        eprintln!("no kernel build-id or no kallsyms addresses: skipped");
+        return;
+    }
+    let want = perfold(&["perf-script"], &fp, "");
+    assert!(String::from_utf8_lossy(&want).contains("([kernel.kallsyms])"));
+    let run = |home: &Path, cache: &str| {
+        let cache = dir.join(cache);
+        let _ = std::fs::remove_dir_all(&cache);
+        let miss = perfold_home(&["perf-script"], &fp, cache.to_str().unwrap(), home);
+        let hit = perfold_home(&["perf-script"], &fp, cache.to_str().unwrap(), home);
+        same("hit after a miss", &miss, &hit);
+        miss
+    };
+
+    let faithful = home_with_copy(&dir, "faithful", &bid, &proc_text);
+    same("faithful copy", &want, &run(&faithful, "cache-faithful"));
+
+    // `_text` and `_stext` at another address: another KASLR offset.
+    let text = String::from_utf8_lossy(&proc_text);
+    let moved: String = text
+        .lines()
+        .map(|l| match l.split_once(' ') {
+            Some((_, rest)) if rest == "T _text" || rest == "T _stext" => {
+                format!("ffffffffa0000000 {rest}\n")
+            }
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    assert_ne!(moved.as_bytes(), &proc_text[..]);
+    let shifted = home_with_copy(&dir, "shifted", &bid, moved.as_bytes());
+    same(
+        "copy of another boot",
+        &want,
+        &run(&shifted, "cache-shifted"),
+    );
+
+    // Past its first 8 KiB every core name gets a suffix.
+    let cut = 8192 + proc_text[8192..].iter().position(|&b| b == b'\n').unwrap() + 1;
+    let mut renamed = proc_text[..cut].to_vec();
+    for l in text[cut..].lines() {
+        renamed.extend_from_slice(l.as_bytes());
+        if !l.contains('\t') && !l.ends_with(" _text") && !l.ends_with(" _stext") {
+            renamed.extend_from_slice(b"_copy");
+        }
+        renamed.push(b'\n');
+    }
+    let doctored = home_with_copy(&dir, "doctored", &bid, &renamed);
+    let got = run(&doctored, "cache-doctored");
+    assert!(
+        String::from_utf8_lossy(&got).contains("_copy+0x"),
+        "the copy was not read"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

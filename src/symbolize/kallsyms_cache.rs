@@ -83,7 +83,11 @@ fn key() -> Option<Vec<u8>> {
 
 /// The table for `/proc/kallsyms` from the cache, or by reading the file
 /// (and then storing its core part). `None` when perf's load gives none.
-pub fn load(ctx: &KernelCtx) -> Option<KernelTable> {
+/// On a miss the stored core part is made from perf record's copy of this
+/// kernel's kallsyms in `buildid_dir` when it shows this boot's core
+/// symbols ([`recorded_copy`]): the kernel formats `/proc/kallsyms` line by
+/// line (about 40 ms of CPU), a copy is read at page-cache speed.
+pub fn load(ctx: &KernelCtx, buildid_dir: &Path) -> Option<KernelTable> {
     let path = Path::new(PROC_KALLSYMS);
     let read = || super::kernel::read_kallsyms(path);
     // perf reads the file only when kptr_restrict lets it; so does the cache.
@@ -96,7 +100,12 @@ pub fn load(ctx: &KernelCtx) -> Option<KernelTable> {
     if let Some(hit) = from_cache(&key, ctx, read) {
         return hit;
     }
-    let data = read()?;
+    let copy = recorded_copy(buildid_dir);
+    let from_copy = copy.is_some();
+    let data = match copy {
+        Some(copy) => copy,
+        None => read()?,
+    };
     if let Some(payload) = encode_file(&data) {
         crate::cache::store(KIND, &key, &payload);
         if let Some(boot) = boot_time() {
@@ -105,11 +114,70 @@ pub fn load(ctx: &KernelCtx) -> Option<KernelTable> {
         }
         // The run's table comes from the entry just stored, as the next
         // run's will: the file is not parsed a third time.
-        if let Some(hit) = from_cache(&key, ctx, || Some(data.clone())) {
+        let hit = match from_copy {
+            true => from_cache(&key, ctx, read),
+            false => from_cache(&key, ctx, || Some(data.clone())),
+        };
+        if let Some(hit) = hit {
             return hit;
         }
     }
-    KernelTable::load(data, ctx)
+    KernelTable::load(if from_copy { read()? } else { data }, ctx)
+}
+
+/// perf record's copy of the running kernel's kallsyms
+/// (`<buildid_dir>/[kernel.kallsyms]/<build-id>/kallsyms`, written once per
+/// build-id), when it shows what `/proc/kallsyms` shows now of the core
+/// kernel, which is all a cache entry keeps (see the module doc): the same
+/// first 4 KiB (the same view of addresses) and the same `_text` and
+/// `_stext`. Within one kernel image (its build-id names it) the core
+/// lines move only with the KASLR offset, and those two show it; a copy
+/// from another boot with another offset, or from a reader who saw zeros,
+/// is not used.
+fn recorded_copy(buildid_dir: &Path) -> Option<Vec<u8>> {
+    use crate::objfile::build_id::{build_id_hex, read_sysfs_build_id};
+    let bid = read_sysfs_build_id(Path::new("/sys/kernel/notes"))?;
+    let path = buildid_dir
+        .join("[kernel.kallsyms]")
+        .join(build_id_hex(&bid))
+        .join("kallsyms");
+    let copy = std::fs::read(path).ok()?;
+    let head = proc_head()?;
+    let n = head.len().min(4096);
+    if copy.get(..n) != Some(&head[..n]) {
+        return None;
+    }
+    for name in REF_NAMES {
+        let here = function_start(&head, name.as_bytes())?;
+        if function_start(&copy, name.as_bytes()) != Some(here) {
+            return None;
+        }
+    }
+    Some(copy)
+}
+
+/// The first lines of `/proc/kallsyms`, whole, up to the ones of the
+/// reference symbols (within the first MiB; `None` past it).
+fn proc_head() -> Option<Vec<u8>> {
+    let mut file = std::fs::File::open(PROC_KALLSYMS).ok()?;
+    let mut head = Vec::new();
+    let mut chunk = vec![0u8; 64 << 10];
+    while head.len() < 1 << 20 {
+        let n = file.read(&mut chunk).ok()?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&chunk[..n]);
+        let whole = &head[..head.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)];
+        if REF_NAMES
+            .iter()
+            .all(|name| function_start(whole, name.as_bytes()).is_some())
+        {
+            head.truncate(whole.len());
+            return Some(head);
+        }
+    }
+    None
 }
 
 /// When the running kernel booted (`btime` of `/proc/stat`).

@@ -388,7 +388,7 @@ impl Symbolizer {
             };
             self.kernel = Some(path.and_then(|p| {
                 if kallsyms_cache::applies(&p) {
-                    kallsyms_cache::load(&ctx)
+                    kallsyms_cache::load(&ctx, &self.opts.buildid_dir)
                 } else {
                     kernel::read_kallsyms(&p)
                         .and_then(|data| kernel_table::KernelTable::load(data, &ctx))
