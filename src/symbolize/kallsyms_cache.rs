@@ -9,8 +9,10 @@
 //! `_stext`). A hit gives the table [`KernelTable::from_core`] makes for the
 //! recording's own relocation and module maps; module symbols, and perf's
 //! exact tree if a lookup ever needs it, are then read from the file. A
-//! miss reads the file, stores the entry (deleting the entries of earlier
-//! boots), and serves the run from the new entry as a hit would.
+//! miss reads the file (or perf record's copy of it in the build-id cache,
+//! when that shows the same core kernel: [`recorded_copy`]), stores the
+//! entry (deleting the entries of earlier boots), and serves the run from
+//! the new entry as a hit would.
 //!
 //! # Why the key is enough
 //!
