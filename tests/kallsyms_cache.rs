@@ -57,6 +57,20 @@ fn record(dir: &Path, name: &str, callgraph: &[&str]) -> Option<std::path::PathB
     status.success().then_some(data)
 }
 
+/// A scratch directory named `name` and an `-g` recording in it, or `None`
+/// (said on stderr) where perf is missing or cannot record.
+fn fp_recording(name: &str) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    if !have_tool("perf") {
+        return None;
+    }
+    let dir = scratch_dir(name);
+    let Some(fp) = record(&dir, "fp.data", &["-g"]) else {
+        eprintln!("perf record failed (not root?): skipped");
+        return None;
+    };
+    Some((dir, fp))
+}
+
 fn same(what: &str, want: &[u8], got: &[u8]) {
     assert!(want == got, "{what}: {}", first_difference(want, got));
 }
@@ -71,12 +85,7 @@ fn cache_files(dir: &Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn cache_never_changes_output() {
-    if !have_tool("perf") {
-        return;
-    }
-    let dir = scratch_dir("kallsyms-cache");
-    let Some(fp) = record(&dir, "fp.data", &["-g"]) else {
-        eprintln!("perf record failed (not root?): skipped");
+    let Some((dir, fp)) = fp_recording("kallsyms-cache") else {
         return;
     };
     let dwarf = record(&dir, "dwarf.data", &["--call-graph", "dwarf"]).unwrap();
@@ -193,12 +202,7 @@ fn home_with_copy(dir: &Path, name: &str, bid: &str, copy: &[u8]) -> std::path::
 /// names show it was, which is why the copy must be perf's own).
 #[test]
 fn recorded_kallsyms_copy_only_when_it_is_this_boots() {
-    if !have_tool("perf") {
-        return;
-    }
-    let dir = scratch_dir("kallsyms-copy");
-    let Some(fp) = record(&dir, "fp.data", &["-g"]) else {
-        eprintln!("perf record failed (not root?): skipped");
+    let Some((dir, fp)) = fp_recording("kallsyms-copy") else {
         return;
     };
     let bid = Command::new("perf")
@@ -249,9 +253,12 @@ fn recorded_kallsyms_copy_only_when_it_is_this_boots() {
     // Past its first 8 KiB every core name gets a suffix.
     let cut = 8192 + proc_text[8192..].iter().position(|&b| b == b'\n').unwrap() + 1;
     let mut renamed = proc_text[..cut].to_vec();
-    for l in text[cut..].lines() {
-        renamed.extend_from_slice(l.as_bytes());
-        if !l.contains('\t') && !l.ends_with(" _text") && !l.ends_with(" _stext") {
+    for l in proc_text[cut..]
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+    {
+        renamed.extend_from_slice(l);
+        if !l.contains(&b'\t') && !l.ends_with(b" _text") && !l.ends_with(b" _stext") {
             renamed.extend_from_slice(b"_copy");
         }
         renamed.push(b'\n');

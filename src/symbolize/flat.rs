@@ -109,18 +109,13 @@ impl Flat {
         }
         // Whether a kallsyms name has a `[module]` part, found once per
         // name (it is the current entry, then the previous one).
-        let bracket = |e: &Entry| memchr::memchr(b'[', names.raw(e.name)).is_some();
-        let mut prev_bracket = None;
+        let bracket = |e: &Entry| is_kallsyms && memchr::memchr(b'[', names.raw(e.name)).is_some();
+        let mut prev_bracket = bracket(&self.entries[0]);
         for i in 1..n {
             let (prev, curr) = (self.entries[i - 1], self.entries[i]);
-            let mut curr_bracket = None;
+            let curr_bracket = bracket(&curr);
             if prev.end == prev.start {
-                let other_kind = is_kallsyms && {
-                    let c = bracket(&curr);
-                    curr_bracket = Some(c);
-                    prev_bracket.unwrap_or_else(|| bracket(&prev)) != c
-                };
-                self.entries[i - 1].end = if other_kind {
+                self.entries[i - 1].end = if prev_bracket != curr_bracket {
                     roundup_4k(prev.end.wrapping_add(4096))
                 } else {
                     curr.start

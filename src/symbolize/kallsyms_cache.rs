@@ -108,6 +108,9 @@ pub fn load(ctx: &KernelCtx, buildid_dir: &Path) -> Option<KernelTable> {
         Some(copy) => copy,
         None => read()?,
     };
+    // What stands for the whole file where the entry cannot answer: the
+    // file itself, never the copy (its module lines are another time's).
+    let whole = || if from_copy { read() } else { Some(data.clone()) };
     if let Some(payload) = encode_file(&data) {
         crate::cache::store(KIND, &key, &payload);
         if let Some(boot) = boot_time() {
@@ -116,15 +119,11 @@ pub fn load(ctx: &KernelCtx, buildid_dir: &Path) -> Option<KernelTable> {
         }
         // The run's table comes from the entry just stored, as the next
         // run's will: the file is not parsed a third time.
-        let hit = match from_copy {
-            true => from_cache(&key, ctx, read),
-            false => from_cache(&key, ctx, || Some(data.clone())),
-        };
-        if let Some(hit) = hit {
+        if let Some(hit) = from_cache(&key, ctx, whole) {
             return hit;
         }
     }
-    KernelTable::load(if from_copy { read()? } else { data }, ctx)
+    KernelTable::load(whole()?, ctx)
 }
 
 /// perf record's copy of the running kernel's kallsyms

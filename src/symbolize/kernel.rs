@@ -114,15 +114,13 @@ fn parse_lines(
         let mut first = true;
         let sep = loop {
             let ch = getc(&mut pos, &mut eof);
-            let v = match ch {
-                0x30..=0x39 => ch - 0x30,
-                0x61..=0x66 => ch - 0x61 + 10,
-                0x41..=0x46 => ch - 0x41 + 10,
+            let v = match u8::try_from(ch).map(|b| HEX[usize::from(b)]) {
+                Ok(v) if v <= 15 => v,
                 _ if ch < 0 => break ch,
                 _ if first => break -2,
                 _ => break ch,
             };
-            start = (start << 4) | v as u64;
+            start = (start << 4) | u64::from(v);
             first = false;
         };
         let read_to_eol =

@@ -355,10 +355,9 @@ fn is_aarch64_special_symbol(name: &[u8]) -> bool {
 
 /// A zlib stream that must inflate to exactly `size` bytes, decompressed
 /// straight into a buffer of that size (growing a vector cost hundreds of
-/// thousands of reallocations on a libc debug file). zlib-rs inflates
-/// libc's debug sections in about two thirds of miniz_oxide's time: a
-/// small DWARF recording's first run, which waits for them, went from 49
-/// to 43 ms (docs/performance.md, session 11).
+/// thousands of reallocations on a libc debug file). With zlib-rs instead
+/// of miniz_oxide, a small DWARF recording's run that inflates libc's
+/// sections went from 49 to 43 ms (docs/performance.md, session 11).
 fn inflate(data: &[u8], size: u64) -> Option<Vec<u8>> {
     let limit = usize::try_from(size).ok()?;
     let mut out = vec![0u8; limit];
