@@ -165,6 +165,14 @@ impl InlineResolver {
         &self.results[&addr]
     }
 
+    /// Reads the file's DWARF state now (the unit list, and the debug
+    /// sections when the list is not in the persistent cache), as the first
+    /// lookup would: the worker has it done on another thread while it
+    /// answers other files.
+    pub fn prepare(&mut self) {
+        self.ensure_dwarf();
+    }
+
     fn ensure_dwarf(&mut self) {
         if self.dwarf.is_some() {
             return;

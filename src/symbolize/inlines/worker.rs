@@ -3,10 +3,17 @@
 //! of `perf script` behind the sink thread takes them as they come
 //! (`crate::workers`).
 //!
-//! Queries are answered in the order they are sent, and each DSO has one
-//! resolver, so every resolver sees its addresses in perf's order (its
-//! answers can depend on that order, as one addr2line process per DSO does).
+//! Each DSO has one resolver, and every resolver sees its addresses in
+//! perf's order (its answers can depend on that order, as one addr2line
+//! process per DSO does). A resolver is opened and its DWARF state read on
+//! a thread of its own ([`InlineResolver::prepare`]: for a debug file seen
+//! for the first time, inflating its sections and reading its unit list),
+//! and the queries of that DSO wait for it while the worker answers the
+//! other DSOs'. Answers can so leave the worker out of query order: each
+//! carries its query's number, and [`InlineWorker`] hands them out in
+//! query order.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::thread::JoinHandle;
@@ -20,6 +27,12 @@ enum Job {
     Open(u32, PathBuf),
     /// The records of addresses in resolver files: (key, address) each.
     Queries(Vec<(u32, u64)>),
+    /// Resolver `key`, opened and prepared on its thread (`Ok(None)`: not a
+    /// readable ELF file; `Err`: the thread panicked).
+    Ready(u32, std::thread::Result<Option<Box<InlineResolver>>>),
+    /// No more opens or queries: the worker ends once the resolvers being
+    /// prepared are in and their queries answered.
+    End,
 }
 
 /// Queries sent together: a send may wake the worker (a system call), so
@@ -33,7 +46,12 @@ pub struct InlineWorker {
     tx: Option<Sender<Job>>,
     /// Queries not sent yet.
     queued: Vec<(u32, u64)>,
-    answers: Receiver<Answer>,
+    answers: Receiver<(u64, Answer)>,
+    /// Answers received ahead of their turn: `held[i]` answers query
+    /// `next + i`.
+    held: VecDeque<Option<Answer>>,
+    /// The number of the next answer to hand out.
+    next: u64,
     /// Queries queued or sent whose answers were not taken yet.
     unanswered: usize,
     handle: Option<JoinHandle<()>>,
@@ -45,37 +63,106 @@ impl Default for InlineWorker {
     }
 }
 
-impl InlineWorker {
-    pub fn start() -> InlineWorker {
-        let (tx, rx) = channel::<Job>();
-        let (answer_tx, answers) = channel::<Answer>();
-        let handle = std::thread::Builder::new()
-            .name("perfold-inlines".into())
-            .spawn(move || {
-                let mut resolvers: FxHashMap<u32, Option<InlineResolver>> = FxHashMap::default();
-                for job in rx {
-                    match job {
-                        Job::Open(key, path) => {
-                            resolvers.insert(key, InlineResolver::open(&path));
+/// A resolver of the worker: being prepared (with the queries that wait
+/// for it: number and address), or ready (`None`: the file could not be
+/// read).
+enum Slot {
+    Preparing(Vec<(u64, u64)>),
+    Ready(Option<Box<InlineResolver>>),
+}
+
+fn records(r: &mut Option<Box<InlineResolver>>, addr: u64) -> Answer {
+    match r {
+        Some(r) => r.records(addr).into(),
+        None => Box::default(),
+    }
+}
+
+/// Opens and prepares resolver `key` on a thread of its own, which sends it
+/// back as a job. `false` if no thread could be started.
+fn prepare_on_thread(key: u32, path: &std::path::Path, jobs: Sender<Job>) -> bool {
+    let path = path.to_path_buf();
+    std::thread::Builder::new()
+        .name("perfold-dwarf".into())
+        .spawn(move || {
+            let r = std::panic::catch_unwind(|| {
+                InlineResolver::open(&path).map(|mut r| {
+                    r.prepare();
+                    Box::new(r)
+                })
+            });
+            // The worker keeps its receiver until every preparing thread
+            // has sent.
+            let _ = jobs.send(Job::Ready(key, r));
+        })
+        .is_ok()
+}
+
+/// The worker thread's loop. `own_tx` sends to `jobs`, for the preparing
+/// threads; it is dropped at [`Job::End`], so the loop ends when the last
+/// preparing thread has sent its resolver.
+fn serve(jobs: Receiver<Job>, own_tx: Sender<Job>, answers: Sender<(u64, Answer)>) {
+    let mut own_tx = Some(own_tx);
+    let mut slots: FxHashMap<u32, Slot> = FxHashMap::default();
+    let mut seq = 0u64;
+    // The receiver goes only with the worker's owner: sends are not checked.
+    for job in jobs.iter() {
+        match job {
+            Job::Open(key, path) => {
+                let threaded = own_tx
+                    .as_ref()
+                    .is_some_and(|tx| prepare_on_thread(key, &path, tx.clone()));
+                let slot = if threaded {
+                    Slot::Preparing(Vec::new())
+                } else {
+                    Slot::Ready(InlineResolver::open(&path).map(Box::new))
+                };
+                slots.insert(key, slot);
+            }
+            Job::Queries(queries) => {
+                for (key, addr) in queries {
+                    let n = seq;
+                    seq += 1;
+                    match slots.get_mut(&key) {
+                        Some(Slot::Ready(r)) => {
+                            let _ = answers.send((n, records(r, addr)));
                         }
-                        Job::Queries(queries) => {
-                            for (key, addr) in queries {
-                                let records = match resolvers.get_mut(&key) {
-                                    Some(Some(r)) => r.records(addr).into(),
-                                    _ => Box::default(),
-                                };
-                                // The receiver goes only with the worker's owner.
-                                let _ = answer_tx.send(records);
-                            }
+                        Some(Slot::Preparing(waiting)) => waiting.push((n, addr)),
+                        None => {
+                            let _ = answers.send((n, Box::default()));
                         }
                     }
                 }
-            })
+            }
+            Job::Ready(key, prepared) => {
+                let mut r = prepared.unwrap_or_else(|e| std::panic::resume_unwind(e));
+                if let Some(Slot::Preparing(waiting)) = slots.remove(&key) {
+                    for (n, addr) in waiting {
+                        let _ = answers.send((n, records(&mut r, addr)));
+                    }
+                }
+                slots.insert(key, Slot::Ready(r));
+            }
+            Job::End => own_tx = None,
+        }
+    }
+}
+
+impl InlineWorker {
+    pub fn start() -> InlineWorker {
+        let (tx, rx) = channel::<Job>();
+        let (answer_tx, answers) = channel::<(u64, Answer)>();
+        let jobs_tx = tx.clone();
+        let handle = std::thread::Builder::new()
+            .name("perfold-inlines".into())
+            .spawn(move || serve(rx, jobs_tx, answer_tx))
             .expect("spawning the inline-lookup thread");
         InlineWorker {
             tx: Some(tx),
             queued: Vec::new(),
             answers,
+            held: VecDeque::new(),
+            next: 0,
             unanswered: 0,
             handle: Some(handle),
         }
@@ -110,11 +197,39 @@ impl InlineWorker {
         }
     }
 
-    /// The next answer if it is ready.
-    pub fn try_answer(&mut self) -> Option<Answer> {
-        let answer = self.answers.try_recv().ok()?;
+    /// Files an answer that came in; `false` if it is out of range (a
+    /// worker bug: it then counts as dead).
+    fn hold(&mut self, (n, answer): (u64, Answer)) -> bool {
+        let Some(i) = n.checked_sub(self.next).and_then(|i| usize::try_from(i).ok()) else {
+            return false;
+        };
+        if i >= self.held.len() {
+            self.held.resize_with(i + 1, || None);
+        }
+        self.held[i] = Some(answer);
+        true
+    }
+
+    /// The answer whose turn it is, if it came in.
+    fn take_next(&mut self) -> Option<Answer> {
+        let answer = self.held.front_mut()?.take()?;
+        self.held.pop_front();
+        self.next += 1;
         self.unanswered -= 1;
         Some(answer)
+    }
+
+    /// The next answer if it is ready.
+    pub fn try_answer(&mut self) -> Option<Answer> {
+        loop {
+            if let Some(a) = self.take_next() {
+                return Some(a);
+            }
+            let got = self.answers.try_recv().ok()?;
+            if !self.hold(got) {
+                return None;
+            }
+        }
     }
 
     /// Waits for the next answer (after sending every query); `None` when
@@ -122,9 +237,15 @@ impl InlineWorker {
     /// [`Self::finish`] reports that).
     pub fn answer(&mut self) -> Option<Answer> {
         self.flush();
-        let answer = self.answers.recv().ok()?;
-        self.unanswered -= 1;
-        Some(answer)
+        loop {
+            if let Some(a) = self.take_next() {
+                return Some(a);
+            }
+            let got = self.answers.recv().ok()?;
+            if !self.hold(got) {
+                return None;
+            }
+        }
     }
 
     /// Waits for the answers of every query not taken yet, in query order.
@@ -135,9 +256,17 @@ impl InlineWorker {
     /// its panic goes on here.
     pub fn finish(&mut self) -> Vec<Answer> {
         self.flush();
-        self.tx = None;
-        let answers: Vec<Answer> = self.answers.iter().take(self.unanswered).collect();
-        let died = answers.len() < self.unanswered;
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(Job::End);
+        }
+        let mut answers = Vec::with_capacity(self.unanswered);
+        while self.unanswered > 0 {
+            match self.answer() {
+                Some(a) => answers.push(a),
+                None => break,
+            }
+        }
+        let died = self.unanswered > 0;
         self.unanswered = 0;
         if let Some(h) = self.handle.take() {
             // Dropping the handle of a worker that answered everything
@@ -149,5 +278,84 @@ impl InlineWorker {
             }
         }
         answers
+    }
+}
+
+impl Drop for InlineWorker {
+    /// An owner that stops early lets the worker end (it would otherwise
+    /// wait for jobs, its own sender keeping the queue open).
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(Job::End);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(n: u32) -> Answer {
+        vec![InlineRecord {
+            function: Some(n.to_string().into()),
+            file: None,
+            line: n,
+            discriminator: 0,
+        }]
+        .into()
+    }
+
+    /// A worker handle fed by the test instead of a worker thread.
+    fn fed(unanswered: usize) -> (InlineWorker, Sender<(u64, Answer)>) {
+        let (tx, answers) = channel();
+        let w = InlineWorker {
+            tx: None,
+            queued: Vec::new(),
+            answers,
+            held: VecDeque::new(),
+            next: 0,
+            unanswered,
+            handle: None,
+        };
+        (w, tx)
+    }
+
+    #[test]
+    fn answers_come_out_in_query_order() {
+        let (mut w, tx) = fed(4);
+        tx.send((2, answer(2))).unwrap();
+        tx.send((1, answer(1))).unwrap();
+        // Query 0 is not answered yet: nothing is handed out.
+        assert!(w.try_answer().is_none());
+        tx.send((0, answer(0))).unwrap();
+        assert_eq!(w.try_answer(), Some(answer(0)));
+        assert_eq!(w.answer(), Some(answer(1)));
+        tx.send((3, answer(3))).unwrap();
+        drop(tx);
+        assert_eq!(w.finish(), vec![answer(2), answer(3)]);
+    }
+
+    #[test]
+    fn a_worker_gone_early_leaves_the_rest_unanswered() {
+        let (mut w, tx) = fed(3);
+        tx.send((1, answer(1))).unwrap();
+        tx.send((0, answer(0))).unwrap();
+        drop(tx);
+        assert_eq!(w.finish(), vec![answer(0), answer(1)]);
+    }
+
+    #[test]
+    fn every_query_is_answered_in_order_by_the_thread() {
+        // Files that are not ELF: every answer is empty, but each comes once
+        // and in order, whichever resolver was ready first.
+        let mut w = InlineWorker::start();
+        w.open(0, PathBuf::from("/nonexistent/a"));
+        w.open(1, PathBuf::from("/nonexistent/b"));
+        for i in 0..200u64 {
+            w.query((i % 3) as u32, i);
+        }
+        let answers = w.finish();
+        assert_eq!(answers.len(), 200);
+        assert!(answers.iter().all(|a| a.is_empty()));
     }
 }
