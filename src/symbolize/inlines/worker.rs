@@ -98,26 +98,73 @@ fn prepare_on_thread(key: u32, path: &std::path::Path, jobs: Sender<Job>) -> boo
         .is_ok()
 }
 
+/// Resolvers prepared at once (each may inflate a debug file's sections on
+/// threads of its own); later opens wait their turn, in order.
+const PREPARING_AT_ONCE: usize = 2;
+
+/// The resolvers waiting for a preparing thread, and the threads running.
+struct Preparing {
+    /// Sends to the worker's own queue, for the threads; dropped once the
+    /// owner has ended and nothing is left to start, so that the queue
+    /// closes when the last thread has sent its resolver.
+    own_tx: Option<Sender<Job>>,
+    running: usize,
+    waiting: VecDeque<(u32, PathBuf)>,
+    ended: bool,
+}
+
+impl Preparing {
+    /// The next open that may start now.
+    fn next(&mut self) -> Option<(u32, PathBuf)> {
+        if self.running >= PREPARING_AT_ONCE {
+            return None;
+        }
+        self.waiting.pop_front()
+    }
+
+    /// Starts a thread preparing `key`; `false` if none could be started.
+    fn start(&mut self, key: u32, path: &std::path::Path) -> bool {
+        let started = self
+            .own_tx
+            .as_ref()
+            .is_some_and(|tx| prepare_on_thread(key, path, tx.clone()));
+        self.running += usize::from(started);
+        started
+    }
+}
+
+/// Installs resolver `key` and answers the queries that waited for it.
+fn install(
+    slots: &mut FxHashMap<u32, Slot>,
+    key: u32,
+    mut r: Option<Box<InlineResolver>>,
+    answers: &Sender<(u64, Answer)>,
+) {
+    if let Some(Slot::Preparing(waiting)) = slots.remove(&key) {
+        for (n, addr) in waiting {
+            let _ = answers.send((n, records(&mut r, addr)));
+        }
+    }
+    slots.insert(key, Slot::Ready(r));
+}
+
 /// The worker thread's loop. `own_tx` sends to `jobs`, for the preparing
-/// threads; it is dropped at [`Job::End`], so the loop ends when the last
-/// preparing thread has sent its resolver.
+/// threads; the loop ends after [`Job::End`] once every resolver is in.
 fn serve(jobs: Receiver<Job>, own_tx: Sender<Job>, answers: Sender<(u64, Answer)>) {
-    let mut own_tx = Some(own_tx);
+    let mut preparing = Preparing {
+        own_tx: Some(own_tx),
+        running: 0,
+        waiting: VecDeque::new(),
+        ended: false,
+    };
     let mut slots: FxHashMap<u32, Slot> = FxHashMap::default();
     let mut seq = 0u64;
     // The receiver goes only with the worker's owner: sends are not checked.
     for job in jobs.iter() {
         match job {
             Job::Open(key, path) => {
-                let threaded = own_tx
-                    .as_ref()
-                    .is_some_and(|tx| prepare_on_thread(key, &path, tx.clone()));
-                let slot = if threaded {
-                    Slot::Preparing(Vec::new())
-                } else {
-                    Slot::Ready(InlineResolver::open(&path).map(Box::new))
-                };
-                slots.insert(key, slot);
+                slots.insert(key, Slot::Preparing(Vec::new()));
+                preparing.waiting.push_back((key, path));
             }
             Job::Queries(queries) => {
                 for (key, addr) in queries {
@@ -135,15 +182,21 @@ fn serve(jobs: Receiver<Job>, own_tx: Sender<Job>, answers: Sender<(u64, Answer)
                 }
             }
             Job::Ready(key, prepared) => {
-                let mut r = prepared.unwrap_or_else(|e| std::panic::resume_unwind(e));
-                if let Some(Slot::Preparing(waiting)) = slots.remove(&key) {
-                    for (n, addr) in waiting {
-                        let _ = answers.send((n, records(&mut r, addr)));
-                    }
-                }
-                slots.insert(key, Slot::Ready(r));
+                preparing.running -= 1;
+                let r = prepared.unwrap_or_else(|e| std::panic::resume_unwind(e));
+                install(&mut slots, key, r, &answers);
             }
-            Job::End => own_tx = None,
+            Job::End => preparing.ended = true,
+        }
+        while let Some((key, path)) = preparing.next() {
+            // Without a thread the resolver is prepared here.
+            if !preparing.start(key, &path) {
+                let r = InlineResolver::open(&path).map(Box::new);
+                install(&mut slots, key, r, &answers);
+            }
+        }
+        if preparing.ended && preparing.waiting.is_empty() {
+            preparing.own_tx = None;
         }
     }
 }
@@ -345,17 +398,47 @@ mod tests {
     }
 
     #[test]
-    fn every_query_is_answered_in_order_by_the_thread() {
-        // Files that are not ELF: every answer is empty, but each comes once
-        // and in order, whichever resolver was ready first.
-        let mut w = InlineWorker::start();
-        w.open(0, PathBuf::from("/nonexistent/a"));
-        w.open(1, PathBuf::from("/nonexistent/b"));
-        for i in 0..200u64 {
-            w.query((i % 3) as u32, i);
+    fn the_thread_answers_as_one_resolver_per_file_in_query_order() {
+        // More files than are prepared at once, queries interleaved, one key
+        // never opened and one file that is not ELF: each key's answers must
+        // be those of a resolver of its own asked in the same order.
+        let exe = std::env::current_exe().unwrap();
+        let mut files = vec![exe.clone(), exe.clone(), PathBuf::from("/nonexistent/x")];
+        let libc = PathBuf::from("/lib/x86_64-linux-gnu/libc.so.6");
+        if libc.exists() {
+            files.extend([libc.clone(), libc]);
         }
-        let answers = w.finish();
-        assert_eq!(answers.len(), 200);
-        assert!(answers.iter().all(|a| a.is_empty()));
+        let text = |p: &PathBuf| {
+            let o = super::super::object::ObjFile::open(p)?;
+            let i = o.section_index(b".text")?;
+            Some((o.sections[i].hdr.addr, o.sections[i].hdr.size.max(1)))
+        };
+        let queries: Vec<(u32, u64)> = (0..400u64)
+            .map(|i| {
+                let key = (i % (files.len() as u64 + 1)) as u32;
+                let (start, size) = files.get(key as usize).and_then(text).unwrap_or((0, 1));
+                (key, start + (i * 7919) % size)
+            })
+            .collect();
+        let mut w = InlineWorker::start();
+        for (key, path) in files.iter().enumerate() {
+            w.open(key as u32, path.clone());
+        }
+        for &(key, addr) in &queries {
+            w.query(key, addr);
+        }
+        let got = w.finish();
+        let mut alone: Vec<Option<InlineResolver>> =
+            files.iter().map(|p| InlineResolver::open(p)).collect();
+        let want: Vec<Answer> = queries
+            .iter()
+            .map(|&(key, addr)| match alone.get_mut(key as usize) {
+                Some(Some(r)) => r.records(addr).into(),
+                _ => Box::default(),
+            })
+            .collect();
+        assert_eq!(got.len(), want.len());
+        assert!(got == want, "the worker's answers differ from one resolver per file");
+        assert!(want.iter().any(|a| !a.is_empty()), "no query found anything");
     }
 }
