@@ -48,10 +48,9 @@
 //! `kptr_restrict` check comes first, in `kernel::read_kallsyms`).
 
 use super::flat::{Entry, NameRef};
-use super::kernel::{function_start, parse_kallsyms, KernelCtx};
+use super::kernel::{function_start, KernelCtx};
 use super::kernel_table::{Core, CoreRows, KernelTable, NameBytes};
 use std::io::Read;
-use std::ops::ControlFlow;
 use std::path::Path;
 
 const KIND: &str = "kallsyms";
@@ -102,16 +101,15 @@ pub fn load(ctx: &KernelCtx, buildid_dir: &Path) -> Option<KernelTable> {
     if let Some(hit) = from_cache(&key, ctx, read) {
         return hit;
     }
-    let copy = recorded_copy(buildid_dir);
-    let from_copy = copy.is_some();
-    let data = match copy {
+    let data = match recorded_copy(buildid_dir) {
         Some(copy) => copy,
         None => read()?,
     };
     // What stands for the whole file where the entry cannot answer: the
-    // file itself, never the copy (its module lines are another time's).
-    let whole = || if from_copy { read() } else { Some(data.clone()) };
-    if let Some(payload) = encode_file(&data) {
+    // file itself, read again (never the copy: its module lines are another
+    // time's).
+    let whole = read;
+    if let Some(payload) = encode_file(data) {
         crate::cache::store(KIND, &key, &payload);
         if let Some(boot) = boot_time() {
             // Entries of earlier boots hold another boot_id: dead.
@@ -221,35 +219,30 @@ fn from_cache(
 }
 
 /// The payload for a kallsyms file, or `None` when a module-area line sorts
-/// at or below a core symbol (see the module doc).
-fn encode_file(data: &[u8]) -> Option<Vec<u8>> {
-    let (mut core_max, mut module_min) = (None::<u64>, None::<u64>);
-    parse_kallsyms(data, |name, ty, start| {
-        if matches!(ty.to_ascii_uppercase(), b'T' | b'W' | b'D' | b'B')
-            && name.first() != Some(&b'$')
-        {
-            if name.contains(&b'\t') {
-                module_min = Some(module_min.map_or(start, |m| m.min(start)));
-            } else {
-                core_max = Some(core_max.map_or(start, |m| m.max(start)));
-            }
-        }
-        ControlFlow::Continue(())
-    });
-    if let (Some(c), Some(m)) = (core_max, module_min) {
-        if m <= c {
-            return None;
-        }
-    }
+/// at or below a core symbol (see the module doc): the order is seen in
+/// the same reading of the file as perf's load.
+fn encode_file(data: Vec<u8>) -> Option<Vec<u8>> {
     let none = Default::default();
     let ctx = KernelCtx {
         ref_reloc: None,
         modules: &none,
         loaded_modules: &none,
     };
-    let table = KernelTable::load(data.to_vec(), &ctx)?;
-    let refs = REF_NAMES.map(|n| (n, function_start(data, n.as_bytes())));
-    Some(encode(&table.core(), &refs))
+    let refs = REF_NAMES.map(|n| (n, function_start(&data, n.as_bytes())));
+    let (mut core_max, mut module_min) = (None::<u64>, None::<u64>);
+    let table = KernelTable::load_seeing(data, &ctx, |name, start| {
+        if memchr::memchr(b'\t', name).is_some() {
+            module_min = Some(module_min.map_or(start, |m| m.min(start)));
+        } else {
+            core_max = Some(core_max.map_or(start, |m| m.max(start)));
+        }
+    });
+    if let (Some(c), Some(m)) = (core_max, module_min) {
+        if m <= c {
+            return None;
+        }
+    }
+    Some(encode(&table?.core(), &refs))
 }
 
 fn encode(core: &Core, refs: &[(&str, Option<u64>)]) -> Vec<u8> {
@@ -425,7 +418,7 @@ ffffffff81000400 T out_of_order\n";
     /// for each relocation and module-map set.
     #[test]
     fn stored_table_equals_the_load() {
-        let payload = encode_file(KS.as_bytes()).unwrap();
+        let payload = encode_file(KS.as_bytes().to_vec()).unwrap();
         let mods: HashSet<String> = ["mymod".to_string()].into();
         let none = HashSet::new();
         for (reloc, modules) in [
@@ -477,12 +470,12 @@ ffffffff81000400 T out_of_order\n";
     #[test]
     fn module_symbol_below_the_kernel_is_not_stored() {
         let text = format!("{KS}ffffffff80000000 t early\t[m]\n");
-        assert!(encode_file(text.as_bytes()).is_none());
+        assert!(encode_file(text.as_bytes().to_vec()).is_none());
     }
 
     #[test]
     fn damaged_payload_is_rejected() {
-        let payload = encode_file(KS.as_bytes()).unwrap();
+        let payload = encode_file(KS.as_bytes().to_vec()).unwrap();
         assert!(decode_parts(&payload[..payload.len() - 40]).is_none());
         assert!(decode_parts(&payload[..10]).is_none());
     }

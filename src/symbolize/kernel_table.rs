@@ -126,12 +126,23 @@ impl KernelTable {
     /// perf `__dso__load_kallsyms` over a kallsyms file's bytes; `None` when
     /// perf's load fails (unknown relocation reference symbol).
     pub fn load(data: Vec<u8>, ctx: &KernelCtx) -> Option<KernelTable> {
+        Self::load_seeing(data, ctx, |_, _| {})
+    }
+
+    /// [`KernelTable::load`], showing `seen` every symbol it keeps (name and
+    /// start, in file order).
+    pub fn load_seeing(
+        data: Vec<u8>,
+        ctx: &KernelCtx,
+        mut seen: impl FnMut(&[u8], u64),
+    ) -> Option<KernelTable> {
         let mut flat = Flat::default();
         parse_kallsyms_at(&data, |off, name, ty, start| {
             // symbol_type__filter and "Ignore local symbols for ARM modules".
             if matches!(ty.to_ascii_uppercase(), b'T' | b'W' | b'D' | b'B')
                 && name.first() != Some(&b'$')
             {
+                seen(name, start);
                 flat.entries.push(Entry {
                     start,
                     end: start,
