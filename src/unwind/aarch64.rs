@@ -245,6 +245,10 @@ impl Cursor<'_, '_> {
             }
             None => {
                 let lookup = self.ip.wrapping_sub(u64::from(self.use_prev_instr));
+                // The search table is read where the module's base puts it.
+                if self.mem.table_reads_fail(lookup) {
+                    return Err(());
+                }
                 let (file, base) = self.mem.unwind_file(lookup).ok_or(())?;
                 let (signal, state) = state_for(file, lookup.wrapping_sub(base)).ok_or(())?;
                 self.use_prev_instr = !signal;

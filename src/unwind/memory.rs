@@ -10,6 +10,7 @@ use rustc_hash::FxHashMap;
 
 use super::cfi;
 use super::file::UnwindFile;
+use super::table_reads;
 use crate::mappings::{DsoId, Map, Maps};
 
 /// One mapped module as registered with an unwinder.
@@ -19,6 +20,9 @@ pub(super) struct Registered {
     pub(super) end: u64,
     pub(super) base: u64,
     pub(super) dso: DsoId,
+    /// perf's reads of the DSO's search table at `base` give the file's own
+    /// bytes (`table_reads::tables_backed`).
+    pub(super) tables_backed: bool,
 }
 
 /// CFI rows per (DSO, SVMA) (`None`: no FDE), for the whole run.
@@ -94,6 +98,23 @@ impl Memory<'_> {
     /// Consecutive frames mostly lie in the module of the frame before, so
     /// that module is tried first ([`Memory::last_module`]).
     pub fn locate(&self, addr: u64) -> Option<(DsoId, u64)> {
+        self.module_of(addr)
+            .map(|m| (m.dso, addr.wrapping_sub(m.base)))
+    }
+
+    /// Whether a read of perf's table search for `addr` fails (its module's
+    /// table lies where no map gives it: `table_reads`), which ends the walk.
+    pub fn table_reads_fail(&self, addr: u64) -> bool {
+        let Some(m) = self.module_of(addr).filter(|m| !m.tables_backed) else {
+            return false;
+        };
+        self.file(m.dso).is_some_and(|f| {
+            !table_reads::search_reads_succeed(|a| self.read(a), f, m.base, addr)
+        })
+    }
+
+    /// The module holding `addr` ([`Memory::locate`]).
+    fn module_of(&self, addr: u64) -> Option<&Registered> {
         let modules = self.modules;
         let last = self.last_module.get();
         // The module the search would find: the last one starting at or
@@ -110,7 +131,7 @@ impl Memory<'_> {
                 &modules[i]
             }
         };
-        (addr < found.end).then(|| (found.dso, addr.wrapping_sub(found.base)))
+        (addr < found.end).then_some(found)
     }
 
     /// The unwind tables of a DSO.
@@ -144,6 +165,7 @@ mod tests {
             end,
             base: start / 2,
             dso: DsoId(dso),
+            tables_backed: true,
         };
         // A gap (0x3000..0x4000), and a module starting where one ends.
         let modules = [m(0x1000, 0x3000, 1), m(0x4000, 0x5000, 2), m(0x5000, 0x8000, 3)];
@@ -173,6 +195,56 @@ mod tests {
                 // And again, from what the first call remembered.
                 assert_eq!(mem.locate(addr), searched(addr), "{addr:#x} again");
             }
+        }
+    }
+
+    /// A module whose table is not backed has its search replayed: a
+    /// table in no map fails it (the walk ends), a backed one is not read.
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn a_search_read_from_no_map_fails_the_lookup() {
+        let file = UnwindFile::load(std::path::Path::new("/lib64/ld-linux-x86-64.so.2"), &[])
+            .map(Arc::new)
+            .expect("the dynamic loader's unwind tables");
+        let text = file.text.clone().expect(".text");
+        let (image, relro) = (0x7fb2_2095_c000u64, 0x7f0e_3546_2000u64);
+        let mut maps = Maps::default();
+        let len = (file.data.len() as u64).next_multiple_of(4096);
+        for (start, end, pgoff) in [(image, image + len, 0), (relro, relro + 0x2000, 0x31000)] {
+            maps.insert(Map {
+                start,
+                end,
+                pgoff,
+                dso: DsoId(7),
+                identity: false,
+            });
+        }
+        let files: FxHashMap<_, _> = [(DsoId(7), Some(file.clone()))].into_iter().collect();
+        let (rows, last_map, last_module) = (RowCache::default(), Cell::new(None), Cell::new(0));
+        let ip = image + text.start + 0x100 - file.elf_base;
+        for (base, backed, fails) in [
+            (relro - 0x31000 - file.elf_base, false, true),
+            (image - file.elf_base, false, false),
+            (relro - 0x31000 - file.elf_base, true, false),
+        ] {
+            let modules = [Registered {
+                start: image,
+                end: image + len,
+                base,
+                dso: DsoId(7),
+                tables_backed: backed,
+            }];
+            let mem = Memory {
+                stack: &[],
+                sp: 0,
+                maps: &maps,
+                modules: &modules,
+                files: &files,
+                rows: &rows,
+                last_map: &last_map,
+                last_module: &last_module,
+            };
+            assert_eq!(mem.table_reads_fail(ip), fails, "base {base:#x}, backed {backed}");
         }
     }
 }

@@ -11,7 +11,10 @@
 //! - a read leaves the stack copy and no file-backed map holds the address
 //!   (perf's `access_mem` / `access_dso_mem`); the copy's last word is out of
 //!   reach (perf checks `addr + 8 >= end`);
-//! - the CFI marks the return address undefined (`_start`, thread start).
+//! - the CFI marks the return address undefined (`_start`, thread start);
+//! - perf reads the DSO's `.eh_frame_hdr` table through the address space,
+//!   at the base its lowest map gives, and a read there finds no map
+//!   ([`table_reads`]: a parent's leftover map after a fork and an exec).
 //!
 //! One unwinder per address space (framehop modules, libunwind's
 //! register-state cache), refreshed when the space's file-backed maps
@@ -28,6 +31,7 @@ pub mod cfi;
 pub mod file;
 mod leaf_caller;
 mod memory;
+mod table_reads;
 pub mod x86_64;
 
 use std::cell::{Cell, RefCell};
@@ -291,7 +295,7 @@ impl Unwinding {
         // perf's base for a DSO: its lowest map's start - pgoff, minus the
         // file's first PT_LOAD address (read_unwind_spec_eh_frame).
         let mut wanted: Vec<Registered> = Vec::with_capacity(maps.len());
-        let mut bases: FxHashMap<DsoId, u64> = FxHashMap::default();
+        let mut bases: FxHashMap<DsoId, (u64, bool)> = FxHashMap::default();
         for m in maps.iter() {
             if m.identity {
                 continue;
@@ -299,14 +303,19 @@ impl Unwinding {
             let Some(elf_base) = self.file(machine, files, m.dso) else {
                 continue;
             };
-            let base = *bases
-                .entry(m.dso)
-                .or_insert_with(|| m.start.wrapping_sub(m.pgoff).wrapping_sub(elf_base));
+            let (base, tables_backed) = *bases.entry(m.dso).or_insert_with(|| {
+                let base = m.start.wrapping_sub(m.pgoff).wrapping_sub(elf_base);
+                let backed = self.files.get(&m.dso).and_then(Option::as_deref).is_none_or(|f| {
+                    table_reads::tables_backed(maps, m.dso, base, f)
+                });
+                (base, backed)
+            });
             wanted.push(Registered {
                 start: m.start,
                 end: m.end,
                 base,
                 dso: m.dso,
+                tables_backed,
             });
         }
         let arch = self.arch.unwrap_or(Arch::X86_64);

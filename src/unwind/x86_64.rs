@@ -322,6 +322,10 @@ impl SpaceUnwinder {
         if mem.file(dso).is_none_or(|f| !f.has_eh_frame_table()) {
             return None;
         }
+        // The search table is read where the module's base puts it.
+        if mem.table_reads_fail(address.address_for_lookup()) {
+            return None;
+        }
         let row = mem.row_of(dso, svma, &CFI_REGS);
         let kind = row.as_ref().map_or(Kind::NoFde, |row| row.kind);
         let rule = match kind {
