@@ -9,8 +9,8 @@
 //! a thread of its own ([`InlineResolver::prepare`]: for a debug file seen
 //! for the first time, inflating its sections and reading its unit list),
 //! and the queries of that DSO wait for it while the worker answers the
-//! other DSOs'. Answers can so leave the worker out of query order: each
-//! carries its query's number, and [`InlineWorker`] hands them out in
+//! other DSOs'. Answers can therefore leave the worker out of query order:
+//! each carries its query's number, and [`InlineWorker`] hands them out in
 //! query order.
 
 use std::collections::VecDeque;
