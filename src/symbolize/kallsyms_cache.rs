@@ -105,10 +105,8 @@ pub fn load(ctx: &KernelCtx, buildid_dir: &Path) -> Option<KernelTable> {
         Some(copy) => copy,
         None => read()?,
     };
-    // What stands for the whole file where the entry cannot answer: the
-    // file itself, read again (never the copy: its module lines are another
-    // time's).
-    let whole = read;
+    // Where the entry cannot answer, the file itself is read again (never
+    // the copy: its module lines are another time's).
     if let Some(payload) = encode_file(data) {
         crate::cache::store(KIND, &key, &payload);
         if let Some(boot) = boot_time() {
@@ -117,11 +115,11 @@ pub fn load(ctx: &KernelCtx, buildid_dir: &Path) -> Option<KernelTable> {
         }
         // The run's table comes from the entry just stored, as the next
         // run's will: the file is not parsed a third time.
-        if let Some(hit) = from_cache(&key, ctx, whole) {
+        if let Some(hit) = from_cache(&key, ctx, read) {
             return hit;
         }
     }
-    KernelTable::load(whole()?, ctx)
+    KernelTable::load(read()?, ctx)
 }
 
 /// perf record's copy of the running kernel's kallsyms

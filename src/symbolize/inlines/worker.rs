@@ -272,17 +272,27 @@ impl InlineWorker {
         Some(answer)
     }
 
-    /// The next answer if it is ready.
-    pub fn try_answer(&mut self) -> Option<Answer> {
+    /// The answer whose turn it is, taking what `receive` gives until it
+    /// comes; `None` when `receive` gives nothing (or a wrong number: the
+    /// worker then counts as dead).
+    fn next_answer(
+        &mut self,
+        receive: impl Fn(&Receiver<(u64, Answer)>) -> Option<(u64, Answer)>,
+    ) -> Option<Answer> {
         loop {
             if let Some(a) = self.take_next() {
                 return Some(a);
             }
-            let got = self.answers.try_recv().ok()?;
+            let got = receive(&self.answers)?;
             if !self.hold(got) {
                 return None;
             }
         }
+    }
+
+    /// The next answer if it is ready.
+    pub fn try_answer(&mut self) -> Option<Answer> {
+        self.next_answer(|rx| rx.try_recv().ok())
     }
 
     /// Waits for the next answer (after sending every query); `None` when
@@ -290,15 +300,7 @@ impl InlineWorker {
     /// [`Self::finish`] reports that).
     pub fn answer(&mut self) -> Option<Answer> {
         self.flush();
-        loop {
-            if let Some(a) = self.take_next() {
-                return Some(a);
-            }
-            let got = self.answers.recv().ok()?;
-            if !self.hold(got) {
-                return None;
-            }
-        }
+        self.next_answer(|rx| rx.recv().ok())
     }
 
     /// Waits for the answers of every query not taken yet, in query order.
