@@ -306,21 +306,106 @@ pub fn store(kind: &str, key: &[u8], payload: &[u8]) {
 
 /// [`store`] into a given directory; whether the entry was written.
 pub fn store_in(dir: &Path, kind: &str, key: &[u8], payload: &[u8]) -> bool {
+    store_streamed_in(dir, kind, key, payload.len() as u64, |put| put(payload))
+}
+
+/// [`store`] of a payload of `len` bytes that `write` hands to `put` in
+/// pieces, so that it is never whole in memory (a kallsyms entry is 7 MB,
+/// made from a table that is in memory already). Nothing is stored when
+/// the pieces do not add up to `len`.
+pub fn store_streamed(kind: &str, key: &[u8], len: u64, write: impl FnOnce(&mut dyn FnMut(&[u8]))) {
+    if let Some(d) = dir() {
+        store_streamed_in(&d, kind, key, len, write);
+    }
+}
+
+/// [`store_streamed`] into a given directory; whether the entry was written.
+pub fn store_streamed_in(
+    dir: &Path,
+    kind: &str,
+    key: &[u8],
+    len: u64,
+    write: impl FnOnce(&mut dyn FnMut(&[u8])),
+) -> bool {
     let key = &full_key(key)[..];
-    let mut body = Vec::with_capacity(payload.len() + key.len() + 32);
-    body.extend_from_slice(MAGIC);
-    body.extend_from_slice(&(key.len() as u64).to_le_bytes());
-    body.extend_from_slice(key);
-    body.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    body.extend_from_slice(payload);
-    let sum = hash(&body);
-    body.extend_from_slice(&sum.to_le_bytes());
-    let written = write_atomically(dir, &file_of(dir, kind, key), &body).is_ok();
+    let mut head = Vec::with_capacity(key.len() + 32);
+    head.extend_from_slice(MAGIC);
+    head.extend_from_slice(&(key.len() as u64).to_le_bytes());
+    head.extend_from_slice(key);
+    head.extend_from_slice(&len.to_le_bytes());
+    let written = write_atomically(dir, &file_of(dir, kind, key), |file| {
+        let mut out = HashingWriter {
+            file,
+            hasher: Hasher::new(head.len() as u64 + len),
+            chunk: Vec::with_capacity(HashingWriter::CHUNK),
+            written: 0,
+            error: None,
+        };
+        out.put(&head);
+        write(&mut |piece| out.put(piece));
+        out.finish(head.len() as u64 + len)
+    })
+    .is_ok();
     static TRIMMED: std::sync::Once = std::sync::Once::new();
     if written {
         TRIMMED.call_once(|| trim_in(dir, MAX_BYTES, KEEP_BYTES));
     }
     written
+}
+
+/// An entry's bytes on their way to its file: hashed and written a chunk at
+/// a time, the first error kept.
+struct HashingWriter<'f> {
+    file: &'f mut fs::File,
+    hasher: Hasher,
+    chunk: Vec<u8>,
+    written: u64,
+    error: Option<std::io::Error>,
+}
+
+impl HashingWriter<'_> {
+    const CHUNK: usize = 1 << 16;
+
+    fn put(&mut self, piece: &[u8]) {
+        self.written += piece.len() as u64;
+        if self.chunk.len() + piece.len() > Self::CHUNK {
+            self.flush();
+        }
+        if piece.len() >= Self::CHUNK {
+            self.hasher.update(piece);
+            self.write(piece);
+        } else {
+            self.chunk.extend_from_slice(piece);
+        }
+    }
+
+    fn flush(&mut self) {
+        let chunk = std::mem::take(&mut self.chunk);
+        self.hasher.update(&chunk);
+        self.write(&chunk);
+        self.chunk = chunk;
+        self.chunk.clear();
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        if self.error.is_none() {
+            if let Err(e) = self.file.write_all(bytes) {
+                self.error = Some(e);
+            }
+        }
+    }
+
+    /// The checksum after the bytes; an error if any write failed or the
+    /// bytes were not `expected` in all.
+    fn finish(mut self, expected: u64) -> std::io::Result<()> {
+        self.flush();
+        if self.written != expected {
+            return Err(std::io::Error::other("cache entry of the wrong length"));
+        }
+        let sum = std::mem::replace(&mut self.hasher, Hasher::new(0)).finish();
+        self.write(&sum.to_le_bytes());
+        self.error.map_or(Ok(()), Err)
+    }
 }
 
 /// When the entries in `dir` take more than `max` bytes, deletes those
@@ -359,7 +444,11 @@ pub fn trim_in(dir: &Path, max: u64, keep: u64) {
     }
 }
 
-fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+fn write_atomically(
+    dir: &Path,
+    path: &Path,
+    write: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     // The cache may hold kernel addresses: the owner's only.
     fs::DirBuilder::new()
@@ -375,7 +464,7 @@ fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()
         .create_new(true)
         .mode(0o600)
         .open(&tmp)
-        .and_then(|mut f| f.write_all(bytes));
+        .and_then(|mut f| write(&mut f));
     match written.and_then(|()| fs::rename(&tmp, path)) {
         Ok(()) => Ok(()),
         Err(e) => {
@@ -436,6 +525,38 @@ mod tests {
                 "symtab-0000000000000005.tmp.1.2"
             ]
         );
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    /// A payload stored in pieces (small ones, and one past a chunk) reads
+    /// back whole, mapped or not; pieces short of or past the length given
+    /// store nothing, and leave no temporary file behind.
+    #[test]
+    fn streamed_store_round_trips_and_checks_its_length() {
+        let d = scratch("streamed");
+        let payload: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let pieces = |put: &mut dyn FnMut(&[u8])| {
+            put(&payload[..3]);
+            put(&payload[3..70_000]);
+            for c in payload[70_000..].chunks(1000) {
+                put(c);
+            }
+        };
+        assert!(store_streamed_in(
+            &d,
+            "s",
+            b"key",
+            payload.len() as u64,
+            pieces
+        ));
+        assert_eq!(load_in(&d, "s", b"key").as_deref(), Some(&payload[..]));
+        let mapped = load_mapped_in(&d, "s", b"key").unwrap();
+        assert_eq!(mapped.bytes(), &payload[..]);
+        for len in [payload.len() as u64 - 1, payload.len() as u64 + 1] {
+            assert!(!store_streamed_in(&d, "s", b"other", len, pieces));
+            assert_eq!(load_in(&d, "s", b"other"), None);
+        }
+        assert_eq!(fs::read_dir(&d).unwrap().count(), 1);
         let _ = fs::remove_dir_all(&d);
     }
 

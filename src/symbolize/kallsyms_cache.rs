@@ -58,6 +58,12 @@ const KIND: &str = "kallsyms";
 const REF_NAMES: [&str; 2] = ["_text", "_stext"];
 const PROC_KALLSYMS: &str = "/proc/kallsyms";
 
+/// Held while a miss reads, encodes and stores the entry ([`load`]). A miss
+/// holds the file, its table and the payload at once (about 17 MB for a
+/// 5 MB file); replicas doing so side by side doubled the peak RSS of a
+/// `-j 2` run on a new cache.
+static MISS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Whether `path` is the file the cache stands for.
 pub fn applies(path: &Path) -> bool {
     cfg!(target_arch = "x86_64") && path == Path::new(PROC_KALLSYMS)
@@ -101,14 +107,23 @@ pub fn load(ctx: &KernelCtx, buildid_dir: &Path) -> Option<KernelTable> {
     if let Some(hit) = from_cache(&key, ctx, read) {
         return hit;
     }
+    // One miss at a time: `-j` replicas meeting the kernel at once would
+    // each read and encode the file; the later ones find the entry.
+    let _one_miss = MISS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(hit) = from_cache(&key, ctx, read) {
+        return hit;
+    }
     let data = match recorded_copy(buildid_dir) {
         Some(copy) => copy,
         None => read()?,
     };
     // Where the entry cannot answer, the file itself is read again (never
     // the copy: its module lines are another time's).
-    if let Some(payload) = encode_file(data) {
-        crate::cache::store(KIND, &key, &payload);
+    if let Some(stored) = Stored::of_file(data) {
+        // Written straight from the table: the file's bytes and the table
+        // are all a miss holds (no payload copy).
+        crate::cache::store_streamed(KIND, &key, stored.len(), |put| stored.write(put));
+        drop(stored);
         if let Some(boot) = boot_time() {
             // Entries of earlier boots hold another boot_id: dead.
             crate::cache::remove_written_before(KIND, boot);
@@ -216,61 +231,89 @@ fn from_cache(
     Some(Some(KernelTable::from_core(core, delta, ctx, path.into())))
 }
 
-/// The payload for a kallsyms file, or `None` when a module-area line sorts
-/// at or below a core symbol (see the module doc): the order is seen in
-/// the same reading of the file as perf's load.
-fn encode_file(data: Vec<u8>) -> Option<Vec<u8>> {
-    let none = Default::default();
-    let ctx = KernelCtx {
-        ref_reloc: None,
-        modules: &none,
-        loaded_modules: &none,
-    };
-    let refs = REF_NAMES.map(|n| (n, function_start(&data, n.as_bytes())));
-    let (mut core_max, mut module_min) = (None::<u64>, None::<u64>);
-    let table = KernelTable::load_seeing(data, &ctx, |name, start| {
-        if memchr::memchr(b'\t', name).is_some() {
-            module_min = Some(module_min.map_or(start, |m| m.min(start)));
-        } else {
-            core_max = Some(core_max.map_or(start, |m| m.max(start)));
-        }
-    });
-    if let (Some(c), Some(m)) = (core_max, module_min) {
-        if m <= c {
-            return None;
-        }
-    }
-    Some(encode(&table?.core(), &refs))
+/// What an entry stores of a kallsyms file: its table as a load with no
+/// module maps and no relocation makes it, and the reference symbols'
+/// starts.
+struct Stored {
+    table: KernelTable,
+    refs: Refs,
 }
 
-fn encode(core: &Core, refs: &[(&str, Option<u64>)]) -> Vec<u8> {
-    let names = match &core.names {
-        NameBytes::Owned(v) => &v[..],
-        NameBytes::Mapped(..) => return Vec::new(),
-    };
-    let mut out = Vec::with_capacity(core.entries.len() * ROW + names.len() + 64);
-    for (_, start) in refs {
-        out.push(u8::from(start.is_some()));
-        out.extend_from_slice(&start.unwrap_or(0).to_le_bytes());
+impl Stored {
+    /// The file's entry, or `None` when a module-area line sorts at or
+    /// below a core symbol (see the module doc): the order is seen in the
+    /// same reading of the file as perf's load.
+    fn of_file(data: Vec<u8>) -> Option<Stored> {
+        let none = Default::default();
+        let ctx = KernelCtx {
+            ref_reloc: None,
+            modules: &none,
+            loaded_modules: &none,
+        };
+        let refs = REF_NAMES
+            .map(|n| (n, function_start(&data, n.as_bytes())))
+            .to_vec();
+        let (mut core_max, mut module_min) = (None::<u64>, None::<u64>);
+        let table = KernelTable::load_seeing(data, &ctx, |name, start| {
+            if memchr::memchr(b'\t', name).is_some() {
+                module_min = Some(module_min.map_or(start, |m| m.min(start)));
+            } else {
+                core_max = Some(core_max.map_or(start, |m| m.max(start)));
+            }
+        });
+        if let (Some(c), Some(m)) = (core_max, module_min) {
+            if m <= c {
+                return None;
+            }
+        }
+        Some(Stored {
+            table: table?,
+            refs,
+        })
     }
-    out.extend_from_slice(&(core.entries.len() as u64).to_le_bytes());
-    // What `Flat::finish` computes for lookups, stored with each row.
-    let (mut reach, mut prev_start) = (0u64, None);
-    for e in &core.entries {
-        out.extend_from_slice(&e.start.to_le_bytes());
-        out.extend_from_slice(&e.end.to_le_bytes());
-        out.extend_from_slice(&reach.to_le_bytes());
-        out.extend_from_slice(&(e.name.off as u32).to_le_bytes());
-        out.extend_from_slice(&(e.name.len as u16).to_le_bytes());
-        out.push(e.binding);
-        out.push(u8::from(prev_start == Some(e.start)));
-        prev_start = Some(e.start);
-        if e.end > e.start {
-            reach = reach.max(e.end);
+
+    /// The payload's length: the reference symbols, the row count, the rows,
+    /// the names.
+    fn len(&self) -> u64 {
+        let (rows, names) = self
+            .table
+            .core_symbols()
+            .fold((0u64, 0u64), |(n, len), (_, name)| (n + 1, len + name.len() as u64));
+        self.refs.len() as u64 * 9 + 8 + rows * ROW as u64 + names
+    }
+
+    /// The payload, handed to `put` a row or a name at a time: the
+    /// reference symbols, the core rows, then their names packed in row
+    /// order.
+    fn write(&self, put: &mut dyn FnMut(&[u8])) {
+        for (_, start) in &self.refs {
+            put(&[u8::from(start.is_some())]);
+            put(&start.unwrap_or(0).to_le_bytes());
+        }
+        let symbols = self.table.core_symbols();
+        put(&(symbols.clone().count() as u64).to_le_bytes());
+        // What `Flat::finish` computes for lookups, stored with each row.
+        let (mut reach, mut prev_start, mut name_at) = (0u64, None, 0u32);
+        for (e, name) in symbols.clone() {
+            let mut row = [0u8; ROW];
+            row[0..8].copy_from_slice(&e.start.to_le_bytes());
+            row[8..16].copy_from_slice(&e.end.to_le_bytes());
+            row[16..24].copy_from_slice(&reach.to_le_bytes());
+            row[24..28].copy_from_slice(&name_at.to_le_bytes());
+            row[28..30].copy_from_slice(&(name.len() as u16).to_le_bytes());
+            row[30] = e.binding;
+            row[31] = u8::from(prev_start == Some(e.start));
+            put(&row);
+            prev_start = Some(e.start);
+            name_at += name.len() as u32;
+            if e.end > e.start {
+                reach = reach.max(e.end);
+            }
+        }
+        for (_, name) in symbols {
+            put(name);
         }
     }
-    out.extend_from_slice(names);
-    out
 }
 
 /// Bytes of a stored row.
@@ -400,6 +443,15 @@ fn decode_parts(p: &[u8]) -> Option<Parts> {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    /// The payload stored for a kallsyms text.
+    fn encode_file(data: Vec<u8>) -> Option<Vec<u8>> {
+        let stored = Stored::of_file(data)?;
+        let mut payload = Vec::new();
+        stored.write(&mut |piece| payload.extend_from_slice(piece));
+        assert_eq!(payload.len() as u64, stored.len());
+        Some(payload)
+    }
 
     const KS: &str = "ffffffff81000000 T _stext\n\
 ffffffff81000000 T _text\n\

@@ -162,7 +162,7 @@ impl KernelTable {
             None => 0,
         };
         let text = Text(NameBytes::Owned(data));
-        flat.sort();
+        flat.sort_read_order();
         flat.fixup_end(true, &text);
         flat.fixup_duplicate(&text);
         let modules = split_kallsyms(&mut flat, &text, delta, ctx.modules, ctx.loaded_modules);
@@ -185,32 +185,10 @@ impl KernelTable {
     }
 
     /// The core part of a table loaded with no module maps and no
-    /// relocation reference (what [`KernelTable::from_core`] takes).
-    pub fn core(&self) -> Core {
-        let mut names = Vec::new();
-        let entries = self
-            .flat
-            .entries
-            .iter()
-            .map(|e| {
-                let raw = self.text.raw(e.name);
-                let off = names.len() as u64;
-                names.extend_from_slice(raw);
-                Entry {
-                    name: NameRef {
-                        src: 0,
-                        plt: false,
-                        off,
-                        len: raw.len() as u32,
-                    },
-                    ..*e
-                }
-            })
-            .collect();
-        Core {
-            names: NameBytes::Owned(names),
-            entries,
-        }
+    /// relocation reference (what [`KernelTable::from_core`] takes, once
+    /// stored): each kept entry, in order, with its name's bytes.
+    pub fn core_symbols(&self) -> impl Iterator<Item = (&Entry, &[u8])> + Clone {
+        self.flat.entries.iter().map(|e| (e, self.text.raw(e.name)))
     }
 
     /// The table a load of `file` with `ctx` makes, from that file's core
@@ -368,9 +346,10 @@ fn split_kallsyms(
     let mut moved: HashMap<String, SymTree> = HashMap::new();
     let mut in_module: Option<String> = None;
     let mut moved_away = false;
-    let mut count = 0usize;
-    let mut kept = Vec::with_capacity(flat.entries.len());
-    for e in &flat.entries {
+    // Kept entries move down over the ones dropped (no second table).
+    let mut kept = 0usize;
+    for read in 0..flat.entries.len() {
+        let e = flat.entries[read];
         let raw = text.raw(e.name);
         if let Some(tab) = raw.iter().position(|&c| c == b'\t') {
             let module = String::from_utf8_lossy(&raw[tab + 1..]);
@@ -391,25 +370,20 @@ fn split_kallsyms(
         if raw == b"__entry_SYSCALL_64_trampoline" {
             continue;
         }
-        let mut e = *e;
+        let mut e = e;
         e.start = e.start.wrapping_sub(delta);
         e.end = e.end.wrapping_sub(delta);
-        if in_module.is_some() || moved_away {
-            if count == 0 {
-                in_module = None;
-                moved_away = false;
-                count += 1;
-                kept.push(e);
-                continue;
-            }
+        if (in_module.is_some() || moved_away) && kept != 0 {
             moved_away = true;
             in_module = None;
             continue;
         }
-        count += 1;
-        kept.push(e);
+        in_module = None;
+        moved_away = false;
+        flat.entries[kept] = e;
+        kept += 1;
     }
-    flat.entries = kept;
+    flat.entries.truncate(kept);
     moved
 }
 
