@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# bench.sh [ROUND] [--min-mb N] [--freq F] [--keep DIR] [--data FILE]
+# bench.sh [ROUND] [--min-mb N] [--freq F] [--keep DIR] [--data FILE] [--runs N]
 #
 # Times perfold side by side with the pipeline it replaces, in one run:
 #   perfold fold         vs  perf script | inferno-collapse-perf
 #   perfold perf-script  vs  perf script
 # and prints the wall-time ratio and the peak RSS of each (GNU time's %M; for the pipeline the
 # larger of its two processes). The outputs are also compared byte for byte (perf-script text
-# in a separate, untimed run).
+# in a separate, untimed run). A grown round runs each command --runs times in turn and
+# compares median walls (perfold's first run, which fills a new build's cache, is shown too).
 #
 # Rounds (issue 14 counts the least favourable one):
 #   (default)    `perf record -g` of a multi-process mix (the oracle workloads: C, C++ and Rust
@@ -31,6 +32,7 @@
 #   --freq F     sampling frequency (default 20000; --dwarf-mix 2000)
 #   --keep DIR   work in DIR and keep it (default: a temporary directory, removed)
 #   --data FILE  skip recording and use FILE
+#   --runs N     runs of each command in a grown round (default 3; the median wall counts)
 # Environment: PERFOLD=BINARY times that perfold build instead of building this checkout.
 # Needs root (perf record), perf, inferno-collapse-perf, gcc, g++, rustc (node for --node).
 set -euo pipefail
@@ -43,19 +45,21 @@ keep=
 data=
 round=mix
 corpus=
+runs=3
 while [ $# -gt 0 ]; do
   case $1 in
     --min-mb) min_mb=$2; shift 2 ;;
     --freq) freq=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
     --data) data=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
     --fork-exec) round=fork-exec; shift ;;
     --dwarf) round=dwarf; shift ;;
     --dwarf-mix) round=dwarf-mix; shift ;;
     --node) round=node; shift ;;
     --corpus) round=corpus; corpus=$2; shift 2 ;;
     --all) round=all; keep=$2; shift 2 ;;
-    *) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 done
 
@@ -68,7 +72,7 @@ if [ "$round" = all ]; then
   "$0" --corpus "$keep/corpus" --keep "$keep/corpus-work" | tee "$keep/corpus.txt"
   echo
   echo "summary (least favourable round of each kind counts):"
-  grep -H -E '^(fold speed-up|perf-script speed-up|fold total|RSS)' "$keep"/*.txt \
+  grep -H -E '^(fold speed-up|perf-script speed-up|first runs|fold total|RSS)' "$keep"/*.txt \
     | sed "s|^$keep/||; s|\.txt:|: |"
   worst() { grep -h "^$1" "$keep"/*.txt | grep -o '[0-9.]*x' | sort -g | head -1; }
   echo "least favourable fold ratio: $(worst 'fold speed-up\|fold total\|fold worst')"
@@ -250,33 +254,47 @@ samples=$(perf report -i "$data" --stats 2>/dev/null | awk '/SAMPLE events:/{pri
 # The recording just written is still being flushed to disk: writing it back is perf record's
 # cost, and would fall on whichever command runs first.
 sync
-# perf script | inferno-collapse-perf, each stage under GNU time.
-t0=$EPOCHREALTIME
-sh -c "/usr/bin/time -f %M -o '$work/ps1.rss' perf script -i '$data' 2>/dev/null \
-  | /usr/bin/time -f %M -o '$work/inf.rss' inferno-collapse-perf > '$work/pipeline.folded'"
-awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.2f", b-a}' > "$work/pipeline.wall"
-timed "$work/perfold_fold.wall" "$work/pf_fold.rss" "$perfold" fold "$data" > "$work/perfold.folded"
-# perf-script text is hundreds of MB: timed runs write it to /dev/null (so page-cache
-# writeback of one run cannot slow the next), and a separate untimed run compares it.
-timed "$work/perf_script.wall" "$work/ps2.rss" sh -c "perf script -i '$data' > /dev/null 2>&1"
-timed "$work/perfold_script.wall" "$work/pf_script.rss" "$perfold" perf-script "$data" > /dev/null
+# Each command runs $runs times, the four in turn (so a slow phase of the machine falls on
+# all of them alike); the ratio is of the median walls, the RSS the largest of any run.
+# perfold's first run is also shown on its own: with a perfold binary new to the persistent
+# cache (a fresh build) it is the run that fills the cache.
+for i in $(seq 1 "$runs"); do
+  # perf script | inferno-collapse-perf, each stage under GNU time.
+  t0=$EPOCHREALTIME
+  sh -c "/usr/bin/time -f %M -o '$work/ps1.rss.$i' perf script -i '$data' 2>/dev/null \
+    | /usr/bin/time -f %M -o '$work/inf.rss.$i' inferno-collapse-perf > '$work/pipeline.folded'"
+  awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.4f\n", b-a}' > "$work/pipeline.wall.$i"
+  timed "$work/perfold_fold.wall.$i" "$work/pf_fold.rss.$i" "$perfold" fold "$data" > "$work/perfold.folded"
+  # perf-script text is hundreds of MB: timed runs write it to /dev/null (so page-cache
+  # writeback of one run cannot slow the next), and a separate untimed run compares it.
+  timed "$work/perf_script.wall.$i" "$work/ps2.rss.$i" sh -c "perf script -i '$data' > /dev/null 2>&1"
+  timed "$work/perfold_script.wall.$i" "$work/pf_script.rss.$i" "$perfold" perf-script "$data" > /dev/null
+done
 script_same=$(cmp -s <(perf script -i "$data" 2>/dev/null) <("$perfold" perf-script "$data") && echo identical || echo DIFFERENT)
 
-rss() { tail -1 "$1"; }
-pipe_rss=$(max "$(rss "$work/ps1.rss")" "$(rss "$work/inf.rss")")
+# median NAME / largest NAME / first NAME: over the runs' files NAME.1 .. NAME.$runs (GNU
+# time's RSS files end with the value).
+median() { for i in $(seq 1 "$runs"); do tail -1 "$work/$1.$i"; done | sort -g \
+  | awk '{v[NR]=$1} END{printf "%.4f", (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+largest() { for i in $(seq 1 "$runs"); do tail -1 "$work/$1.$i"; done | sort -g | tail -1; }
+first() { tail -1 "$work/$1.1"; }
+pipe_rss=$(max "$(largest ps1.rss)" "$(largest inf.rss)")
 same() { cmp -s "$1" "$2" && echo identical || echo DIFFERENT; }
-wall() { awk '{printf "%.2f", $1}' "$1"; }
+secs() { awk -v s="$1" 'BEGIN{printf "%.2f", s}'; }
 
 echo "round: $round; recording: $data ($size_mb MB, ${samples:-?} samples, -F $freq $callgraph)"
 machine
 echo
-printf '| %-42s | %9s | %9s | %-9s |\n' "command" "wall (s)" "peak RSS" "output"
-printf '|%s|%s|%s|%s|\n' "--------------------------------------------" "-----------" "-----------" "-----------"
-printf '| %-42s | %9s | %9s | %-9s |\n' "perf script | inferno-collapse-perf" "$(wall "$work/pipeline.wall")" "$(mib "$pipe_rss")" "reference"
-printf '| %-42s | %9s | %9s | %-9s |\n' "perfold fold" "$(wall "$work/perfold_fold.wall")" "$(mib "$(rss "$work/pf_fold.rss")")" "$(same "$work/pipeline.folded" "$work/perfold.folded")"
-printf '| %-42s | %9s | %9s | %-9s |\n' "perf script" "$(wall "$work/perf_script.wall")" "$(mib "$(rss "$work/ps2.rss")")" "reference"
-printf '| %-42s | %9s | %9s | %-9s |\n' "perfold perf-script" "$(wall "$work/perfold_script.wall")" "$(mib "$(rss "$work/pf_script.rss")")" "$script_same"
+echo "wall: the median of $runs runs (each command in turn); peak RSS: the largest of any run"
 echo
-echo "fold speed-up:        $(ratio "$(cat "$work/pipeline.wall")" "$(cat "$work/perfold_fold.wall")")"
-echo "perf-script speed-up: $(ratio "$(cat "$work/perf_script.wall")" "$(cat "$work/perfold_script.wall")")"
-echo "RSS of perf's: fold $(awk -v a="$(rss "$work/pf_fold.rss")" -v b="$pipe_rss" 'BEGIN{printf "%.2f", a/b}'), perf-script $(awk -v a="$(rss "$work/pf_script.rss")" -v b="$(rss "$work/ps2.rss")" 'BEGIN{printf "%.2f", a/b}')"
+printf '| %-42s | %9s | %9s | %9s | %-9s |\n' "command" "wall (s)" "first run" "peak RSS" "output"
+printf '|%s|%s|%s|%s|%s|\n' "--------------------------------------------" "-----------" "-----------" "-----------" "-----------"
+printf '| %-42s | %9s | %9s | %9s | %-9s |\n' "perf script | inferno-collapse-perf" "$(secs "$(median pipeline.wall)")" "$(secs "$(first pipeline.wall)")" "$(mib "$pipe_rss")" "reference"
+printf '| %-42s | %9s | %9s | %9s | %-9s |\n' "perfold fold" "$(secs "$(median perfold_fold.wall)")" "$(secs "$(first perfold_fold.wall)")" "$(mib "$(largest pf_fold.rss)")" "$(same "$work/pipeline.folded" "$work/perfold.folded")"
+printf '| %-42s | %9s | %9s | %9s | %-9s |\n' "perf script" "$(secs "$(median perf_script.wall)")" "$(secs "$(first perf_script.wall)")" "$(mib "$(largest ps2.rss)")" "reference"
+printf '| %-42s | %9s | %9s | %9s | %-9s |\n' "perfold perf-script" "$(secs "$(median perfold_script.wall)")" "$(secs "$(first perfold_script.wall)")" "$(mib "$(largest pf_script.rss)")" "$script_same"
+echo
+echo "fold speed-up:        $(ratio "$(median pipeline.wall)" "$(median perfold_fold.wall)")"
+echo "perf-script speed-up: $(ratio "$(median perf_script.wall)" "$(median perfold_script.wall)")"
+echo "first runs: fold $(ratio "$(first pipeline.wall)" "$(first perfold_fold.wall)"), perf-script $(ratio "$(first perf_script.wall)" "$(first perfold_script.wall)")"
+echo "RSS of perf's: fold $(awk -v a="$(largest pf_fold.rss)" -v b="$pipe_rss" 'BEGIN{printf "%.2f", a/b}'), perf-script $(awk -v a="$(largest pf_script.rss)" -v b="$(largest ps2.rss)" 'BEGIN{printf "%.2f", a/b}')"
