@@ -12,7 +12,9 @@
 //! miss reads the file (or perf record's copy of it in the build-id cache,
 //! when that shows the same core kernel: [`recorded_copy`]), stores the
 //! entry (deleting the entries of earlier boots), and serves the run from
-//! the new entry as a hit would.
+//! the new entry as a hit would. One miss runs at a time in a process:
+//! `-j` replicas that meet the kernel together find the entry the first
+//! one stored ([`MISS`]).
 //!
 //! # Why the key is enough
 //!
