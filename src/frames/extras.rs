@@ -119,7 +119,42 @@ impl SampleExtras {
     /// Looks up what the fields in `fields` print of sample `s`; `ip_frame`
     /// is the sample ip's frame when the pipeline resolved it.
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub fn fill(
+        &mut self,
+        machine: &mut Machine,
+        symbols: &mut SymbolTable,
+        inlines: &mut InlineFrames,
+        thread: &Thread,
+        s: &Sample,
+        ip_frame: &Frame,
+        fields: FieldMask,
+    ) {
+        // perf script's default fields: nothing to look up once the kernel's
+        // map is loaded, and nothing left from an earlier sample to clear.
+        const LOOKED_UP: FieldMask = BRSTACK
+            | BRSTACKSYM
+            | BRSTACKOFF
+            | INSN
+            | INSNLEN
+            | BRSTACKINSN
+            | BRSTACKINSNLEN
+            | SRCCODE;
+        let loads_kernel = self.native_x86 && s.ip != 0 && !machine.kernel_loaded;
+        let f = &self.fields;
+        let clear = f.branches.is_empty()
+            && f.insn_len == 0
+            && f.srccode.is_empty()
+            && f.brstackinsn.is_empty();
+        if fields & LOOKED_UP == 0 && !loads_kernel && clear {
+            return;
+        }
+        self.look_up(machine, symbols, inlines, thread, s, ip_frame, fields);
+    }
+
+    /// [`Self::fill`] when there is something to look up or clear.
+    #[allow(clippy::too_many_arguments)]
+    fn look_up(
         &mut self,
         machine: &mut Machine,
         symbols: &mut SymbolTable,

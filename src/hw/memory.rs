@@ -85,7 +85,15 @@ pub struct MemoryColumns {
 
 impl MemoryColumns {
     /// The fields printed between `<event>: ` and the ip.
+    #[inline]
     pub fn before_ip(&mut self, out: &mut Vec<u8>, f: &MemoryFields, v: &MemoryValues) {
+        // Most events print none: no call per sample for them.
+        if f.addr || f.data_src || f.weight || f.ins_lat {
+            self.write_before_ip(out, f, v);
+        }
+    }
+
+    fn write_before_ip(&mut self, out: &mut Vec<u8>, f: &MemoryFields, v: &MemoryValues) {
         if f.addr {
             out.extend_from_slice(format!("{:16x}", v.addr).as_bytes());
         }
@@ -101,7 +109,14 @@ impl MemoryColumns {
     }
 
     /// The fields printed after the ip (or the callchain), before the newline.
+    #[inline]
     pub fn after_ip(out: &mut Vec<u8>, f: &MemoryFields, v: &MemoryValues) {
+        if f.phys_addr || f.data_page_size || f.code_page_size {
+            Self::write_after_ip(out, f, v);
+        }
+    }
+
+    fn write_after_ip(out: &mut Vec<u8>, f: &MemoryFields, v: &MemoryValues) {
         if f.phys_addr {
             out.extend_from_slice(format!("{:16x}", v.phys_addr).as_bytes());
         }

@@ -76,7 +76,16 @@ impl Decompressor {
     }
 
     /// The next whole record decompressed so far.
+    #[inline]
     pub fn next_record(&mut self) -> Result<Option<Record>> {
+        // An uncompressed file never fills `pending`: no call per record.
+        if self.pending.len() - self.start < RECORD_HEADER_SIZE {
+            return Ok(None);
+        }
+        self.next_pending()
+    }
+
+    fn next_pending(&mut self) -> Result<Option<Record>> {
         let left = &self.pending[self.start..];
         if left.len() < RECORD_HEADER_SIZE {
             return Ok(None);

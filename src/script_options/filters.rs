@@ -303,7 +303,16 @@ impl SampleFilters {
     }
 
     /// perf's `thread__is_filtered` (the thread's comm, pid and tid).
+    #[inline]
     pub fn skips_thread(&self, comm: &[u8], pid: i32, tid: i32) -> bool {
+        // Nearly every run: no thread filter, no call per sample.
+        if self.comms.is_none() && self.pids.is_none() && self.tids.is_none() {
+            return false;
+        }
+        self.skips_listed_thread(comm, pid, tid)
+    }
+
+    fn skips_listed_thread(&self, comm: &[u8], pid: i32, tid: i32) -> bool {
         if self.comms.as_ref().is_some_and(|c| !c.contains(comm)) {
             return true;
         }
