@@ -116,22 +116,12 @@ impl SampleExtras {
         }
     }
 
-    /// Looks up what the fields in `fields` print of sample `s`; `ip_frame`
-    /// is the sample ip's frame when the pipeline resolved it.
-    #[allow(clippy::too_many_arguments)]
+    /// Whether [`Self::fill`] has anything to do for a sample of `s`'s ip
+    /// with `fields`: with perf script's default fields nothing is looked
+    /// up once the kernel's map is loaded, and nothing is left from an
+    /// earlier sample to clear (so the pipeline makes no call per sample).
     #[inline]
-    pub fn fill(
-        &mut self,
-        machine: &mut Machine,
-        symbols: &mut SymbolTable,
-        inlines: &mut InlineFrames,
-        thread: &Thread,
-        s: &Sample,
-        ip_frame: &Frame,
-        fields: FieldMask,
-    ) {
-        // perf script's default fields: nothing to look up once the kernel's
-        // map is loaded, and nothing left from an earlier sample to clear.
+    pub fn fills(&self, machine: &Machine, s: &Sample, fields: FieldMask) -> bool {
         const LOOKED_UP: FieldMask = BRSTACK
             | BRSTACKSYM
             | BRSTACKOFF
@@ -146,15 +136,13 @@ impl SampleExtras {
             && f.insn_len == 0
             && f.srccode.is_empty()
             && f.brstackinsn.is_empty();
-        if fields & LOOKED_UP == 0 && !loads_kernel && clear {
-            return;
-        }
-        self.look_up(machine, symbols, inlines, thread, s, ip_frame, fields);
+        fields & LOOKED_UP != 0 || loads_kernel || !clear
     }
 
-    /// [`Self::fill`] when there is something to look up or clear.
+    /// Looks up what the fields in `fields` print of sample `s`; `ip_frame`
+    /// is the sample ip's frame when the pipeline resolved it.
     #[allow(clippy::too_many_arguments)]
-    fn look_up(
+    pub fn fill(
         &mut self,
         machine: &mut Machine,
         symbols: &mut SymbolTable,

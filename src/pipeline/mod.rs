@@ -602,8 +602,10 @@ impl State<'_> {
             self.fill_srclines(callchain, &ip_frame, attr);
         }
         let (machine, symbols, inlines) = (&mut self.machine, &mut self.symbols, &mut self.inlines);
-        self.extras
-            .fill(machine, symbols, inlines, &thread, &s, &ip_frame, ev_fields);
+        if self.extras.fills(machine, &s, ev_fields) {
+            self.extras
+                .fill(machine, symbols, inlines, &thread, &s, &ip_frame, ev_fields);
+        }
         if part == Part::Shadow {
             return Ok(());
         }
