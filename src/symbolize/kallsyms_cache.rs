@@ -61,9 +61,10 @@ const REF_NAMES: [&str; 2] = ["_text", "_stext"];
 const PROC_KALLSYMS: &str = "/proc/kallsyms";
 
 /// Held while a miss reads, encodes and stores the entry ([`load`]). A miss
-/// holds the file, its table and the payload at once (about 17 MB for a
-/// 5 MB file); replicas doing so side by side doubled the peak RSS of a
-/// `-j 2` run on a new cache.
+/// holds the file and its table (about 11 MB for a 5 MB file); replicas
+/// doing so side by side added up in the peak RSS of a `-j 2` run on a new
+/// cache. Where the store fails (a cache directory that cannot be
+/// written), the later ones then read the file in turn.
 static MISS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Whether `path` is the file the cache stands for.
