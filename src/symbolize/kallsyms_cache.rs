@@ -278,10 +278,9 @@ impl Stored {
     /// The payload's length: the reference symbols, the row count, the rows,
     /// the names.
     fn len(&self) -> u64 {
-        let (rows, names) = self
-            .table
-            .core_symbols()
-            .fold((0u64, 0u64), |(n, len), (_, name)| (n + 1, len + name.len() as u64));
+        let symbols = self.table.core_symbols();
+        let rows = symbols.len() as u64;
+        let names: u64 = symbols.map(|(_, name)| name.len() as u64).sum();
         self.refs.len() as u64 * 9 + 8 + rows * ROW as u64 + names
     }
 
@@ -294,7 +293,7 @@ impl Stored {
             put(&start.unwrap_or(0).to_le_bytes());
         }
         let symbols = self.table.core_symbols();
-        put(&(symbols.clone().count() as u64).to_le_bytes());
+        put(&(symbols.len() as u64).to_le_bytes());
         // What `Flat::finish` computes for lookups, stored with each row.
         let (mut reach, mut prev_start, mut name_at) = (0u64, None, 0u32);
         for (e, name) in symbols.clone() {

@@ -187,7 +187,7 @@ impl KernelTable {
     /// The core part of a table loaded with no module maps and no
     /// relocation reference (what [`KernelTable::from_core`] takes, once
     /// stored): each kept entry, in order, with its name's bytes.
-    pub fn core_symbols(&self) -> impl Iterator<Item = (&Entry, &[u8])> + Clone {
+    pub fn core_symbols(&self) -> impl ExactSizeIterator<Item = (&Entry, &[u8])> + Clone {
         self.flat.entries.iter().map(|e| (e, self.text.raw(e.name)))
     }
 

@@ -156,6 +156,31 @@ impl Memory<'_> {
 mod tests {
     use super::*;
 
+    /// What a test's `Memory` borrows besides its maps and modules: no
+    /// stack copy.
+    #[derive(Default)]
+    struct Parts {
+        files: FxHashMap<DsoId, Option<Arc<UnwindFile>>>,
+        rows: RowCache,
+        last_map: Cell<Option<Map>>,
+        last_module: Cell<usize>,
+    }
+
+    impl Parts {
+        fn memory<'a>(&'a self, maps: &'a Maps, modules: &'a [Registered]) -> Memory<'a> {
+            Memory {
+                stack: &[],
+                sp: 0,
+                maps,
+                modules,
+                files: &self.files,
+                rows: &self.rows,
+                last_map: &self.last_map,
+                last_module: &self.last_module,
+            }
+        }
+    }
+
     /// `locate` with the remembered module gives what the binary search
     /// gives, whatever module was remembered (stale indexes included).
     #[test]
@@ -170,9 +195,7 @@ mod tests {
         // A gap (0x3000..0x4000), and a module starting where one ends.
         let modules = [m(0x1000, 0x3000, 1), m(0x4000, 0x5000, 2), m(0x5000, 0x8000, 3)];
         let maps = Maps::default();
-        let files = FxHashMap::default();
-        let rows = RowCache::default();
-        let last_map = Cell::new(None);
+        let parts = Parts::default();
         let searched = |addr: u64| {
             let i = modules.partition_point(|m| m.start <= addr).checked_sub(1)?;
             let m = &modules[i];
@@ -180,17 +203,8 @@ mod tests {
         };
         for remembered in 0..6 {
             for addr in (0..0x9000).step_by(0x400).chain([0x2fff, 0x4fff, 0x5000, 0x7fff]) {
-                let last_module = Cell::new(remembered);
-                let mem = Memory {
-                    stack: &[],
-                    sp: 0,
-                    maps: &maps,
-                    modules: &modules,
-                    files: &files,
-                    rows: &rows,
-                    last_map: &last_map,
-                    last_module: &last_module,
-                };
+                parts.last_module.set(remembered);
+                let mem = parts.memory(&maps, &modules);
                 assert_eq!(mem.locate(addr), searched(addr), "{addr:#x} from {remembered}");
                 // And again, from what the first call remembered.
                 assert_eq!(mem.locate(addr), searched(addr), "{addr:#x} again");
@@ -219,8 +233,10 @@ mod tests {
                 identity: false,
             });
         }
-        let files: FxHashMap<_, _> = [(DsoId(7), Some(file.clone()))].into_iter().collect();
-        let (rows, last_map, last_module) = (RowCache::default(), Cell::new(None), Cell::new(0));
+        let parts = Parts {
+            files: [(DsoId(7), Some(file.clone()))].into_iter().collect(),
+            ..Parts::default()
+        };
         let ip = image + text.start + 0x100 - file.elf_base;
         for (base, backed, fails) in [
             (relro - 0x31000 - file.elf_base, false, true),
@@ -234,16 +250,7 @@ mod tests {
                 dso: DsoId(7),
                 tables_backed: backed,
             }];
-            let mem = Memory {
-                stack: &[],
-                sp: 0,
-                maps: &maps,
-                modules: &modules,
-                files: &files,
-                rows: &rows,
-                last_map: &last_map,
-                last_module: &last_module,
-            };
+            let mem = parts.memory(&maps, &modules);
             assert_eq!(mem.table_reads_fail(ip), fails, "base {base:#x}, backed {backed}");
         }
     }

@@ -33,15 +33,15 @@ fn four_bytes(enc: u8) -> bool {
     matches!(enc & 0x0f, 0x03 | 0x0b)
 }
 
-/// The table's offset in `.eh_frame_hdr` and its entry count, for the
-/// header layout linkers write; `None` for another layout.
-fn table_layout(hdr: &[u8]) -> Option<(u64, u64)> {
+/// The table's entry count, for the header layout linkers write (the
+/// table then starts [`HEADER`] bytes in); `None` for another layout.
+fn table_entries(hdr: &[u8]) -> Option<u64> {
     let [version, ptr_enc, count_enc, _] = *hdr.first_chunk::<4>()?;
     if version != 1 || !four_bytes(ptr_enc) || !four_bytes(count_enc) {
         return None;
     }
     let count = u32::from_le_bytes(hdr.get(8..12)?.try_into().ok()?);
-    Some((HEADER, u64::from(count)))
+    Some(u64::from(count))
 }
 
 /// Whether every address perf reads of `file`'s `.eh_frame_hdr` and
@@ -88,11 +88,11 @@ pub(super) fn search_reads_succeed(
     let Some(hdr) = &file.eh_frame_hdr else {
         return true;
     };
-    let Some((offset, count)) = table_layout(&hdr.bytes) else {
+    let Some(count) = table_entries(&hdr.bytes) else {
         return true;
     };
     let segbase = base.wrapping_add(hdr.svma.start);
-    let table = segbase.wrapping_add(offset);
+    let table = segbase.wrapping_add(HEADER);
     // `int32_t rel_ip`, compared with the sign-extended words as unsigned.
     let rel_ip = ip.wrapping_sub(segbase) as i32 as i64 as u64;
     let (mut lo, mut hi) = (0u64, count);
@@ -160,7 +160,7 @@ mod tests {
         let (Some(hdr), Some(text)) = (&file.eh_frame_hdr, &file.text) else {
             panic!("{LD_SO} has no .eh_frame_hdr or .text");
         };
-        assert!(table_layout(&hdr.bytes).is_some_and(|(_, n)| n > 10));
+        assert!(table_entries(&hdr.bytes).is_some_and(|n| n > 10));
         let image = 0x7fb2_2095_c000u64;
         let size = (file.data.len() as u64).next_multiple_of(4096);
         let ip = image + text.start + 0x100 - file.elf_base;
